@@ -1,0 +1,42 @@
+# The two commands of the README: `make demo` (the main job) and `make test`.
+# Both create .venv and install what they need on first use; later runs reuse it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.skvoice-installed
+OUT ?= skvoice-report
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-slow lint format docs clean
+
+$(STAMP): pyproject.toml tools/install_torch.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	sh tools/install_torch.sh $(BIN)/python
+	$(BIN)/python -m pip install -e ".[dev,plot]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/skvoice demo --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m slow $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check skvoice tests examples benchmarks docs/conf.py
+	$(BIN)/ruff format --check skvoice tests examples benchmarks docs/conf.py
+
+format: $(STAMP)
+	$(BIN)/ruff format skvoice tests examples benchmarks docs/conf.py
+	$(BIN)/ruff check --fix skvoice tests examples benchmarks docs/conf.py
+
+docs: $(STAMP)
+	$(BIN)/python -m pip install -e ".[docs]"
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) docs/_build docs/auto_examples docs/generated $(OUT)

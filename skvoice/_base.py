@@ -1,0 +1,72 @@
+"""Base class of the transformers that take a batch of waveforms."""
+
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .io._validation import iter_waveforms
+
+
+class WaveformTransformerMixin(TransformerMixin):
+    """Common plumbing: validation in ``fit``, per-recording ``transform``.
+
+    Subclasses implement ``_transform_one(y)`` and may override ``_fit``. Input is
+    a list of 1-D waveforms, a 2-D array (equal lengths) or a list of paths.
+    """
+
+    _min_samples = 1
+
+    def _validate_params_and_input(self, X):
+        if hasattr(self, "_check_params"):
+            self._check_params()
+        waves = list(
+            iter_waveforms(X, min_samples=self._min_samples, allow_paths=True, sr=self.sr)
+        )
+        return waves
+
+    def fit(self, X, y=None):
+        """Validate the parameters and the input; nothing is learnt from the data.
+
+        Parameters
+        ----------
+        X : list of 1-D arrays, 2-D array or list of paths
+            Recordings at the sample rate ``sr``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        self._validate_params_and_input(X)
+        self._fit()
+        self.fitted_ = True
+        return self
+
+    def _fit(self):
+        pass
+
+    def _iter_checked(self, X):
+        check_is_fitted(self)
+        return iter_waveforms(X, min_samples=self._min_samples, allow_paths=True, sr=self.sr)
+
+    def _map(self, X, func):
+        """Apply ``func`` to every recording, in parallel when ``n_jobs`` asks."""
+        waves = self._iter_checked(X)
+        n_jobs = getattr(self, "n_jobs", None)
+        if n_jobs in (None, 1):
+            return [func(w) for w in waves]
+        return Parallel(n_jobs=n_jobs)(delayed(func)(w) for w in waves)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.requires_fit = True
+        return tags
+
+
+class WaveformBase(WaveformTransformerMixin, BaseEstimator):
+    """Base of skvoice's waveform transformers."""

@@ -1,0 +1,6 @@
+"""Audio input and validation of waveform batches."""
+
+from ._audio import AudioReadError, load_audio, resample
+from ._validation import check_waveforms, iter_waveforms
+
+__all__ = ["AudioReadError", "check_waveforms", "iter_waveforms", "load_audio", "resample"]

@@ -1,0 +1,108 @@
+"""Reading audio files."""
+
+import os
+
+import numpy as np
+
+__all__ = ["load_audio", "resample", "AudioReadError"]
+
+
+class AudioReadError(ValueError, OSError):
+    """An audio file exists but cannot be decoded (corrupt, truncated, unknown format)."""
+
+
+def resample(y, orig_sr, target_sr):
+    """Resample a 1-D or 2-D (channels last) signal with soxr's high-quality filter.
+
+    Parameters
+    ----------
+    y : ndarray
+        Signal, shape ``(n_samples,)`` or ``(n_samples, n_channels)``.
+    orig_sr, target_sr : int
+        Sample rates in Hz.
+
+    Returns
+    -------
+    ndarray
+        Resampled signal, float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvoice.io import resample
+    >>> resample(np.zeros(8000, dtype=np.float32), 8000, 16000).shape
+    (16000,)
+    """
+    import soxr
+
+    y = np.asarray(y, dtype=np.float32)
+    if orig_sr == target_sr:
+        return y
+    return np.asarray(soxr.resample(y, orig_sr, target_sr, quality="HQ"), dtype=np.float32)
+
+
+def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
+    """Read an audio file (WAV, FLAC, OGG, ...) as floating point samples.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to read; any format libsndfile knows.
+    sr : int or None, default=16000
+        Target sample rate. The file is resampled with soxr (high quality) when its
+        rate differs. ``None`` keeps the file's rate.
+    mono : bool, default=True
+        Average the channels into one.
+    dtype : numpy dtype, default=np.float32
+        Type of the returned samples.
+
+    Returns
+    -------
+    y : ndarray
+        Samples in ``[-1, 1]``: shape ``(n_samples,)`` when mono, else
+        ``(n_channels, n_samples)`` (time last, as librosa).
+    sr : int
+        Only when ``sr=None``: the file's sample rate, returned as ``(y, sr)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    AudioReadError
+        When the file cannot be decoded (a ``ValueError`` naming the path).
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> from skvoice.io import load_audio
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> sf.write(path, np.zeros(8000, dtype=np.int16), 8000)
+    >>> y = load_audio(path, sr=16000)
+    >>> y.shape, y.dtype.name
+    ((16000,), 'float32')
+    """
+    import soundfile as sf
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such audio file: {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Expected an audio file, got a directory: {path!r}")
+    if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
+        raise ValueError(f"sr must be a positive integer or None, got {sr!r}.")
+    try:
+        data, file_sr = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile raises several types for bad files
+        raise AudioReadError(f"Cannot read audio file {path!r}: {exc}") from exc
+    if data.shape[0] == 0:
+        raise AudioReadError(f"Audio file {path!r} holds no samples.")
+    if mono:
+        data = data.mean(axis=1)
+    if sr is not None and sr != file_sr:
+        data = resample(data, file_sr, sr)
+    y = np.clip(data, -1.0, 1.0).astype(dtype, copy=False)
+    if not mono:
+        y = np.ascontiguousarray(y.T)
+    if sr is None:
+        return y, int(file_sr)
+    return y

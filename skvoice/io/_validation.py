@@ -1,0 +1,150 @@
+"""Validation of waveform batches, shared by every estimator."""
+
+import numbers
+import os
+
+import numpy as np
+
+__all__ = ["check_waveforms", "is_path_like"]
+
+
+def is_path_like(obj):
+    """Return True if ``obj`` names a file (str or os.PathLike)."""
+    return isinstance(obj, (str, os.PathLike))
+
+
+def _as_waveform(x, index, dtype):
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+    ):
+        raise ValueError(
+            f"Recording {index}: expected numeric samples, got dtype {arr.dtype}."
+        )
+    if np.iscomplexobj(arr):
+        raise ValueError(f"Recording {index}: complex samples are not supported.")
+    if arr.ndim != 1:
+        raise ValueError(
+            f"Recording {index}: expected a 1-D waveform, got an array of shape "
+            f"{arr.shape}."
+        )
+    if arr.size == 0:
+        raise ValueError(f"Recording {index}: the waveform is empty.")
+    if np.issubdtype(arr.dtype, np.integer):
+        # Integer PCM: scale to [-1, 1) by the full range of the type.
+        if arr.dtype == np.uint8:
+            arr = (arr.astype(np.float32) - 128.0) / 128.0
+        else:
+            arr = arr.astype(np.float32) / float(-np.iinfo(arr.dtype).min)
+    else:
+        arr = arr.astype(dtype, copy=True)  # never hand back the caller's buffer
+    if not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.isnan(arr).any() else "infinite"
+        raise ValueError(f"Recording {index}: the waveform contains {bad} values.")
+    return arr
+
+
+def check_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=None):
+    """Validate a batch of recordings and return it as a list of 1-D arrays.
+
+    Parameters
+    ----------
+    X : list, tuple, 1-D object array or 2-D array
+        One recording per item: a list/tuple/object array of 1-D arrays of any
+        lengths, or a 2-D array of shape ``(n_recordings, n_samples)``.
+        Integer PCM (``int16``, ``int32``, ``uint8``) is scaled to ``[-1, 1)``.
+    dtype : numpy dtype, default=np.float32
+        Floating point type of the returned waveforms.
+    min_samples : int, default=1
+        Minimum number of samples of every recording.
+    allow_paths : bool, default=False
+        If True, items may be paths to audio files; they are read with
+        :func:`skvoice.io.load_audio` at the sample rate ``sr``.
+    sr : int, default=None
+        Sample rate used to read paths.
+
+    Returns
+    -------
+    waveforms : list of ndarray
+        New arrays (the caller's arrays are never modified), one per recording.
+
+    Raises
+    ------
+    ValueError
+        Naming the recording index, for an empty, NaN/inf, non-numeric or
+        wrongly shaped recording, or an empty batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvoice.io import check_waveforms
+    >>> X = check_waveforms([np.zeros(4, dtype=np.int16), [0.5, -0.5, 0.0]])
+    >>> [x.dtype.name for x in X], [len(x) for x in X]
+    (['float32', 'float32'], [4, 3])
+    """
+    return list(iter_waveforms(X, dtype=dtype, min_samples=min_samples,
+                               allow_paths=allow_paths, sr=sr))
+
+
+def _as_batch(X):
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 1:
+            raise ValueError(
+                "Expected a batch of recordings (a list of 1-D waveforms or a 2-D "
+                f"array), got a single 1-D array of shape {X.shape}; wrap it in a "
+                "list: [x]."
+            )
+        if X.ndim != 2:
+            raise ValueError(
+                "Expected a list of 1-D waveforms or a 2-D array (n_recordings, "
+                f"n_samples), got an array of shape {X.shape}."
+            )
+        return X
+    if hasattr(X, "iloc") or hasattr(X, "to_numpy"):  # pandas Series / DataFrame
+        X = X.to_numpy()
+        return _as_batch(X)
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2 and X.dtype == object:
+            return [np.asarray(row) for row in X]
+        if X.ndim != 1:
+            raise ValueError(f"Expected a 1-D object array, got shape {X.shape}.")
+        return X
+    if isinstance(X, (list, tuple)):
+        return X
+    if is_path_like(X):
+        raise TypeError(
+            "Expected a batch of recordings, got a single path; wrap it in a list."
+        )
+    raise TypeError(
+        "Expected a list of 1-D waveforms or a 2-D array, got "
+        f"{type(X).__name__}."
+    )
+
+
+def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=None):
+    """Yield validated waveforms one at a time (see :func:`check_waveforms`).
+
+    Reading lazily keeps only one decoded file in memory when ``X`` holds paths.
+    """
+    batch = _as_batch(X)
+    if len(batch) == 0:
+        raise ValueError("Expected at least one recording, got an empty batch.")
+    for i, x in enumerate(batch):
+        if is_path_like(x):
+            if not allow_paths:
+                raise TypeError(f"Recording {i}: got a path {str(x)!r}, expected samples.")
+            from ._audio import load_audio
+
+            x = load_audio(x, sr=sr)
+        elif isinstance(x, numbers.Number) or x is None:
+            raise ValueError(
+                f"Recording {i}: expected a 1-D waveform, got {type(x).__name__}. "
+                "A 2-D array is read as (n_recordings, n_samples)."
+            )
+        arr = _as_waveform(x, i, dtype)
+        if arr.shape[0] < min_samples:
+            raise ValueError(
+                f"Recording {i}: {arr.shape[0]} samples, at least {min_samples} are "
+                "needed."
+            )
+        yield arr

@@ -1,0 +1,15 @@
+"""Feature transformers: silence removal, spectrograms, F0, channel stacking."""
+
+from ._f0 import F0Extractor
+from ._silence import SilenceTrimmer, frame_rms_db
+from ._spectrogram import SpectrogramExtractor, filterbank
+from ._union import ChannelUnion
+
+__all__ = [
+    "ChannelUnion",
+    "F0Extractor",
+    "SilenceTrimmer",
+    "SpectrogramExtractor",
+    "filterbank",
+    "frame_rms_db",
+]

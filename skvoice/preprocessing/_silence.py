@@ -1,0 +1,240 @@
+"""Silence removal."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._base import WaveformTransformerMixin
+
+__all__ = ["SilenceTrimmer", "frame_rms_db"]
+
+
+def frame_rms_db(y, *, frame_length=2048, hop_length=512, ref="max"):
+    """RMS level of centred frames in dB, as ``librosa.feature.rms`` + ``amplitude_to_db``.
+
+    Frames are centred (zero padding of ``frame_length // 2``), so there are
+    ``1 + len(y) // hop_length`` of them. Computed from a running sum of squares:
+    O(n), no framing copy.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_samples,)
+        Waveform.
+    frame_length, hop_length : int
+        Frame size and step in samples.
+    ref : "max" or float, default="max"
+        Reference amplitude of 0 dB: the loudest frame, or an absolute amplitude
+        (1.0 is digital full scale).
+
+    Returns
+    -------
+    db : ndarray, shape (1 + n_samples // hop_length,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvoice.preprocessing import frame_rms_db
+    >>> frame_rms_db(np.ones(4096), ref=1.0).round(1)[:3]
+    array([-3. , -1.2,  0. ])
+    """
+    y = np.asarray(y, dtype=np.float64)
+    pad = frame_length // 2
+    sq = np.concatenate([[0.0], np.cumsum(np.pad(y * y, (pad, pad)))])
+    starts = np.arange(1 + len(y) // hop_length) * hop_length
+    ends = np.minimum(starts + frame_length, len(sq) - 1)
+    rms = np.sqrt(np.maximum(sq[ends] - sq[starts], 0.0) / frame_length)
+    amin = 1e-5
+    ref_value = rms.max() if isinstance(ref, str) else float(ref)
+    return 20.0 * (np.log10(np.maximum(amin, rms)) - np.log10(max(amin, ref_value)))
+
+
+def _crossfade_join(y, intervals, n_fade):
+    """Concatenate ``y[start:end]`` for each interval, raised-cosine crossfades between."""
+    pieces = [y[s:e] for s, e in intervals]
+    out = pieces[0]
+    for piece in pieces[1:]:
+        n = min(n_fade, len(out), len(piece))
+        if n == 0:
+            out = np.concatenate([out, piece])
+            continue
+        fade_in = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
+        mixed = out[-n:] * (1.0 - fade_in) + piece[:n] * fade_in
+        out = np.concatenate([out[:-n], mixed, piece[n:]])
+    return out.astype(y.dtype, copy=False)
+
+
+class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
+    """Remove silence from recordings.
+
+    A frame is silent when its RMS level is more than ``top_db`` below the
+    reference ``ref``. ``mode="edges"`` trims leading and trailing silence
+    exactly as :func:`librosa.effects.trim`; ``mode="all"`` also removes inner
+    pauses longer than ``min_silence`` seconds and joins the speech around them
+    with a short crossfade.
+
+    A recording in which no frame is above the threshold is returned whole,
+    with a warning naming its index, so one silent file cannot break a batch.
+
+    Parameters
+    ----------
+    sr : int, default=16000
+        Sample rate of the input in Hz.
+    top_db : float, default=30
+        Threshold below the reference, in dB.
+    frame_length : int, default=2048
+        Analysis frame in samples.
+    hop_length : int, default=512
+        Step between frames in samples.
+    mode : {"edges", "all"}, default="edges"
+        Trim the two ends only, or remove inner pauses too.
+    min_silence : float, default=0.25
+        With ``mode="all"``, inner pauses shorter than this (seconds) are kept.
+    crossfade : float, default=0.01
+        With ``mode="all"``, length of the raised-cosine crossfade in seconds.
+    ref : "max" or float, default="max"
+        Level of 0 dB: the loudest frame of each recording (relative), or an
+        absolute amplitude such as 1.0 (full scale), useful for noisy recordings
+        whose peak says little about the noise floor.
+    n_jobs : int, default=None
+        Recordings processed in parallel.
+
+    Attributes
+    ----------
+    fitted_ : bool
+        True once fitted (nothing is learnt from the data).
+
+    See Also
+    --------
+    librosa.effects.trim : The same edge trimming for one signal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvoice.preprocessing import SilenceTrimmer
+    >>> y = np.r_[np.zeros(8000), np.sin(np.arange(16000) * 0.1), np.zeros(8000)]
+    >>> Xt = SilenceTrimmer().fit_transform([y])
+    >>> len(y), len(Xt[0])
+    (32000, 17920)
+    """
+
+    _parameter_constraints = {
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "top_db": [Interval(Real, 0, None, closed="neither")],
+        "frame_length": [Interval(Integral, 1, None, closed="left")],
+        "hop_length": [Interval(Integral, 1, None, closed="left")],
+        "mode": [StrOptions({"edges", "all"})],
+        "min_silence": [Interval(Real, 0, None, closed="left")],
+        "crossfade": [Interval(Real, 0, None, closed="left")],
+        "ref": [StrOptions({"max"}), Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, sr=16000, top_db=30, frame_length=2048, hop_length=512, mode="edges",
+                 min_silence=0.25, crossfade=0.01, ref="max", n_jobs=None):
+        self.sr = sr
+        self.top_db = top_db
+        self.frame_length = frame_length
+        self.hop_length = hop_length
+        self.mode = mode
+        self.min_silence = min_silence
+        self.crossfade = crossfade
+        self.ref = ref
+        self.n_jobs = n_jobs
+
+    def _check_params(self):
+        self._validate_params()
+
+    def _intervals_one(self, y):
+        """Kept ``(start, end)`` sample intervals of one waveform, or None if silent."""
+        loud = frame_rms_db(y, frame_length=self.frame_length, hop_length=self.hop_length,
+                            ref=self.ref) > -self.top_db
+        idx = np.flatnonzero(loud)
+        if idx.size == 0:
+            return None
+        n = len(y)
+        if self.mode == "edges":
+            return np.array([[idx[0] * self.hop_length,
+                              min(n, (idx[-1] + 1) * self.hop_length)]])
+        # Runs of loud frames, as librosa.effects.split.
+        edges = np.flatnonzero(np.diff(loud.astype(np.int8))) + 1
+        if loud[0]:
+            edges = np.r_[0, edges]
+        if loud[-1]:
+            edges = np.r_[edges, len(loud)]
+        runs = np.minimum(edges.reshape(-1, 2) * self.hop_length, n)
+        # Close the gaps shorter than min_silence.
+        gap = runs[1:, 0] - runs[:-1, 1]
+        keep_gap = gap >= self.min_silence * self.sr
+        starts = np.r_[runs[0, 0], runs[1:, 0][keep_gap]]
+        ends = np.r_[runs[:-1, 1][keep_gap], runs[-1, 1]]
+        return np.stack([starts, ends], axis=1)
+
+    def _trim_one(self, y, index):
+        intervals = self._intervals_one(y)
+        if intervals is None:
+            warnings.warn(
+                f"Recording {index}: no frame above -{self.top_db} dB; returned untrimmed.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return y
+        if len(intervals) == 1:
+            s, e = intervals[0]
+            return y[s:e].copy()
+        return _crossfade_join(y, intervals, int(round(self.crossfade * self.sr)))
+
+    def transform(self, X):
+        """Trim each recording.
+
+        Parameters
+        ----------
+        X : list of 1-D arrays, 2-D array or list of paths
+            Recordings at the sample rate ``sr``.
+
+        Returns
+        -------
+        Xt : list of 1-D float32 arrays
+            The speech of each recording, never empty.
+        """
+        waves = list(self._iter_checked(X))
+        return [self._trim_one(y, i) for i, y in enumerate(waves)]
+
+    def get_intervals(self, X):
+        """Kept sample intervals of each recording.
+
+        Parameters
+        ----------
+        X : list of 1-D arrays, 2-D array or list of paths
+            Recordings.
+
+        Returns
+        -------
+        intervals : list of ndarray of shape (n_intervals, 2)
+            ``[start, end)`` samples kept; the whole recording when it is silent.
+        """
+        out = []
+        for y in self._iter_checked(X):
+            iv = self._intervals_one(y)
+            out.append(np.array([[0, len(y)]]) if iv is None else iv)
+        return out
+
+    def durations(self, X):
+        """Duration of each recording before and after trimming, in seconds.
+
+        Parameters
+        ----------
+        X : list of 1-D arrays, 2-D array or list of paths
+            Recordings.
+
+        Returns
+        -------
+        durations : ndarray of shape (n_recordings, 2)
+            Columns: before, after (the length ``transform`` gives).
+        """
+        rows = []
+        for i, y in enumerate(self._iter_checked(X)):
+            rows.append((len(y) / self.sr, len(self._trim_one(y, i)) / self.sr))
+        return np.array(rows)

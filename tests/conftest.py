@@ -1,0 +1,26 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", deadline=None, max_examples=15)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def voices():
+    """A small synthetic corpus shared by the tests (read-only)."""
+    from skvoice.datasets import make_voices
+
+    return make_voices(n_speakers=4, n_recordings=3, duration=1.5, random_state=0)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

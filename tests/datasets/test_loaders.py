@@ -1,0 +1,152 @@
+import hashlib
+import io
+import json
+import tarfile
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from skvoice.datasets import (
+    DAPS_ALLOWED_SPEAKERS,
+    fetch_daps,
+    get_data_home,
+    load_daps,
+    load_speaker_folder,
+)
+
+
+def _write_daps(root, versions=("clean", "iphone_livingroom1"), speakers=("f1", "f2", "m3"),
+                scripts=(1, 2)):
+    for v in versions:
+        (root / v).mkdir(parents=True)
+        for s in speakers:
+            for k in scripts:
+                y = np.full(800, 0.1 * (1 + k), dtype=np.float32)
+                sf.write(root / v / f"{s}_script{k}_{v}.wav", y, 8000, subtype="FLOAT")
+    return root
+
+
+def test_load_daps_fake_tree(tmp_path):
+    root = _write_daps(tmp_path / "daps")
+    (root / "clean" / "README.wav").write_bytes(b"x")  # not following the naming
+    with pytest.warns(UserWarning, match="1 file"):
+        d = load_daps(root, versions=("clean", "iphone_livingroom1"))
+    assert len(d.data) == 12
+    assert set(d.version) == {"clean", "iphone_livingroom1"}
+    assert d.target[d.speaker == "f1"].all() and d.target[d.speaker == "m3"].all()
+    assert not d.target[d.speaker == "f2"].any()
+    assert len(d.skipped) == 1 and "README" in d.skipped[0]
+    i = int(np.flatnonzero((d.speaker == "f2") & (d.script == "script2"))[0])
+    assert len(d.data[i]) == 1600  # 8 kHz resampled to 16 kHz
+    np.testing.assert_allclose(np.median(d.data[i]), 0.3, atol=1e-3)
+    assert DAPS_ALLOWED_SPEAKERS == ("f1", "f7", "f8", "m3", "m6", "m8")
+
+
+def test_load_daps_nested_and_all_versions(tmp_path):
+    _write_daps(tmp_path / "outer" / "daps", versions=("clean", "produced"))
+    d = load_daps(tmp_path / "outer", versions="all", n_jobs=2)
+    assert sorted(set(d.version)) == ["clean", "produced"]
+
+
+def test_load_daps_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_daps(tmp_path / "missing")
+    _write_daps(tmp_path / "d", versions=("clean",))
+    with pytest.raises(ValueError, match="ipad"):
+        load_daps(tmp_path / "d", versions=("ipad_office1",))
+
+
+def _archive(tmp_path):
+    src = _write_daps(tmp_path / "src" / "daps", versions=("clean",))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(src, arcname="daps")
+    data = buf.getvalue()
+    path = tmp_path / "daps.tar.gz"
+    path.write_bytes(data)
+    return path, "md5:" + hashlib.md5(data).hexdigest()
+
+
+def test_fetch_daps_from_file_url(tmp_path):
+    archive, checksum = _archive(tmp_path)
+    home = tmp_path / "home"
+    d = fetch_daps(home, url=archive.as_uri(), checksum=checksum)
+    assert len(d.data) == 6
+    assert (home / "daps" / ".complete").exists()
+    # Second call: no download (a bad URL is never touched).
+    d2 = fetch_daps(home, url="file:///nonexistent", checksum=checksum)
+    assert len(d2.data) == 6
+
+
+def test_fetch_daps_uses_record_checksum(tmp_path):
+    archive, checksum = _archive(tmp_path)
+    record = {"files": [{"key": "daps.tar.gz", "checksum": checksum,
+                         "links": {"self": archive.as_uri()}}]}
+    calls = []
+
+    def opener(url):
+        calls.append(url)
+        if url.startswith("https://zenodo.org/api/records/4660670"):
+            return io.BytesIO(json.dumps(record).encode())
+        return open(url.removeprefix("file://"), "rb")
+
+    d = fetch_daps(tmp_path / "home", opener=opener)
+    assert len(d.data) == 6 and len(calls) == 2
+
+
+def test_fetch_daps_bad_checksum_leaves_nothing(tmp_path):
+    archive, _ = _archive(tmp_path)
+    home = tmp_path / "home"
+    with pytest.raises(OSError, match="Checksum mismatch"):
+        fetch_daps(home, url=archive.as_uri(), checksum="md5:" + "0" * 32)
+    assert sorted(p.name for p in home.iterdir()) == []
+
+
+def test_fetch_daps_interrupted_download_leaves_nothing(tmp_path):
+    archive, checksum = _archive(tmp_path)
+    payload = archive.read_bytes()
+
+    class Broken(io.BytesIO):
+        def read(self, n=-1):
+            if self.tell() > len(payload) // 2:
+                raise KeyboardInterrupt
+            return super().read(min(n, 64))
+
+    home = tmp_path / "home"
+    with pytest.raises(KeyboardInterrupt):
+        fetch_daps(home, url="https://example.invalid/daps.tar.gz", checksum=checksum,
+                   opener=lambda url: Broken(payload))
+    assert list(home.iterdir()) == []
+    # A later call resumes cleanly.
+    assert len(fetch_daps(home, url=archive.as_uri(), checksum=checksum).data) == 6
+
+
+def test_fetch_daps_no_download(tmp_path):
+    with pytest.raises(OSError, match="download_if_missing"):
+        fetch_daps(tmp_path, download_if_missing=False)
+
+
+def test_data_home_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKVOICE_DATA", str(tmp_path / "env"))
+    assert get_data_home() == tmp_path / "env"
+
+
+def test_load_speaker_folder(tmp_path):
+    for spk in ("ann", "bob", "cid"):
+        (tmp_path / spk / "sub").mkdir(parents=True)
+        for k in range(2):
+            sf.write(tmp_path / spk / "sub" / f"{k}.flac", np.zeros(160), 16000)
+    d = load_speaker_folder(tmp_path, allowed=["ann", "cid"])
+    assert d.speaker.tolist() == ["ann"] * 2 + ["bob"] * 2 + ["cid"] * 2
+    assert d.target.tolist() == [1, 1, 0, 0, 1, 1]
+    with pytest.raises(ValueError, match="dan"):
+        load_speaker_folder(tmp_path, allowed=["dan"])
+
+
+def test_load_speaker_folder_pattern(tmp_path):
+    for name in ("spk1_a.wav", "spk2_b.wav", "noise.wav"):
+        sf.write(tmp_path / name, np.zeros(160), 16000)
+    d = load_speaker_folder(tmp_path, allowed=["spk1"], pattern=r"(?P<speaker>spk\d)_")
+    assert d.speaker.tolist() == ["spk1", "spk2"] and d.target.tolist() == [1, 0]
+    assert len(d.skipped) == 1

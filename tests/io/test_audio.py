@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from skvoice.io import AudioReadError, load_audio
+
+
+def _tone(sr, seconds=1.0, freq=440.0):
+    t = np.arange(int(sr * seconds)) / sr
+    return 0.5 * np.sin(2 * np.pi * freq * t)
+
+
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "PCM_16"), ("WAV", "FLOAT"), ("FLAC", "PCM_16")])
+def test_roundtrip_same_rate(tmp_path, fmt, subtype):
+    y = _tone(16000)
+    path = tmp_path / f"a.{fmt.lower()}"
+    sf.write(path, y, 16000, format=fmt, subtype=subtype)
+    out = load_audio(path)
+    assert out.dtype == np.float32 and out.ndim == 1
+    tol = 1e-4 if subtype == "PCM_16" else 1e-7
+    np.testing.assert_allclose(out, y, atol=tol)
+
+
+def test_stereo_downmix_and_keep(tmp_path):
+    left, right = _tone(16000, freq=300), _tone(16000, freq=500)
+    path = tmp_path / "st.wav"
+    sf.write(path, np.stack([left, right], axis=1), 16000, subtype="FLOAT")
+    np.testing.assert_allclose(load_audio(path), (left + right) / 2, atol=1e-6)
+    both = load_audio(path, mono=False)
+    assert both.shape == (2, 16000)
+    np.testing.assert_allclose(both[1], right, atol=1e-6)
+
+
+@pytest.mark.parametrize("orig_sr", [8000, 44100])
+def test_resampling_matches_independent_polyphase(tmp_path, orig_sr):
+    y = _tone(orig_sr, seconds=1.0, freq=440.0)
+    path = tmp_path / "r.wav"
+    sf.write(path, y, orig_sr, subtype="FLOAT")
+    out = load_audio(path, sr=16000)
+    g = np.gcd(orig_sr, 16000)
+    ref = resample_poly(y, 16000 // g, orig_sr // g)
+    assert abs(len(out) - len(ref)) <= 1
+    n = min(len(out), len(ref))
+    # Compare away from the edges, where the two filters' transients differ.
+    inner = slice(200, n - 200)
+    np.testing.assert_allclose(out[inner], ref[inner], atol=2e-3)
+
+
+def test_sr_none_returns_file_rate(tmp_path):
+    path = tmp_path / "n.wav"
+    sf.write(path, _tone(22050), 22050)
+    y, sr = load_audio(path, sr=None)
+    assert sr == 22050 and len(y) == 22050
+
+
+def test_output_in_range(tmp_path):
+    path = tmp_path / "loud.wav"
+    sf.write(path, np.full(1000, 0.999), 8000, subtype="FLOAT")
+    assert np.abs(load_audio(path, sr=16000)).max() <= 1.0
+
+
+def test_missing_file_names_path(tmp_path):
+    path = tmp_path / "nope.wav"
+    with pytest.raises(FileNotFoundError, match="nope.wav"):
+        load_audio(path)
+
+
+def test_corrupt_file_names_path(tmp_path):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(b"RIFF\x00\x00garbage" * 10)
+    with pytest.raises(AudioReadError, match="bad.wav"):
+        load_audio(path)
+    assert issubclass(AudioReadError, ValueError)
+
+
+def test_truncated_file(tmp_path):
+    path = tmp_path / "t.flac"
+    sf.write(path, _tone(16000), 16000, format="FLAC")
+    data = path.read_bytes()
+    path.write_bytes(data[:60])
+    with pytest.raises(AudioReadError, match="t.flac"):
+        load_audio(path)
+
+
+def test_bad_sr(tmp_path):
+    path = tmp_path / "a.wav"
+    sf.write(path, _tone(8000), 8000)
+    with pytest.raises(ValueError, match="sr"):
+        load_audio(path, sr=-5)
