@@ -1,10 +1,28 @@
 """Base class of the transformers that take a batch of waveforms."""
 
+import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .io._validation import iter_waveforms
+
+
+def collect_outputs(outputs, X):
+    """Return per-recording ``outputs`` in the container the input came in.
+
+    A list (or tuple, or object array) of recordings gives a list; a 2-D array of
+    equal-length recordings gives an ndarray: stacked when the outputs share one
+    shape, else a 1-D object array (ragged), so that ``Xt.shape[0]`` is the number
+    of recordings either way.
+    """
+    if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
+        return outputs
+    if all(o.shape == outputs[0].shape for o in outputs):
+        return np.stack(outputs)
+    out = np.empty(len(outputs), dtype=object)
+    out[:] = outputs
+    return out
 
 
 class WaveformTransformerMixin(TransformerMixin):

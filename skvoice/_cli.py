@@ -16,22 +16,25 @@ def _demo(args):
     from .preprocessing import SilenceTrimmer
 
     print(f"skvoice {__version__}: demo on synthetic voices (seed {args.seed})")
-    voices = make_voices(n_speakers=args.n_speakers, n_recordings=args.n_recordings,
-                         random_state=args.seed)
+    voices = make_voices(
+        n_speakers=args.n_speakers, n_recordings=args.n_recordings, random_state=args.seed
+    )
     trimmer = SilenceTrimmer(sr=voices.sr)
     durations = trimmer.fit(voices.data).durations(voices.data)
     rows = []
     for name in np.unique(voices.speaker):
         mask = voices.speaker == name
         f0 = np.concatenate([voices.f0[i] for i in np.flatnonzero(mask)])
-        rows.append({
-            "speaker": name,
-            "allowed": bool(voices.target[mask][0]),
-            "recordings": int(mask.sum()),
-            "duration_s": round(float(durations[mask, 0].mean()), 2),
-            "trimmed_s": round(float(durations[mask, 1].mean()), 2),
-            "median_f0_hz": round(float(np.nanmedian(f0)), 1),
-        })
+        rows.append(
+            {
+                "speaker": name,
+                "allowed": bool(voices.target[mask][0]),
+                "recordings": int(mask.sum()),
+                "duration_s": round(float(durations[mask, 0].mean()), 2),
+                "trimmed_s": round(float(durations[mask, 1].mean()), 2),
+                "median_f0_hz": round(float(np.nanmedian(f0)), 1),
+            }
+        )
     header = list(rows[0])
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
     line = "  ".join(h.rjust(w) for h, w in zip(header, widths))

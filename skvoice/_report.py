@@ -19,10 +19,20 @@ def _figure(path, voices, durations):
     pos = np.arange(len(names))
     before = [durations[voices.speaker == n, 0] for n in names]
     after = [durations[voices.speaker == n, 1] for n in names]
-    ax.boxplot(before, positions=pos - 0.18, widths=0.3, patch_artist=True,
-               boxprops={"facecolor": "#cccccc"})
-    ax.boxplot(after, positions=pos + 0.18, widths=0.3, patch_artist=True,
-               boxprops={"facecolor": "#4c72b0"})
+    ax.boxplot(
+        before,
+        positions=pos - 0.18,
+        widths=0.3,
+        patch_artist=True,
+        boxprops={"facecolor": "#cccccc"},
+    )
+    ax.boxplot(
+        after,
+        positions=pos + 0.18,
+        widths=0.3,
+        patch_artist=True,
+        boxprops={"facecolor": "#4c72b0"},
+    )
     allowed = set(voices.allowed)
     ax.set_xticks(pos, [f"{n}{'*' if n in allowed else ''}" for n in names])
     ax.set_ylabel("duration (s)")

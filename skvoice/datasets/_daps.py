@@ -48,8 +48,7 @@ def _find_root(path):
     return _find_root(subs[0]) if len(subs) == 1 else path
 
 
-def load_daps(path, versions=("clean",), allowed=DAPS_ALLOWED_SPEAKERS, sr=16000,
-              n_jobs=None):
+def load_daps(path, versions=("clean",), allowed=DAPS_ALLOWED_SPEAKERS, sr=16000, n_jobs=None):
     """Load the DAPS corpus from its extracted folder.
 
     Parameters
@@ -88,14 +87,14 @@ def load_daps(path, versions=("clean",), allowed=DAPS_ALLOWED_SPEAKERS, sr=16000
     if not path.is_dir():
         raise FileNotFoundError(f"DAPS folder not found: {str(path)!r}")
     root = _find_root(path)
-    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+    found = sorted(
+        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))
+    )
     if isinstance(versions, str):
         versions = found if versions == "all" else (versions,)
     missing = [v for v in versions if v not in found]
     if missing:
-        raise ValueError(
-            f"Version(s) {missing} not found in {str(root)!r}; available: {found}."
-        )
+        raise ValueError(f"Version(s) {missing} not found in {str(root)!r}; available: {found}.")
     files, meta, skipped = [], [], []
     for version in versions:
         for f in list_audio_files(root / version):
@@ -154,14 +153,19 @@ def _download(url, dest, checksum, opener):
     from tqdm.auto import tqdm
 
     algorithm, _, expected = checksum.partition(":") if checksum else ("md5", "", "")
-    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=dest.name, suffix=".part",
-                                      delete=False)
+    tmp = tempfile.NamedTemporaryFile(
+        dir=dest.parent, prefix=dest.name, suffix=".part", delete=False
+    )
     try:
         h = hashlib.new(algorithm or "md5")
         with opener(url) as resp, tmp:
             total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-            with tqdm(total=int(total) if total else None, unit="B", unit_scale=True,
-                      desc=f"Downloading {dest.name}") as bar:
+            with tqdm(
+                total=int(total) if total else None,
+                unit="B",
+                unit_scale=True,
+                desc=f"Downloading {dest.name}",
+            ) as bar:
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     tmp.write(block)
                     h.update(block)
@@ -179,9 +183,18 @@ def _download(url, dest, checksum, opener):
         raise
 
 
-def fetch_daps(data_home=None, download_if_missing=True, *, versions=("clean",),
-               allowed=DAPS_ALLOWED_SPEAKERS, sr=16000, n_jobs=None, url=None,
-               checksum=None, opener=None):
+def fetch_daps(
+    data_home=None,
+    download_if_missing=True,
+    *,
+    versions=("clean",),
+    allowed=DAPS_ALLOWED_SPEAKERS,
+    sr=16000,
+    n_jobs=None,
+    url=None,
+    checksum=None,
+    opener=None,
+):
     """Download (once) and load the DAPS corpus.
 
     The archive (about 14 GB) is downloaded into ``data_home``, its checksum

@@ -15,18 +15,13 @@ def is_path_like(obj):
 
 def _as_waveform(x, index, dtype):
     arr = np.asarray(x)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
-    ):
-        raise ValueError(
-            f"Recording {index}: expected numeric samples, got dtype {arr.dtype}."
-        )
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"Recording {index}: expected numeric samples, got dtype {arr.dtype}.")
     if np.iscomplexobj(arr):
-        raise ValueError(f"Recording {index}: complex samples are not supported.")
+        raise ValueError(f"Recording {index}: Complex data not supported.")
     if arr.ndim != 1:
         raise ValueError(
-            f"Recording {index}: expected a 1-D waveform, got an array of shape "
-            f"{arr.shape}."
+            f"Recording {index}: expected a 1-D waveform, got an array of shape {arr.shape}."
         )
     if arr.size == 0:
         raise ValueError(f"Recording {index}: the waveform is empty.")
@@ -82,17 +77,30 @@ def check_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr
     >>> [x.dtype.name for x in X], [len(x) for x in X]
     (['float32', 'float32'], [4, 3])
     """
-    return list(iter_waveforms(X, dtype=dtype, min_samples=min_samples,
-                               allow_paths=allow_paths, sr=sr))
+    return list(
+        iter_waveforms(X, dtype=dtype, min_samples=min_samples, allow_paths=allow_paths, sr=sr)
+    )
 
 
 def _as_batch(X):
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(
+            "Sparse input is not supported: pass waveforms as dense arrays (a list of "
+            "1-D arrays or a 2-D array)."
+        )
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
+        X = X.astype(np.float64)  # a table of numbers stored as objects
     if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 2 and X.shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+                "required: the recordings have no samples."
+            )
         if X.ndim == 1:
             raise ValueError(
                 "Expected a batch of recordings (a list of 1-D waveforms or a 2-D "
-                f"array), got a single 1-D array of shape {X.shape}; wrap it in a "
-                "list: [x]."
+                f"array), got a single 1-D array of shape {X.shape}. Reshape your data: "
+                "wrap one recording in a list, [x]."
             )
         if X.ndim != 2:
             raise ValueError(
@@ -104,21 +112,16 @@ def _as_batch(X):
         X = X.to_numpy()
         return _as_batch(X)
     if isinstance(X, np.ndarray):
-        if X.ndim == 2 and X.dtype == object:
-            return [np.asarray(row) for row in X]
         if X.ndim != 1:
             raise ValueError(f"Expected a 1-D object array, got shape {X.shape}.")
         return X
     if isinstance(X, (list, tuple)):
         return X
+    if hasattr(X, "__array__"):  # other array-likes
+        return _as_batch(np.asarray(X))
     if is_path_like(X):
-        raise TypeError(
-            "Expected a batch of recordings, got a single path; wrap it in a list."
-        )
-    raise TypeError(
-        "Expected a list of 1-D waveforms or a 2-D array, got "
-        f"{type(X).__name__}."
-    )
+        raise TypeError("Expected a batch of recordings, got a single path; wrap it in a list.")
+    raise TypeError(f"Expected a list of 1-D waveforms or a 2-D array, got {type(X).__name__}.")
 
 
 def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=None):
@@ -144,7 +147,6 @@ def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=
         arr = _as_waveform(x, i, dtype)
         if arr.shape[0] < min_samples:
             raise ValueError(
-                f"Recording {i}: {arr.shape[0]} samples, at least {min_samples} are "
-                "needed."
+                f"Recording {i}: {arr.shape[0]} samples, at least {min_samples} are needed."
             )
         yield arr

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import WaveformTransformerMixin
+from .._base import WaveformTransformerMixin, collect_outputs
 from ._pyin import pyin, yin
 from ._spectrogram import filterbank
 
@@ -114,9 +114,21 @@ class F0Extractor(WaveformTransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, sr=16000, fmin=65.0, fmax=500.0, frame_length=1024, hop_length=256,
-                 method="pyin", output="contour", kind="mel", n_fft=1024, n_mels=64,
-                 n_harmonics=10, n_jobs=None):
+    def __init__(
+        self,
+        sr=16000,
+        fmin=65.0,
+        fmax=500.0,
+        frame_length=1024,
+        hop_length=256,
+        method="pyin",
+        output="contour",
+        kind="mel",
+        n_fft=1024,
+        n_mels=64,
+        n_harmonics=10,
+        n_jobs=None,
+    ):
         self.sr = sr
         self.fmin = fmin
         self.fmax = fmax
@@ -148,8 +160,13 @@ class F0Extractor(WaveformTransformerMixin, BaseEstimator):
             _, self.frequencies_ = filterbank(self.sr, self.kind, self.n_fft, self.n_mels)
 
     def _track(self, y):
-        kw = dict(sr=self.sr, fmin=self.fmin, fmax=self.fmax,
-                  frame_length=self.frame_length, hop_length=self.hop_length)
+        kw = dict(
+            sr=self.sr,
+            fmin=self.fmin,
+            fmax=self.fmax,
+            frame_length=self.frame_length,
+            hop_length=self.hop_length,
+        )
         if self.method == "yin":
             return yin(y, **kw), np.ones(1 + len(y) // self.hop_length)
         f0, _, prob = pyin(y, **kw)
@@ -193,9 +210,8 @@ class F0Extractor(WaveformTransformerMixin, BaseEstimator):
         if self.output == "stats":
             tracks = self._map(X, lambda y: self._track(y)[0])
             return np.array([_f0_stats(f) for f in tracks])
-        if self.output == "harmonics":
-            return self._map(X, self._harmonics_one)
-        return self._map(X, self._contour_one)
+        one = self._harmonics_one if self.output == "harmonics" else self._contour_one
+        return collect_outputs(self._map(X, one), X)
 
     def voiced_probabilities(self, X):
         """Probability that each frame is voiced (pYIN), one array per recording.

@@ -127,8 +127,9 @@ def transition_log_band(n_bins, half_width):
 
 
 @numba.njit(cache=True, nogil=True)
-def _viterbi_sparse(cand_ptr, cand_bin, cand_logp, log_unv, n, h, log_tri, log_norm,
-                    log_stay, log_switch, log_init):
+def _viterbi_sparse(
+    cand_ptr, cand_bin, cand_logp, log_unv, n, h, log_tri, log_norm, log_stay, log_switch, log_init
+):
     """Exact Viterbi over 2n states using candidate sparsity and the band.
 
     States 0..n-1 voiced (pitch bin), n..2n-1 unvoiced. Ties go to the lowest
@@ -221,9 +222,7 @@ def _viterbi_sparse(cand_ptr, cand_bin, cand_logp, log_unv, n, h, log_tri, log_n
 
 def _yin_setup(sr, fmin, fmax, frame_length):
     if not 0 < fmin < fmax <= sr / 2:
-        raise ValueError(
-            f"Need 0 < fmin < fmax <= sr / 2; got fmin={fmin}, fmax={fmax}, sr={sr}."
-        )
+        raise ValueError(f"Need 0 < fmin < fmax <= sr / 2; got fmin={fmin}, fmax={fmax}, sr={sr}.")
     min_period = int(np.floor(sr / fmax))
     max_period = min(int(np.ceil(sr / fmin)), frame_length - 1)
     if max_period <= min_period + 1:
@@ -252,9 +251,22 @@ def yin(y, *, sr, fmin, fmax, frame_length=1024, hop_length=256, trough_threshol
     return sr / period
 
 
-def pyin(y, *, sr, fmin, fmax, frame_length=1024, hop_length=256, n_thresholds=100,
-         beta_parameters=(2, 18), boltzmann_parameter=2.0, resolution=0.1,
-         max_transition_rate=35.92, switch_prob=0.01, no_trough_prob=0.01):
+def pyin(
+    y,
+    *,
+    sr,
+    fmin,
+    fmax,
+    frame_length=1024,
+    hop_length=256,
+    n_thresholds=100,
+    beta_parameters=(2, 18),
+    boltzmann_parameter=2.0,
+    resolution=0.1,
+    max_transition_rate=35.92,
+    switch_prob=0.01,
+    no_trough_prob=0.01,
+):
     """pYIN F0 track of one waveform; parameters and frames as ``librosa.pyin``.
 
     Returns
@@ -269,8 +281,9 @@ def pyin(y, *, sr, fmin, fmax, frame_length=1024, hop_length=256, n_thresholds=1
     shifts = parabolic_shifts(x)
     thresholds = np.linspace(0, 1, n_thresholds + 1)
     beta_probs = np.diff(scipy.stats.beta.cdf(thresholds, *beta_parameters))
-    probs = _trough_probs(x, thresholds, beta_probs, float(boltzmann_parameter),
-                          float(no_trough_prob))
+    probs = _trough_probs(
+        x, thresholds, beta_probs, float(boltzmann_parameter), float(no_trough_prob)
+    )
 
     bins_per_semitone = int(np.ceil(1.0 / resolution))
     n = int(np.floor(12 * bins_per_semitone * np.log2(fmax / fmin))) + 1
@@ -282,7 +295,7 @@ def pyin(y, *, sr, fmin, fmax, frame_length=1024, hop_length=256, n_thresholds=1
     # Several troughs may fall in one bin: the longest lag wins (as an indexed
     # assignment would), and bin n (above fmax) is no voiced state.
     key = frame * (n + 1) + bins
-    last = np.r_[key[1:] != key[:-1], True]
+    last = np.r_[key[1:] != key[:-1], True][: key.size]
     frame, bins, p = frame[last], bins[last], p[last]
     keep = bins < n
     frame, bins, p = frame[keep], bins[keep], p[keep]
@@ -294,8 +307,17 @@ def pyin(y, *, sr, fmin, fmax, frame_length=1024, hop_length=256, n_thresholds=1
     h = (round(max_transition_rate * 12 * hop_length / sr) * bins_per_semitone + 1) // 2
     log_tri, log_norm = transition_log_band(n, h)
     states = _viterbi_sparse(
-        cand_ptr, bins.astype(np.int64), np.log(p + _TINY), log_unv, n, h, log_tri, log_norm,
-        np.log(1.0 - switch_prob), np.log(switch_prob), np.log(1.0 / (2 * n)),
+        cand_ptr,
+        bins.astype(np.int64),
+        np.log(p + _TINY),
+        log_unv,
+        n,
+        h,
+        log_tri,
+        log_norm,
+        np.log(1.0 - switch_prob),
+        np.log(switch_prob),
+        np.log(1.0 / (2 * n)),
     )
     freqs = fmin * 2.0 ** (np.arange(n) / (12 * bins_per_semitone))
     voiced = states < n

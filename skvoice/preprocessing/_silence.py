@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._base import WaveformTransformerMixin
+from .._base import WaveformTransformerMixin, collect_outputs
 
 __all__ = ["SilenceTrimmer", "frame_rms_db"]
 
@@ -17,7 +17,7 @@ def frame_rms_db(y, *, frame_length=2048, hop_length=512, ref="max"):
 
     Frames are centred (zero padding of ``frame_length // 2``), so there are
     ``1 + len(y) // hop_length`` of them. Computed from a running sum of squares:
-    O(n), no framing copy.
+    O(n): no overlapping frames are formed.
 
     Parameters
     ----------
@@ -40,12 +40,27 @@ def frame_rms_db(y, *, frame_length=2048, hop_length=512, ref="max"):
     >>> frame_rms_db(np.ones(4096), ref=1.0).round(1)[:3]
     array([-3. , -1.2,  0. ])
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float32)
     pad = frame_length // 2
-    sq = np.concatenate([[0.0], np.cumsum(np.pad(y * y, (pad, pad)))])
-    starts = np.arange(1 + len(y) // hop_length) * hop_length
-    ends = np.minimum(starts + frame_length, len(sq) - 1)
-    rms = np.sqrt(np.maximum(sq[ends] - sq[starts], 0.0) / frame_length)
+    n_frames = 1 + len(y) // hop_length
+    sq = np.pad(y * y, (pad, pad))
+    if frame_length % hop_length == 0:
+        # Frames are whole numbers of hops: sum the squares per hop block once,
+        # then add k consecutive blocks per frame.
+        k = frame_length // hop_length
+        n_blocks = n_frames + k - 1
+        sq = np.pad(sq, (0, max(0, n_blocks * hop_length - len(sq))))
+        blocks = (
+            sq[: n_blocks * hop_length].reshape(n_blocks, hop_length).sum(axis=1, dtype=np.float64)
+        )
+        cs = np.concatenate([[0.0], np.cumsum(blocks)])
+        energy = cs[k : k + n_frames] - cs[:n_frames]
+    else:
+        cs = np.concatenate([[0.0], np.cumsum(sq, dtype=np.float64)])
+        starts = np.arange(n_frames) * hop_length
+        ends = np.minimum(starts + frame_length, len(cs) - 1)
+        energy = cs[ends] - cs[starts]
+    rms = np.sqrt(np.maximum(energy, 0.0) / frame_length)
     amin = 1e-5
     ref_value = rms.max() if isinstance(ref, str) else float(ref)
     return 20.0 * (np.log10(np.maximum(amin, rms)) - np.log10(max(amin, ref_value)))
@@ -132,8 +147,18 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, sr=16000, top_db=30, frame_length=2048, hop_length=512, mode="edges",
-                 min_silence=0.25, crossfade=0.01, ref="max", n_jobs=None):
+    def __init__(
+        self,
+        sr=16000,
+        top_db=30,
+        frame_length=2048,
+        hop_length=512,
+        mode="edges",
+        min_silence=0.25,
+        crossfade=0.01,
+        ref="max",
+        n_jobs=None,
+    ):
         self.sr = sr
         self.top_db = top_db
         self.frame_length = frame_length
@@ -149,15 +174,18 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
 
     def _intervals_one(self, y):
         """Kept ``(start, end)`` sample intervals of one waveform, or None if silent."""
-        loud = frame_rms_db(y, frame_length=self.frame_length, hop_length=self.hop_length,
-                            ref=self.ref) > -self.top_db
+        loud = (
+            frame_rms_db(
+                y, frame_length=self.frame_length, hop_length=self.hop_length, ref=self.ref
+            )
+            > -self.top_db
+        )
         idx = np.flatnonzero(loud)
         if idx.size == 0:
             return None
         n = len(y)
         if self.mode == "edges":
-            return np.array([[idx[0] * self.hop_length,
-                              min(n, (idx[-1] + 1) * self.hop_length)]])
+            return np.array([[idx[0] * self.hop_length, min(n, (idx[-1] + 1) * self.hop_length)]])
         # Runs of loud frames, as librosa.effects.split.
         edges = np.flatnonzero(np.diff(loud.astype(np.int8))) + 1
         if loud[0]:
@@ -197,10 +225,11 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
         Returns
         -------
         Xt : list of 1-D float32 arrays
-            The speech of each recording, never empty.
+            The speech of each recording, never empty (an ndarray when ``X`` is a
+            2-D array: 2-D if the lengths agree, else 1-D of objects).
         """
         waves = list(self._iter_checked(X))
-        return [self._trim_one(y, i) for i, y in enumerate(waves)]
+        return collect_outputs([self._trim_one(y, i) for i, y in enumerate(waves)], X)
 
     def get_intervals(self, X):
         """Kept sample intervals of each recording.

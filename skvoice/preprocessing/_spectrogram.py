@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._base import WaveformTransformerMixin
+from .._base import WaveformTransformerMixin, collect_outputs
 
 __all__ = ["SpectrogramExtractor", "filterbank"]
 
@@ -47,6 +47,16 @@ def _filterbank_cached(sr, kind, n_fft, n_bins, fmin, fmax):
     fb = np.maximum(0.0, np.minimum(rise, fall))
     fb /= fb.sum(axis=1, keepdims=True)  # unit area: a band's value is a mean power
     return fb.astype(np.float32), centres
+
+
+@lru_cache(maxsize=32)
+def _torch_filters(window, win_length, n_fft, sr, kind, n_mels, fmin, fmax):
+    """Window and filterbank as torch tensors, cached per parameter set."""
+    import torch
+
+    fb, _ = filterbank(sr, kind, n_fft, n_mels, fmin, fmax)
+    win = torch.from_numpy(_window(window, win_length, n_fft))
+    return win, None if fb is None else torch.from_numpy(fb)
 
 
 def filterbank(sr=16000, kind="mel", n_fft=1024, n_bins=64, fmin=0.0, fmax=None):
@@ -169,10 +179,25 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, sr=16000, kind="mel", n_fft=1024, hop_length=256, win_length=None,
-                 window="hann", n_mels=64, fmin=0.0, fmax=None, power=2.0, to_db=True,
-                 top_db=80.0, normalize="recording", duration=None, dtype="float32",
-                 n_jobs=None):
+    def __init__(
+        self,
+        sr=16000,
+        kind="mel",
+        n_fft=1024,
+        hop_length=256,
+        win_length=None,
+        window="hann",
+        n_mels=64,
+        fmin=0.0,
+        fmax=None,
+        power=2.0,
+        to_db=True,
+        top_db=80.0,
+        normalize="recording",
+        duration=None,
+        dtype="float32",
+        n_jobs=None,
+    ):
         self.sr = sr
         self.kind = kind
         self.n_fft = n_fft
@@ -202,29 +227,10 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
             raise ValueError(f"win_length={self.win_length} exceeds n_fft={self.n_fft}.")
 
     def _fit(self):
-        fb, self.frequencies_ = filterbank(self.sr, self.kind, self.n_fft, self.n_mels,
-                                           self.fmin, self.fmax)
+        fb, self.frequencies_ = filterbank(
+            self.sr, self.kind, self.n_fft, self.n_mels, self.fmin, self.fmax
+        )
         self.n_bins_ = len(self.frequencies_)
-
-    @property
-    def _torch_state(self):
-        # Built lazily and not pickled: tensors are cheap to rebuild.
-        import torch
-
-        key = (self.kind, self.n_fft, self.win_length, self.window, self.n_mels, self.fmin,
-               self.fmax, self.sr)
-        cache = self.__dict__.get("_torch_cache")
-        if cache is None or cache[0] != key:
-            fb, _ = filterbank(self.sr, self.kind, self.n_fft, self.n_mels, self.fmin, self.fmax)
-            win = _window(self.window, self.win_length or self.n_fft, self.n_fft)
-            cache = (key, torch.from_numpy(win), None if fb is None else torch.from_numpy(fb))
-            self.__dict__["_torch_cache"] = cache
-        return cache[1], cache[2]
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_torch_cache", None)
-        return state
 
     def _fix_length(self, y):
         n = int(round(self.duration * self.sr))
@@ -239,7 +245,16 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
 
         if self.duration is not None:
             y = self._fix_length(y)
-        window, fb = self._torch_state
+        window, fb = _torch_filters(
+            self.window,
+            self.win_length or self.n_fft,
+            self.n_fft,
+            self.sr,
+            self.kind,
+            self.n_mels,
+            self.fmin,
+            self.fmax,
+        )
         x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
         # librosa pads with zeros (pad_mode="constant"); torch.stft only reflects,
         # so pad here and call it with center=False.
@@ -247,8 +262,9 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
         x = torch.nn.functional.pad(x[None, None], (pad, pad))[0, 0]
         if x.shape[0] < self.n_fft:
             x = torch.nn.functional.pad(x, (0, self.n_fft - x.shape[0]))
-        spec = torch.stft(x, self.n_fft, self.hop_length, window=window, center=False,
-                          return_complex=True)
+        spec = torch.stft(
+            x, self.n_fft, self.hop_length, window=window, center=False, return_complex=True
+        )
         ri = torch.view_as_real(spec)
         S = ri[..., 0] ** 2 + ri[..., 1] ** 2
         if self.power != 2.0:
@@ -263,8 +279,9 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
         if self.normalize == "recording":
             S = (S - S.mean()) / (S.std(correction=0) + 1e-5)
         elif self.normalize == "frequency":
-            S = (S - S.mean(dim=1, keepdim=True)) / (S.std(dim=1, keepdim=True, correction=0)
-                                                    + 1e-5)
+            S = (S - S.mean(dim=1, keepdim=True)) / (
+                S.std(dim=1, keepdim=True, correction=0) + 1e-5
+            )
         return S.numpy().astype(self.dtype, copy=False)
 
     def transform(self, X):
@@ -282,7 +299,7 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
             (frames centred); a 3-D array when ``duration`` is set.
         """
         out = self._map(X, self.spectrogram_one)
-        return np.stack(out) if self.duration is not None else out
+        return np.stack(out) if self.duration is not None else collect_outputs(out, X)
 
     def frame_times(self, n_frames):
         """Time in seconds of the centre of each frame.

@@ -33,8 +33,6 @@ class ChannelUnion(TransformerMixin, _BaseComposition):
     ----------
     transformers_ : list of (str, transformer)
         The fitted transformers.
-    n_channels_ : int
-        Channels of the output (known after the first transform).
 
     Examples
     --------
@@ -130,7 +128,6 @@ class ChannelUnion(TransformerMixin, _BaseComposition):
                     )
                 parts.append(img.astype(np.float32, copy=False))
             stacked.append(np.concatenate(parts, axis=0))
-        self.n_channels_ = stacked[0].shape[0]
         if all(isinstance(out, np.ndarray) for out in outs):
             return np.stack(stacked)
         return stacked
@@ -140,5 +137,3 @@ class ChannelUnion(TransformerMixin, _BaseComposition):
         tags.input_tags.two_d_array = True
         tags.transformer_tags.preserves_dtype = []
         return tags
-
-

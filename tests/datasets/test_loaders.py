@@ -16,8 +16,9 @@ from skvoice.datasets import (
 )
 
 
-def _write_daps(root, versions=("clean", "iphone_livingroom1"), speakers=("f1", "f2", "m3"),
-                scripts=(1, 2)):
+def _write_daps(
+    root, versions=("clean", "iphone_livingroom1"), speakers=("f1", "f2", "m3"), scripts=(1, 2)
+):
     for v in versions:
         (root / v).mkdir(parents=True)
         for s in speakers:
@@ -81,8 +82,11 @@ def test_fetch_daps_from_file_url(tmp_path):
 
 def test_fetch_daps_uses_record_checksum(tmp_path):
     archive, checksum = _archive(tmp_path)
-    record = {"files": [{"key": "daps.tar.gz", "checksum": checksum,
-                         "links": {"self": archive.as_uri()}}]}
+    record = {
+        "files": [
+            {"key": "daps.tar.gz", "checksum": checksum, "links": {"self": archive.as_uri()}}
+        ]
+    }
     calls = []
 
     def opener(url):
@@ -115,8 +119,12 @@ def test_fetch_daps_interrupted_download_leaves_nothing(tmp_path):
 
     home = tmp_path / "home"
     with pytest.raises(KeyboardInterrupt):
-        fetch_daps(home, url="https://example.invalid/daps.tar.gz", checksum=checksum,
-                   opener=lambda url: Broken(payload))
+        fetch_daps(
+            home,
+            url="https://example.invalid/daps.tar.gz",
+            checksum=checksum,
+            opener=lambda url: Broken(payload),
+        )
     assert list(home.iterdir()) == []
     # A later call resumes cleanly.
     assert len(fetch_daps(home, url=archive.as_uri(), checksum=checksum).data) == 6

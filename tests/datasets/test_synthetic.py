@@ -31,8 +31,9 @@ def test_true_f0_matches_independent_tracker(voices):
     """librosa's pYIN on the audio finds the returned F0 where both say voiced."""
     gross, voiced_found = [], []
     for y, f0 in zip(voices.data, voices.f0):
-        est, flag, _ = librosa.pyin(y, fmin=60, fmax=500, sr=voices.sr, frame_length=1024,
-                                    hop_length=voices.f0_hop_length)
+        est, flag, _ = librosa.pyin(
+            y, fmin=60, fmax=500, sr=voices.sr, frame_length=1024, hop_length=voices.f0_hop_length
+        )
         both = flag & ~np.isnan(f0)
         gross.append(np.abs(est[both] / f0[both] - 1) > 0.2)
         voiced_found.append(both.sum() / max((~np.isnan(f0)).sum(), 1))
@@ -57,8 +58,10 @@ def test_speakers_differ_measurably():
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     acc = cross_val_score(clf, np.array(feats), v.speaker, cv=StratifiedKFold(4)).mean()
     assert acc > 0.6  # chance is 0.2
-    med = {s: np.nanmedian(np.concatenate([v.f0[i] for i in np.flatnonzero(v.speaker == s)]))
-           for s in np.unique(v.speaker)}
+    med = {
+        s: np.nanmedian(np.concatenate([v.f0[i] for i in np.flatnonzero(v.speaker == s)]))
+        for s in np.unique(v.speaker)
+    }
     assert np.ptp(list(med.values())) > 30  # Hz between the lowest and highest voice
 
 
@@ -70,14 +73,16 @@ def test_pitch_alone_does_not_separate_all():
         ranges.append(np.nanpercentile(f, [10, 90]))
     ranges = np.sort(np.array(ranges), axis=0)
     overlaps = sum(
-        (a[1] > b[0]) for a, b in zip(sorted(ranges, key=lambda r: r[0])[:-1],
-                                      sorted(ranges, key=lambda r: r[0])[1:])
+        (a[1] > b[0])
+        for a, b in zip(
+            sorted(ranges, key=lambda r: r[0])[:-1], sorted(ranges, key=lambda r: r[0])[1:]
+        )
     )
     assert overlaps >= 3
 
 
 def test_silences_at_edges(voices):
-    for y, f0 in zip(voices.data, voices.f0):
+    for f0 in voices.f0:
         assert np.isnan(f0[:3]).all() and np.isnan(f0[-3:]).all()
 
 
@@ -89,16 +94,23 @@ def test_allowed_by_name_and_index():
 
 
 def test_snr_none_and_sr():
-    v = make_voices(n_speakers=2, n_recordings=1, duration=1.0, sr=8000, snr_db=None,
-                    random_state=0)
+    v = make_voices(
+        n_speakers=2, n_recordings=1, duration=1.0, sr=8000, snr_db=None, random_state=0
+    )
     assert v.sr == 8000
     assert np.all(v.data[0][:50] == 0)  # no noise in the leading silence
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"n_speakers": 1}, {"n_recordings": 0}, {"duration": 0.1}, {"sr": 100},
-     {"allowed": ["zz"]}, {"allowed": [9]}],
+    [
+        {"n_speakers": 1},
+        {"n_recordings": 0},
+        {"duration": 0.1},
+        {"sr": 100},
+        {"allowed": ["zz"]},
+        {"allowed": [9]},
+    ],
 )
 def test_bad_parameters(kwargs):
     with pytest.raises(ValueError):

@@ -1,0 +1,121 @@
+import librosa
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skvoice.preprocessing import SilenceTrimmer, frame_rms_db
+from tests._strategies import waveforms
+
+
+def _speechlike(rng, n=16000):
+    y = np.zeros(3 * n, dtype=np.float32)
+    t = np.arange(n) / 16000
+    y[n // 2 : n // 2 + n] = 0.5 * np.sin(2 * np.pi * 220 * t)
+    y[2 * n : 2 * n + n // 2] = 0.3 * np.sin(2 * np.pi * 330 * t[: n // 2])
+    return y + 1e-4 * rng.standard_normal(3 * n).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "top_db,frame_length,hop_length", [(30, 2048, 512), (20, 1024, 256), (60, 512, 128)]
+)
+def test_edges_equal_librosa_trim(voices, top_db, frame_length, hop_length):
+    trimmer = SilenceTrimmer(top_db=top_db, frame_length=frame_length, hop_length=hop_length)
+    intervals = trimmer.fit(voices.data).get_intervals(voices.data)
+    out = trimmer.transform(voices.data)
+    for y, iv, yt in zip(voices.data, intervals, out):
+        ref, (start, end) = librosa.effects.trim(
+            y, top_db=top_db, frame_length=frame_length, hop_length=hop_length
+        )
+        assert iv.tolist() == [[start, end]]
+        np.testing.assert_array_equal(yt, ref)
+
+
+def test_rms_db_equals_librosa(rng):
+    y = _speechlike(rng)
+    rms = librosa.feature.rms(y=y, frame_length=1024, hop_length=256)[0]
+    ref = librosa.amplitude_to_db(rms, ref=np.max, top_db=None)
+    np.testing.assert_allclose(frame_rms_db(y, frame_length=1024, hop_length=256), ref, atol=1e-3)
+
+
+def test_all_mode_removes_inner_pause(rng):
+    y = _speechlike(rng)
+    edges = SilenceTrimmer(mode="edges").fit_transform([y])[0]
+    inner = SilenceTrimmer(mode="all", min_silence=0.2).fit_transform([y])[0]
+    assert len(inner) < len(edges) - 0.3 * 16000
+    # A pause shorter than min_silence is kept.
+    kept = SilenceTrimmer(mode="all", min_silence=1.0).fit_transform([y])[0]
+    np.testing.assert_array_equal(kept, edges)
+
+
+def test_crossfade_join_equals_hand_computation():
+    sr = 16000
+    t = np.arange(sr) / sr
+    a = 0.5 * np.sin(2 * np.pi * 200 * t)
+    b = 0.4 * np.sin(2 * np.pi * 300 * t)
+    y = np.r_[a, np.zeros(sr), b].astype(np.float32)
+    trimmer = SilenceTrimmer(mode="all", min_silence=0.2, crossfade=0.01).fit([y])
+    (s1, e1), (s2, e2) = trimmer.get_intervals([y])[0]
+    out = trimmer.transform([y])[0]
+    n = 160
+    w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
+    first, second = y[s1:e1], y[s2:e2]
+    expected = np.r_[first[:-n], first[-n:] * (1 - w) + second[:n] * w, second[n:]]
+    np.testing.assert_allclose(out, expected, atol=1e-7)
+    # The join sits in the quiet margins, so it adds no step to the signal.
+    assert np.abs(np.diff(out)).max() <= np.abs(np.diff(y)).max() + 1e-6
+
+
+def test_silent_recording_returned_whole_with_warning():
+    y = [np.ones(4000, dtype=np.float32), np.zeros(4000, dtype=np.float32) + 1e-9]
+    with pytest.warns(UserWarning, match="Recording 1"):
+        out = SilenceTrimmer(ref=1.0, top_db=30).fit_transform(y)
+    assert len(out[1]) == 4000
+
+
+def test_absolute_reference(rng):
+    y = _speechlike(rng) * 0.01  # quiet recording: -40 dBFS peaks
+    rel = SilenceTrimmer().fit_transform([y])[0]
+    with pytest.warns(UserWarning):
+        absolute = SilenceTrimmer(ref=1.0, top_db=30).fit_transform([y])[0]
+    assert len(rel) < len(y) and len(absolute) == len(y)
+
+
+def test_durations(voices):
+    d = SilenceTrimmer().fit(voices.data).durations(voices.data)
+    assert d.shape == (len(voices.data), 2)
+    np.testing.assert_allclose(d[:, 0], [len(y) / voices.sr for y in voices.data])
+    assert np.all(d[:, 1] <= d[:, 0]) and np.all(d[:, 1] > 0)
+
+
+def test_does_not_modify_input(voices):
+    X = [y.copy() for y in voices.data[:2]]
+    out = SilenceTrimmer().fit_transform(X)
+    out[0][:] = 0
+    np.testing.assert_array_equal(X[0], voices.data[0])
+
+
+def test_bad_params():
+    with pytest.raises(ValueError, match="mode"):
+        SilenceTrimmer(mode="middle").fit([np.ones(10)])
+    with pytest.raises(ValueError, match="top_db"):
+        SilenceTrimmer(top_db=-1).fit([np.ones(10)])
+
+
+@given(waveforms(max_len=5000), st.sampled_from(["edges", "all"]))
+def test_property_trim_is_idempotent_and_never_empty(batch, mode):
+    import warnings
+
+    trimmer = SilenceTrimmer(mode=mode, frame_length=256, hop_length=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        once = trimmer.fit_transform(batch)
+        twice = trimmer.transform(once)
+    for y, a, b in zip(batch, once, twice):
+        assert 0 < len(a) <= len(y) and np.all(np.isfinite(a))
+        if mode == "edges":
+            # A contiguous slice of the input ...
+            iv = trimmer.get_intervals([y])[0][0]
+            np.testing.assert_array_equal(a, y[iv[0] : iv[1]])
+            # ... that trimming again leaves unchanged up to one hop at each end.
+            assert len(a) - len(b) <= 2 * 64
