@@ -238,7 +238,7 @@ def make_voices(
     --------
     >>> from skvoice.datasets import make_voices
     >>> voices = make_voices(n_speakers=3, n_recordings=2, duration=1.0, random_state=0)
-    >>> len(voices.data), voices.sr, sorted(set(voices.speaker))
+    >>> len(voices.data), voices.sr, sorted(set(voices.speaker.tolist()))
     (6, 16000, ['s00', 's01', 's02'])
     """
     if int(n_speakers) != n_speakers or n_speakers < 2:
