@@ -1,0 +1,174 @@
+"""Error rates of access control: EER, false acceptance and false rejection."""
+
+import numpy as np
+from sklearn.metrics import make_scorer, roc_curve
+from sklearn.utils import column_or_1d
+
+__all__ = [
+    "equal_error_rate",
+    "false_acceptance_rate",
+    "false_rejection_rate",
+    "far_at_frr",
+    "eer_scorer",
+    "far_at_frr_scorer",
+]
+
+
+def _binary(y_true, y_other, name):
+    y_true = column_or_1d(y_true)
+    y_other = column_or_1d(y_other)
+    if y_true.shape[0] != y_other.shape[0]:
+        raise ValueError(f"y_true has {y_true.shape[0]} values but {name} has {y_other.shape[0]}.")
+    labels = np.unique(y_true)
+    if not np.all(np.isin(labels, [0, 1])):
+        raise ValueError(f"y_true must hold 0 (refused) and 1 (allowed), got {labels}.")
+    return y_true.astype(int), y_other
+
+
+def _roc(y_true, y_score):
+    y_true, y_score = _binary(y_true, y_score, "y_score")
+    if len(np.unique(y_true)) != 2:
+        raise ValueError("Need both allowed (1) and refused (0) recordings to score.")
+    if not np.all(np.isfinite(y_score)):
+        raise ValueError("y_score contains NaN or infinite values.")
+    far, tar, thresholds = roc_curve(y_true, y_score, drop_intermediate=False)
+    return far, 1.0 - tar, thresholds
+
+
+def equal_error_rate(y_true, y_score, *, return_threshold=False):
+    """Equal error rate: where false acceptance equals false rejection.
+
+    The ROC curve is a step function; between its points the error rates are
+    interpolated linearly (the convex hull convention of the ROC), and the EER is
+    read where the two rates cross.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for allowed (genuine), 0 for refused (impostor).
+    y_score : array-like of shape (n_samples,)
+        Higher means more likely allowed.
+    return_threshold : bool, default=False
+        Also return the score threshold at the crossing.
+
+    Returns
+    -------
+    eer : float
+        In ``[0, 1]``.
+    threshold : float
+        Only when ``return_threshold``.
+
+    Examples
+    --------
+    >>> from skvoice.metrics import equal_error_rate
+    >>> equal_error_rate([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    0.5
+    >>> equal_error_rate([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
+    0.0
+    """
+    far, frr, thresholds = _roc(y_true, y_score)
+    diff = frr - far  # decreasing from 1 to -1 along the curve
+    i = int(np.flatnonzero(diff <= 0)[0])
+    if diff[i] == 0 or i == 0:
+        eer, thr = far[i], thresholds[i]
+    else:
+        # Linear interpolation between points i-1 (frr > far) and i (frr <= far).
+        t = diff[i - 1] / (diff[i - 1] - diff[i])
+        eer = far[i - 1] + t * (far[i] - far[i - 1])
+        thr = thresholds[i]
+    eer = float(eer)
+    return (eer, float(thr)) if return_threshold else eer
+
+
+def false_acceptance_rate(y_true, y_pred):
+    """Fraction of refused recordings (``y_true == 0``) that were accepted.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels (1 allowed, 0 refused).
+
+    Returns
+    -------
+    far : float
+
+    Examples
+    --------
+    >>> from skvoice.metrics import false_acceptance_rate
+    >>> false_acceptance_rate([0, 0, 0, 1], [1, 0, 0, 1])
+    0.3333333333333333
+    """
+    y_true, y_pred = _binary(y_true, y_pred, "y_pred")
+    refused = y_true == 0
+    if not refused.any():
+        raise ValueError("No refused recordings (y_true == 0): FAR is undefined.")
+    return float(np.mean(y_pred[refused] == 1))
+
+
+def false_rejection_rate(y_true, y_pred):
+    """Fraction of allowed recordings (``y_true == 1``) that were refused.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels (1 allowed, 0 refused).
+
+    Returns
+    -------
+    frr : float
+
+    Examples
+    --------
+    >>> from skvoice.metrics import false_rejection_rate
+    >>> false_rejection_rate([1, 1, 0, 0], [1, 0, 0, 0])
+    0.5
+    """
+    y_true, y_pred = _binary(y_true, y_pred, "y_pred")
+    allowed = y_true == 1
+    if not allowed.any():
+        raise ValueError("No allowed recordings (y_true == 1): FRR is undefined.")
+    return float(np.mean(y_pred[allowed] != 1))
+
+
+def far_at_frr(y_true, y_score, frr=0.05):
+    """Lowest false-acceptance rate with a false-rejection rate at most ``frr``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 allowed, 0 refused.
+    y_score : array-like of shape (n_samples,)
+        Higher means more likely allowed.
+    frr : float, default=0.05
+        Largest tolerated false-rejection rate.
+
+    Returns
+    -------
+    far : float
+
+    Examples
+    --------
+    >>> from skvoice.metrics import far_at_frr
+    >>> far_at_frr([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.5, 0.9], frr=0.0)
+    0.25
+    """
+    if not 0 <= frr <= 1:
+        raise ValueError(f"frr must lie in [0, 1], got {frr}.")
+    far, frr_curve, _ = _roc(y_true, y_score)
+    return float(far[frr_curve <= frr + 1e-12].min())
+
+
+def _neg_eer(y_true, y_score):
+    return -equal_error_rate(y_true, y_score)
+
+
+def _neg_far_at_frr(y_true, y_score, frr=0.05):
+    return -far_at_frr(y_true, y_score, frr=frr)
+
+
+#: Scorer for ``scoring=``: the negated equal error rate (greater is better).
+eer_scorer = make_scorer(_neg_eer, response_method=("decision_function", "predict_proba"))
+#: Scorer for ``scoring=``: the negated FAR at 5 % FRR (greater is better).
+far_at_frr_scorer = make_scorer(
+    _neg_far_at_frr, response_method=("decision_function", "predict_proba")
+)

@@ -1,0 +1,14 @@
+"""Neural networks on spectrograms, as scikit-learn estimators (skorch inside)."""
+
+from ._cnn import CNNClassifier
+from ._data import CropDataset, check_spectrograms, sliding_windows
+from ._module import ConvBlock, SpectrogramCNN
+
+__all__ = [
+    "CNNClassifier",
+    "ConvBlock",
+    "CropDataset",
+    "SpectrogramCNN",
+    "check_spectrograms",
+    "sliding_windows",
+]

@@ -1,0 +1,135 @@
+"""Shared machinery of the skorch-trained spectrogram networks."""
+
+import contextlib
+import os
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from ._data import CropDataset, check_spectrograms, sliding_windows
+
+__all__ = ["torch_threads", "seed_from", "resolve_device", "SpectrogramNetMixin"]
+
+
+@contextlib.contextmanager
+def torch_threads():
+    """Limit torch's intra-op threads to ``OMP_NUM_THREADS`` when it is set lower.
+
+    joblib's workers set ``OMP_NUM_THREADS`` to their share of the cores; torch
+    reads it only at import, so a worker that imported torch earlier would
+    oversubscribe 2 jobs on 2 cores.
+    """
+    before = torch.get_num_threads()
+    want = os.environ.get("OMP_NUM_THREADS")
+    try:
+        if want and want.isdigit() and 0 < int(want) < before:
+            torch.set_num_threads(int(want))
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def seed_from(random_state):
+    """An int seed for torch from a sklearn ``random_state``."""
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+def resolve_device(device):
+    if device in (None, "cpu"):
+        return "cpu"
+    if str(device).startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was asked for but CUDA is not available.")
+        return str(device)
+    raise ValueError(f"device must be 'cpu' or 'cuda[:n]', got {device!r}.")
+
+
+class SpectrogramNetMixin:
+    """Input checks, crops and sliding-window inference shared by the networks."""
+
+    def _check_X(self, X, reset):
+        if reset:
+            specs = check_spectrograms(X)
+            self.n_features_in_ = int(specs[0].shape[1])
+            self.n_channels_in_ = int(specs[0].shape[0])
+            return specs
+        n_bins = getattr(self, "n_features_in_", None)
+        try:
+            return check_spectrograms(X, n_bins=n_bins, n_channels=self.n_channels_in_)
+        except ValueError as exc:
+            if "frequency bins" in str(exc) or "features" in str(exc):
+                got = check_spectrograms(X)[0].shape[1]
+                raise ValueError(
+                    f"X has {got} features, but {type(self).__name__} is expecting "
+                    f"{n_bins} features as input (frequency bins)."
+                ) from exc
+            raise
+
+    def _window_hop(self):
+        return max(1, self.crop_frames // 2)
+
+    def _forward_windows(self, specs, fn):
+        """Apply ``fn`` to the sliding windows of each recording; outputs and owners.
+
+        One recording's windows form one batch: a recording's result then never
+        depends on which other recordings are predicted with it.
+        """
+        hop = self._window_hop()
+        outs, owners = [], []
+        for i, spec in enumerate(specs):
+            windows, _ = sliding_windows([spec], self.crop_frames, hop)
+            outs.append(fn(windows.to(self.device_)).float().cpu())
+            owners.append(torch.full((windows.shape[0],), i, dtype=torch.long))
+        return torch.cat(outs), torch.cat(owners)
+
+    @staticmethod
+    def _mean_by_owner(values, owner, n):
+        sums = torch.zeros((n,) + values.shape[1:], dtype=values.dtype)
+        sums.index_add_(0, owner, values)
+        counts = torch.bincount(owner, minlength=n).to(values.dtype)
+        return sums / counts.reshape((-1,) + (1,) * (values.dim() - 1))
+
+    def _validation_split(self, y_enc, groups, seed):
+        """Training and validation indices; speakers kept apart when ``groups`` given."""
+        from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+
+        dummy = np.zeros(len(y_enc))
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.ndim == 2:
+                groups = groups[:, 0]
+            if len(groups) != len(y_enc):
+                raise ValueError(f"groups has {len(groups)} rows but y has {len(y_enc)}.")
+            if len(np.unique(groups)) < 2:
+                raise ValueError("early_stopping needs at least 2 speakers in groups.")
+            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+            return next(splitter.split(dummy, y_enc, groups))
+        warnings.warn(
+            "early_stopping without groups splits recordings, not speakers: the "
+            "validation loss is optimistic. Pass groups=speakers to fit.",
+            UserWarning,
+            stacklevel=4,
+        )
+        splitter = StratifiedShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+        return next(splitter.split(dummy, y_enc))
+
+    def _make_datasets(self, specs, y_enc, groups, seed):
+        """Training and (with early stopping) validation crop datasets."""
+        valid = None
+        train_idx = np.arange(len(specs))
+        if self.early_stopping:
+            train_idx, valid_idx = self._validation_split(y_enc, groups, seed)
+            valid = CropDataset(
+                [specs[i] for i in valid_idx], y_enc[valid_idx], self.crop_frames, train=False
+            )
+        train = CropDataset(
+            [specs[i] for i in train_idx],
+            y_enc[train_idx],
+            self.crop_frames,
+            train=True,
+            augment=self.augment,
+            seed=seed,
+        )
+        return train, valid

@@ -1,0 +1,375 @@
+"""CNNClassifier: a scikit-learn classifier on spectrograms, trained by skorch."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
+from ._module import SpectrogramCNN
+
+__all__ = ["CNNClassifier"]
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs):
+    """The skorch ``NeuralNet`` that trains ``module`` (shared by the estimators)."""
+    from skorch import NeuralNetClassifier
+    from skorch.callbacks import EarlyStopping, EpochScoring
+    from skorch.helper import predefined_split
+
+    train, valid = train_valid
+    callbacks = [
+        (
+            "train_acc",
+            EpochScoring("accuracy", on_train=True, name="train_acc", lower_is_better=False),
+        )
+    ]
+    if valid is not None:
+        callbacks.append(
+            ("early_stopping", EarlyStopping(patience=estimator.patience, load_best=True))
+        )
+    callbacks += list(estimator.callbacks or [])
+    optimizer = _OPTIMIZERS[estimator.optimizer]
+    kwargs = {}
+    if estimator.optimizer == "sgd":
+        kwargs["optimizer__momentum"] = 0.9
+    return NeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=optimizer,
+        lr=estimator.lr,
+        optimizer__weight_decay=estimator.weight_decay,
+        max_epochs=estimator.max_epochs,
+        batch_size=estimator.batch_size,
+        train_split=None if valid is None else predefined_split(valid),
+        callbacks=callbacks,
+        classes=list(range(n_outputs)),
+        device=estimator.device_,
+        verbose=estimator.verbose,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(seed),
+        **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+        **kwargs,
+    )
+
+
+class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
+    """Convolutional network on spectrograms, as a scikit-learn classifier.
+
+    Trains on random crops of ``crop_frames`` frames of every recording (shorter
+    recordings are looped), a fresh crop per recording each epoch. Predicts by
+    sliding windows of the same width (half overlapping) over the whole recording
+    and averaging the windows' log-probabilities: one probability per recording,
+    whatever its length. The training loop is skorch (``net_``).
+
+    Parameters
+    ----------
+    n_filters : int, default=16
+        Filters of the first conv block (doubling per block, capped at 8x).
+    n_blocks : int, default=4
+        Conv-batchnorm-ReLU-pool blocks.
+    kernel_size : int, default=3
+        Convolution kernel size (odd).
+    dropout : float, default=0.3
+        Dropout before the linear head.
+    block_dropout : float, default=0.0
+        Channel dropout after every conv block (0: none; for MC dropout studies).
+    embedding_dim : int, default=128
+        Width of the layer before the head.
+    crop_frames : int, default=128
+        Width of a training crop and of a prediction window, in frames (128
+        frames of hop 256 at 16 kHz are 2 s, as speaker-verification practice).
+    max_epochs : int, default=30
+        Training epochs (fewer with ``early_stopping``).
+    batch_size : int, default=32
+        Crops per batch.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Optimiser (SGD with momentum 0.9).
+    weight_decay : float, default=0.0
+        L2 penalty of the optimiser.
+    class_weight : "balanced", dict or None, default="balanced"
+        Weights of the classes in the loss; "balanced" weighs them inversely to
+        their frequency (DAPS has 6 allowed and 14 refused speakers).
+    augment : bool, default=False
+        SpecAugment-style time and frequency masks and a random level offset on
+        the training crops.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training speakers (``groups`` in
+        ``fit``; recordings when no groups) and stop when the validation loss has
+        not improved for ``patience`` epochs, keeping the best weights.
+    validation_fraction : float, default=0.2
+        Share of speakers held out with ``early_stopping``.
+    patience : int, default=5
+        Epochs without improvement before stopping.
+    callbacks : list of (str, skorch callback) or None, default=None
+        Extra skorch callbacks.
+    device : str, default="cpu"
+        ``"cpu"`` or ``"cuda"`` (when available).
+    track_layers : bool or list of int, default=False
+        Record every layer's parameters at initialisation and after each epoch
+        (or at the listed epochs), for :func:`skvoice.inspection.layer_drift`.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weights, crops, shuffling and dropout.
+    verbose : int, default=0
+        skorch's per-epoch log when 1.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net; ``net_.module_`` is the :class:`SpectrogramCNN`.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    history_ : skorch.History
+        Per-epoch ``train_loss``, ``train_acc`` and, with early stopping,
+        ``valid_loss`` and ``valid_acc``.
+    n_features_in_ : int
+        Frequency bins of the input.
+    n_channels_in_ : int
+        Channels of the input.
+    layer_history_ : dict
+        With ``track_layers``: epoch -> {parameter name: tensor}; epoch 0 is the
+        initialisation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvoice.neural_network import CNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.standard_normal((16, 40)).astype(np.float32) + k for k in (0, 1) * 10]
+    >>> y = [0, 1] * 10
+    >>> clf = CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=5,
+    ...                     random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    __metadata_request__fit = {"groups": True}
+
+    _parameter_constraints = {
+        "n_filters": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "block_dropout": [Interval(Real, 0, 1, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "crop_frames": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS))],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "augment": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, None],
+        "device": [str],
+        "track_layers": ["boolean", list],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_filters=16,
+        n_blocks=4,
+        kernel_size=3,
+        dropout=0.3,
+        block_dropout=0.0,
+        embedding_dim=128,
+        crop_frames=128,
+        max_epochs=30,
+        batch_size=32,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        class_weight="balanced",
+        augment=False,
+        early_stopping=False,
+        validation_fraction=0.2,
+        patience=5,
+        callbacks=None,
+        device="cpu",
+        track_layers=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_filters = n_filters
+        self.n_blocks = n_blocks
+        self.kernel_size = kernel_size
+        self.dropout = dropout
+        self.block_dropout = block_dropout
+        self.embedding_dim = embedding_dim
+        self.crop_frames = crop_frames
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.augment = augment
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.callbacks = callbacks
+        self.device = device
+        self.track_layers = track_layers
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, n_classes):
+        return SpectrogramCNN(
+            n_bins=self.n_features_in_,
+            n_classes=n_classes,
+            n_channels=self.n_channels_in_,
+            n_filters=self.n_filters,
+            n_blocks=self.n_blocks,
+            kernel_size=self.kernel_size,
+            dropout=self.dropout,
+            block_dropout=self.block_dropout,
+            embedding_dim=self.embedding_dim,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, groups=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms: ``(n_bins, T_i)`` or ``(C, n_bins, T_i)`` per recording,
+            or a dense 3-D/4-D array, or a 2-D ``(n, n_bins)`` array (one frame each).
+        y : array-like of shape (n_recordings,)
+            Labels (1 allowed, 0 refused, or any classes).
+        groups : array-like of shape (n_recordings,), default=None
+            Speaker of each recording: keeps speakers apart in the internal
+            validation split of ``early_stopping``.
+
+        Returns
+        -------
+        self : object
+        """
+        from ._tracking import LayerRecorder
+
+        self.device_ = resolve_device(self.device)
+        specs = self._check_X(X, reset=True)
+        y = column_or_1d(np.asarray(y), warn=True)
+        if len(y) != len(specs):
+            raise ValueError(f"X has {len(specs)} recordings but y has {len(y)} labels.")
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y has only one class ({self.classes_[0]!r}): need allowed and refused "
+                "recordings to train."
+            )
+        crit = {}
+        if self.class_weight is not None:
+            w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            crit["weight"] = torch.as_tensor(w, dtype=torch.float32)
+        seed = seed_from(self.random_state)
+        train_valid = self._make_datasets(specs, y_enc, groups, seed)
+        extra = []
+        if self.track_layers is not False:
+            extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
+        with torch_threads(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self._build_module(len(self.classes_))
+            self.net_ = build_net(self, module, crit, train_valid, seed, len(self.classes_))
+            if extra:
+                self.net_.set_params(callbacks=self.net_.callbacks + extra)
+            self.net_.fit(train_valid[0], y=None)
+        self.history_ = self.net_.history
+        if extra:
+            self.layer_history_ = self.net_.callbacks_[-1][1].snapshots_
+        return self
+
+    def _log_proba(self, X):
+        check_is_fitted(self)
+        specs = self._check_X(X, reset=False)
+        module = self.net_.module_
+        module.eval()
+        with torch_threads(), torch.inference_mode():
+            logp, owner = self._forward_windows(
+                specs, lambda w: torch.log_softmax(module(w), dim=1)
+            )
+        return self._mean_by_owner(logp, owner, len(specs))
+
+    def predict_log_proba(self, X):
+        """Log-probabilities: windows' mean log-probability, renormalised.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_recordings, n_classes)
+        """
+        check_is_fitted(self)
+        mean = self._log_proba(X).double()
+        return (mean - torch.logsumexp(mean, dim=1, keepdim=True)).numpy()
+
+    def predict_proba(self, X):
+        """Class probabilities per recording.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_recordings, n_classes)
+            Rows sum to one; columns follow ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def decision_function(self, X):
+        """Score of the positive class (binary) or per class, as log-odds.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_recordings,) or (n_recordings, n_classes)
+        """
+        logp = self.predict_log_proba(X)
+        return logp[:, 1] - logp[:, 0] if len(self.classes_) == 2 else logp
+
+    def predict(self, X):
+        """Most probable class per recording.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_recordings,)
+        """
+        logp = self.predict_log_proba(X)
+        return self.classes_[np.argmax(logp, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.allow_nan = False
+        tags.classifier_tags.multi_class = True
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import make_scorer
+
+from skvoice.metrics import (
+    eer_scorer,
+    equal_error_rate,
+    false_acceptance_rate,
+    false_rejection_rate,
+    far_at_frr,
+    far_at_frr_scorer,
+)
+
+
+def test_eer_perfect_and_inverted():
+    assert equal_error_rate([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 0.0
+    assert equal_error_rate([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 1.0
+
+
+def test_eer_hand_computed_crossing():
+    # Thresholds give (FAR, FRR): (0, 1), (0, .5), (.5, .5), ... -> EER 0.5 at a point.
+    assert equal_error_rate([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9]) == 0.5
+    # 3 impostors, 2 genuine: curve (FAR, FRR) = (0,1), (0,.5), (1/3,.5), (1/3,0) ...
+    # FRR - FAR goes .5 -> 1/6 -> -1/3 between the 2nd and ... : crossing interpolated.
+    y = [0, 0, 0, 1, 1]
+    s = [0.1, 0.2, 0.7, 0.6, 0.9]
+    far, frr = np.array([0, 0, 1 / 3, 1 / 3, 2 / 3, 1]), np.array([1, 0.5, 0.5, 0, 0, 0])
+    d = frr - far
+    i = np.flatnonzero(d <= 0)[0]
+    t = d[i - 1] / (d[i - 1] - d[i])
+    expected = far[i - 1] + t * (far[i] - far[i - 1])
+    assert equal_error_rate(y, s) == pytest.approx(expected)
+
+
+def test_eer_with_ties():
+    # All scores tied: the curve jumps from (0, 1) to (1, 0): EER 0.5.
+    assert equal_error_rate([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
+    # A tie of one impostor and one genuine at 0.5: the curve steps from (FAR, FRR)
+    # = (0, .5) to (.5, 0); the rates cross half-way along that segment.
+    eer, thr = equal_error_rate([0, 0, 1, 1], [0.2, 0.5, 0.5, 0.9], return_threshold=True)
+    assert eer == pytest.approx(0.25) and thr == 0.5
+
+
+def test_far_frr_hand_computed():
+    y = [0, 0, 0, 0, 1, 1, 1]
+    p = [1, 0, 0, 1, 1, 0, 1]
+    assert false_acceptance_rate(y, p) == 0.5
+    assert false_rejection_rate(y, p) == pytest.approx(1 / 3)
+
+
+def test_far_at_frr_hand_computed():
+    y = [0, 0, 0, 0, 1, 1, 1, 1]
+    s = [0.1, 0.3, 0.6, 0.8, 0.5, 0.7, 0.9, 0.95]
+    # To keep every genuine (FRR 0), the threshold is 0.5: impostors 0.6, 0.8 pass.
+    assert far_at_frr(y, s, frr=0.0) == 0.5
+    # Rejecting one genuine of 4 (FRR .25) allows threshold 0.7: only 0.8 passes.
+    assert far_at_frr(y, s, frr=0.25) == 0.25
+    assert far_at_frr(y, s, frr=1.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    "func,args",
+    [
+        (equal_error_rate, ([1, 1], [0.1, 0.2])),
+        (false_acceptance_rate, ([1, 1], [1, 0])),
+        (false_rejection_rate, ([0, 0], [1, 0])),
+        (equal_error_rate, ([0, 2], [0.1, 0.2])),
+        (equal_error_rate, ([0, 1], [0.1, np.nan])),
+        (equal_error_rate, ([0, 1, 1], [0.1, 0.2])),
+        (far_at_frr, ([0, 1], [0.1, 0.2], 1.5)),
+    ],
+)
+def test_bad_input(func, args):
+    with pytest.raises(ValueError):
+        func(*args)
+
+
+def test_scorers_are_negated_and_greater_is_better():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 2))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(80) > 0).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    score = clf.decision_function(X)
+    assert eer_scorer(clf, X, y) == pytest.approx(-equal_error_rate(y, score))
+    assert far_at_frr_scorer(clf, X, y) == pytest.approx(-far_at_frr(y, score))
+    assert isinstance(eer_scorer, type(make_scorer(abs)))
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.floats(-5, 5)), min_size=2, max_size=40))
+def test_property_eer_bounds_and_monotone_invariance(pairs):
+    y = np.array([p[0] for p in pairs])
+    s = np.array([p[1] for p in pairs])
+    if len(np.unique(y)) < 2:
+        return
+    eer = equal_error_rate(y, s)
+    assert 0.0 <= eer <= 1.0
+    # A strictly increasing transform of the scores leaves the EER unchanged.
+    assert equal_error_rate(y, np.tanh(s / 3) * 7 + 1) == pytest.approx(eer)

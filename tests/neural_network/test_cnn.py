@@ -1,0 +1,200 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from skvoice.neural_network import CNNClassifier, check_spectrograms, sliding_windows
+
+TINY = dict(
+    n_filters=4,
+    n_blocks=2,
+    embedding_dim=16,
+    crop_frames=16,
+    max_epochs=4,
+    batch_size=8,
+    random_state=0,
+)
+
+
+def _toy(n=24, bins=12, seed=0, channels=None):
+    """Class 1 has more energy in the upper half of the bins; random lengths."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for i in range(n):
+        t = int(rng.integers(10, 60))
+        shape = (bins, t) if channels is None else (channels, bins, t)
+        x = rng.standard_normal(shape).astype(np.float32)
+        label = i % 2
+        x[..., bins // 2 :, :] += 1.5 * label
+        X.append(x)
+        y.append(label)
+    return X, np.array(y)
+
+
+def test_learns_and_probabilities_sum_to_one():
+    X, y = _toy(40)
+    clf = CNNClassifier(**{**TINY, "max_epochs": 15}).fit(X, y)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    assert np.mean(clf.predict(X) == y) > 0.9
+    assert clf.classes_.tolist() == [0, 1]
+    assert clf.n_features_in_ == 12 and clf.n_channels_in_ == 1
+    assert {"train_loss", "train_acc"} <= set(clf.history_[-1])
+    assert len(clf.history_) == 15
+
+
+def test_deterministic_with_random_state():
+    X, y = _toy()
+    a = CNNClassifier(**TINY).fit(X, y).predict_proba(X)
+    b = CNNClassifier(**TINY).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    c = CNNClassifier(**{**TINY, "random_state": 1}).fit(X, y).predict_proba(X)
+    assert not np.allclose(a, c, atol=1e-6)
+
+
+def test_prediction_averages_window_log_probabilities():
+    X, y = _toy()
+    clf = CNNClassifier(**TINY).fit(X, y)
+    module = clf.net_.module_.eval()
+    k = next(i for i, x in enumerate(X) if x.shape[1] >= 30 and (x.shape[1] - 16) % 8)
+    spec = torch.from_numpy(X[k])[None]
+    windows, _ = sliding_windows([spec], 16, 8)
+    # Independent: windows cut by hand at 0, 8, 16, ... plus the tail window.
+    t = X[k].shape[1]
+    starts = list(range(0, t - 16 + 1, 8))
+    if starts[-1] != t - 16:
+        starts.append(t - 16)
+    manual = torch.stack([spec[..., s : s + 16] for s in starts])
+    torch.testing.assert_close(windows, manual)
+    with torch.no_grad():
+        logp = torch.log_softmax(module(manual), dim=1).mean(dim=0)
+    expected = torch.softmax(logp.double(), dim=0).numpy()
+    np.testing.assert_allclose(clf.predict_proba([X[k]])[0], expected, atol=1e-6)
+
+
+def test_short_recording_is_looped():
+    X, y = _toy()
+    clf = CNNClassifier(**TINY).fit(X, y)
+    short = X[0][:, :5]
+    looped = np.tile(short, (1, 4))[:, :16]
+    np.testing.assert_allclose(clf.predict_proba([short]), clf.predict_proba([looped]), atol=1e-6)
+
+
+def test_pickle_clone_set_params():
+    X, y = _toy()
+    clf = CNNClassifier(**TINY).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))
+    fresh = clone(clf).set_params(lr=0.01)
+    assert fresh.lr == 0.01 and not hasattr(fresh, "net_")
+
+
+def test_multichannel_and_dense_input():
+    X, y = _toy(channels=2)
+    clf = CNNClassifier(**TINY).fit(X, y)
+    assert clf.n_channels_in_ == 2
+    dense = np.stack([x[..., :10] for x in X])  # (n, C, bins, T)
+    assert clf.predict_proba(dense).shape == (len(X), 2)
+    with pytest.raises(ValueError, match="Recording 1: 1 channel"):
+        clf.predict_proba([X[0], X[1][0]])
+
+
+def test_multiclass():
+    X, _ = _toy(30)
+    y = np.arange(30) % 3
+    clf = CNNClassifier(**TINY).fit(X, y)
+    assert clf.predict_proba(X).shape == (30, 3)
+    assert clf.decision_function(X).shape == (30, 3)
+
+
+@pytest.mark.parametrize(
+    "X,y,match",
+    [
+        ([np.zeros((4, 10)), np.zeros(10)], [0, 1], "Recording 1: expected a"),
+        ([np.zeros((4, 10)), np.zeros((2, 4, 10))], [0, 1], "Recording 1: 2 channel"),
+        ([np.zeros((4, 10)), np.full((4, 10), np.nan)], [0, 1], "Recording 1: .*NaN"),
+        ([np.zeros((4, 10)), np.zeros((4, 0))], [0, 1], "Recording 1: empty"),
+        ([np.zeros((4, 10)), np.zeros((5, 10))], [0, 1], "Recording 1: 5 frequency bins"),
+        ([np.zeros((4, 10)), np.zeros((4, 10))], [1, 1], "only one class"),
+        ([np.zeros((4, 10))], [0, 1], "1 recordings but y has 2"),
+    ],
+)
+def test_bad_input_fails_before_training(X, y, match, monkeypatch):
+    import skorch
+
+    def boom(*a, **k):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(skorch.NeuralNet, "fit", boom)
+    with pytest.raises(ValueError, match=match):
+        CNNClassifier(**TINY).fit(X, y)
+
+
+def test_wrong_number_of_bins_at_predict():
+    X, y = _toy()
+    clf = CNNClassifier(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="expecting 12 features"):
+        clf.predict([np.zeros((7, 20))])
+
+
+def test_class_weight_balanced_reaches_the_loss():
+    X, y = _toy(24)
+    X, y = X[:16], np.r_[np.zeros(12, int), np.ones(4, int)]
+    clf = CNNClassifier(**{**TINY, "max_epochs": 1}).fit(X, y)
+    w = clf.net_.criterion_.weight.numpy()
+    np.testing.assert_allclose(w, [16 / (2 * 12), 16 / (2 * 4)])
+    clf = CNNClassifier(**{**TINY, "max_epochs": 1, "class_weight": None}).fit(X, y)
+    assert clf.net_.criterion_.weight is None
+
+
+def test_early_stopping_keeps_speakers_apart():
+    X, y = _toy(40)
+    groups = np.repeat(np.arange(10), 4)
+    clf = CNNClassifier(**{**TINY, "max_epochs": 30, "patience": 2, "early_stopping": True})
+    clf.fit(X, y, groups=groups)
+    assert "valid_loss" in clf.history_[-1]
+    # The validation split holds whole speakers.
+    tr, va = clf._validation_split(y, groups, seed=0)
+    assert set(groups[tr]).isdisjoint(groups[va]) and len(va) > 0
+
+
+def test_early_stopping_without_groups_warns():
+    X, y = _toy(20)
+    with pytest.warns(UserWarning, match="groups"):
+        CNNClassifier(**{**TINY, "max_epochs": 2, "early_stopping": True}).fit(X, y)
+
+
+def test_augment_changes_training_but_stays_deterministic():
+    X, y = _toy()
+    a = CNNClassifier(**{**TINY, "augment": True}).fit(X, y).predict_proba(X)
+    b = CNNClassifier(**{**TINY, "augment": True}).fit(X, y).predict_proba(X)
+    c = CNNClassifier(**TINY).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert not np.allclose(a, c)
+
+
+def test_unavailable_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    X, y = _toy()
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        CNNClassifier(**{**TINY, "device": "cuda"}).fit(X, y)
+
+
+def test_check_spectrograms_never_modifies_input():
+    x = np.ones((3, 5), dtype=np.float32)
+    out = check_spectrograms([x])
+    out[0][:] = 0
+    assert np.all(x == 1)
+
+
+def test_threads_limited_in_workers(monkeypatch):
+    from skvoice.neural_network._base import torch_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    with torch_threads():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
