@@ -96,6 +96,13 @@ class SpectrogramNetMixin:
         from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 
         dummy = np.zeros(len(y_enc))
+        if getattr(self, "objective_", None) == "speakers":
+            # The outputs are the training speakers: validate on other recordings of
+            # the same speakers (a held-out speaker would have no output to score).
+            splitter = StratifiedShuffleSplit(
+                1, test_size=self.validation_fraction, random_state=seed
+            )
+            return next(splitter.split(dummy, y_enc))
         if groups is not None:
             groups = np.asarray(groups)
             if groups.ndim == 2:

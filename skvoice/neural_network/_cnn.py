@@ -96,9 +96,19 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         Optimiser (SGD with momentum 0.9).
     weight_decay : float, default=0.0
         L2 penalty of the optimiser.
+    objective : {"auto", "speakers", "binary"}, default="auto"
+        What the network learns. ``"speakers"``: a classifier over the training
+        speakers (``groups`` in ``fit``), whose posteriors are summed over the
+        speakers of each class to score a recording; an impostor never heard in
+        training then has to resemble one allowed voice more than all the refused
+        ones, and this was measured on real speech to give several times lower
+        EER than learning the classes directly. ``"binary"``: learn the classes
+        directly. ``"auto"``: speakers when ``groups`` is given and each speaker
+        has one class, else binary.
     class_weight : "balanced", dict or None, default="balanced"
         Weights of the classes in the loss; "balanced" weighs them inversely to
-        their frequency (DAPS has 6 allowed and 14 refused speakers).
+        their frequency (DAPS has 6 allowed and 14 refused speakers); with the
+        speaker objective, every speaker weighs the same.
     augment : bool, default=False
         SpecAugment-style time and frequency masks and a random level offset on
         the training crops.
@@ -128,6 +138,12 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         The trained skorch net; ``net_.module_`` is the :class:`SpectrogramCNN`.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
+    objective_ : {"speakers", "binary"}
+        The objective used.
+    speakers_ : ndarray
+        With the speaker objective: the training speakers (network outputs).
+    speaker_class_ : ndarray of int
+        With the speaker objective: index in ``classes_`` of each speaker.
     history_ : skorch.History
         Per-epoch ``train_loss``, ``train_acc`` and, with early stopping,
         ``valid_loss`` and ``valid_acc``.
@@ -167,6 +183,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "objective": [StrOptions({"auto", "speakers", "binary"})],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "augment": ["boolean"],
         "early_stopping": ["boolean"],
@@ -193,6 +210,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         lr=1e-3,
         optimizer="adam",
         weight_decay=0.0,
+        objective="auto",
         class_weight="balanced",
         augment=False,
         early_stopping=False,
@@ -216,6 +234,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.objective = objective
         self.class_weight = class_weight
         self.augment = augment
         self.early_stopping = early_stopping
@@ -273,19 +292,25 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
                 f"y has only one class ({self.classes_[0]!r}): need allowed and refused "
                 "recordings to train."
             )
+        targets = self._resolve_objective(y_enc, groups)
         crit = {}
         if self.class_weight is not None:
-            w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            if self.objective_ == "speakers":
+                # Every speaker counts the same, whatever their number of recordings.
+                w = compute_class_weight("balanced", classes=np.unique(targets), y=targets)
+            else:
+                w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             crit["weight"] = torch.as_tensor(w, dtype=torch.float32)
         seed = seed_from(self.random_state)
-        train_valid = self._make_datasets(specs, y_enc, groups, seed)
+        train_valid = self._make_datasets(specs, targets, groups, seed)
+        n_outputs = int(targets.max()) + 1
         extra = []
         if self.track_layers is not False:
             extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
         with torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = self._build_module(len(self.classes_))
-            self.net_ = build_net(self, module, crit, train_valid, seed, len(self.classes_))
+            module = self._build_module(n_outputs)
+            self.net_ = build_net(self, module, crit, train_valid, seed, n_outputs)
             if extra:
                 self.net_.set_params(callbacks=self.net_.callbacks + extra)
             self.net_.fit(train_valid[0], y=None)
@@ -293,6 +318,39 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         if extra:
             self.layer_history_ = self.net_.callbacks_[-1][1].snapshots_
         return self
+
+    def _resolve_objective(self, y_enc, groups):
+        """Set ``objective_`` (and the speaker maps); return the training targets."""
+        objective = self.objective
+        speaker = None
+        if groups is not None:
+            speaker = np.asarray(groups)
+            speaker = speaker[:, 0] if speaker.ndim == 2 else speaker
+            if len(speaker) != len(y_enc):
+                raise ValueError(f"groups has {len(speaker)} rows but y has {len(y_enc)}.")
+        if objective in ("auto", "speakers"):
+            if speaker is None:
+                if objective == "speakers":
+                    raise ValueError("objective='speakers' needs groups (speakers) in fit.")
+                objective = "binary"
+            else:
+                names, spk_enc = np.unique(speaker.astype(str), return_inverse=True)
+                cls = np.zeros(len(names), dtype=int)
+                mixed = []
+                for k in range(len(names)):
+                    labels = np.unique(y_enc[spk_enc == k])
+                    cls[k] = labels[0]
+                    if len(labels) > 1:
+                        mixed.append(names[k])
+                if mixed and objective == "speakers":
+                    raise ValueError(f"Speaker(s) {mixed} have recordings of several classes.")
+                if not mixed:
+                    self.speakers_, self.speaker_class_ = names, cls
+                    self.objective_ = "speakers"
+                    return spk_enc
+                objective = "binary"
+        self.objective_ = objective
+        return y_enc
 
     def _log_proba(self, X):
         check_is_fitted(self)
@@ -319,7 +377,16 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         mean = self._log_proba(X).double()
-        return (mean - torch.logsumexp(mean, dim=1, keepdim=True)).numpy()
+        logp = mean - torch.logsumexp(mean, dim=1, keepdim=True)
+        if self.objective_ == "speakers":
+            # P(class) = sum of the posteriors of the class's speakers.
+            out = torch.full((logp.shape[0], len(self.classes_)), -torch.inf, dtype=logp.dtype)
+            for c in range(len(self.classes_)):
+                members = np.flatnonzero(self.speaker_class_ == c)
+                if members.size:
+                    out[:, c] = torch.logsumexp(logp[:, members], dim=1)
+            logp = out
+        return logp.numpy()
 
     def predict_proba(self, X):
         """Class probabilities per recording.

@@ -1,6 +1,7 @@
 """Feature transformers: silence removal, spectrograms, F0, channel stacking."""
 
 from ._f0 import F0Extractor
+from ._mfcc import MFCCStatistics
 from ._silence import SilenceTrimmer, frame_rms_db
 from ._spectrogram import SpectrogramExtractor, filterbank
 from ._union import ChannelUnion
@@ -8,6 +9,7 @@ from ._union import ChannelUnion
 __all__ = [
     "ChannelUnion",
     "F0Extractor",
+    "MFCCStatistics",
     "SilenceTrimmer",
     "SpectrogramExtractor",
     "filterbank",

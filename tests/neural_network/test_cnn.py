@@ -198,3 +198,33 @@ def test_threads_limited_in_workers(monkeypatch):
     with torch_threads():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_speaker_objective_sums_speaker_posteriors():
+    X, y = _toy(30)
+    groups = np.array([f"spk{i % 6}" for i in range(30)])  # spk0, 2, 4 are class 0
+    clf = CNNClassifier(**TINY).fit(X, y, groups=groups)
+    assert clf.objective_ == "speakers"
+    assert clf.speakers_.tolist() == [f"spk{i}" for i in range(6)]
+    assert clf.speaker_class_.tolist() == [0, 1, 0, 1, 0, 1]
+    assert clf.net_.module_.head.out_features == 6
+    module = clf.net_.module_.eval()
+    windows, _ = sliding_windows([torch.from_numpy(X[0])[None]], 16, 8)
+    with torch.no_grad():
+        logp = torch.log_softmax(module(windows), dim=1).mean(dim=0).double()
+    post = torch.softmax(logp, dim=0).numpy()
+    expected = [post[[0, 2, 4]].sum(), post[[1, 3, 5]].sum()]
+    np.testing.assert_allclose(clf.predict_proba([X[0]])[0], expected, atol=1e-6)
+
+
+def test_objective_choices():
+    X, y = _toy(20)
+    with pytest.raises(ValueError, match="needs groups"):
+        CNNClassifier(**{**TINY, "objective": "speakers"}).fit(X, y)
+    groups = np.repeat(np.arange(5), 4)  # speakers with both classes
+    assert CNNClassifier(**TINY).fit(X, y, groups=groups).objective_ == "binary"
+    with pytest.raises(ValueError, match="several classes"):
+        CNNClassifier(**{**TINY, "objective": "speakers"}).fit(X, y, groups=groups)
+    spk = np.arange(20) % 4
+    clf = CNNClassifier(**{**TINY, "objective": "binary"}).fit(X, y, groups=spk)
+    assert clf.objective_ == "binary" and not hasattr(clf, "speakers_")
