@@ -7,8 +7,43 @@ uncertainty-aware convolutional networks on spectrograms.
 
 __version__ = "0.1.0.dev0"
 
-from . import datasets, io  # noqa: E402
+from . import datasets, io, metrics, model_selection, neural_network, preprocessing  # noqa: E402
+from . import uncertainty  # noqa: E402
 from .datasets import make_voices  # noqa: E402
 from .io import check_waveforms, load_audio  # noqa: E402
+from .metrics import equal_error_rate, far_at_frr  # noqa: E402
+from .model_selection import OpenSetGroupKFold  # noqa: E402
+from .neural_network import CNNClassifier  # noqa: E402
+from .preprocessing import (  # noqa: E402
+    ChannelUnion,
+    F0Extractor,
+    MFCCStatistics,
+    SilenceTrimmer,
+    SpectrogramExtractor,
+)
+from .uncertainty import DeepEnsembleClassifier, MCDropoutClassifier  # noqa: E402
 
-__all__ = ["__version__", "check_waveforms", "datasets", "io", "load_audio", "make_voices"]
+__all__ = [
+    "CNNClassifier",
+    "ChannelUnion",
+    "DeepEnsembleClassifier",
+    "F0Extractor",
+    "MCDropoutClassifier",
+    "MFCCStatistics",
+    "OpenSetGroupKFold",
+    "SilenceTrimmer",
+    "SpectrogramExtractor",
+    "__version__",
+    "check_waveforms",
+    "datasets",
+    "equal_error_rate",
+    "far_at_frr",
+    "io",
+    "load_audio",
+    "make_voices",
+    "metrics",
+    "model_selection",
+    "neural_network",
+    "preprocessing",
+    "uncertainty",
+]

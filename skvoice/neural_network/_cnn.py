@@ -352,16 +352,37 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         self.objective_ = objective
         return y_enc
 
-    def _log_proba(self, X):
+    def _class_log_proba(self, X, forward=None):
+        """Class log-probabilities per recording from a window-level ``forward``.
+
+        ``forward(module, windows)`` returns log-probabilities of the network's
+        outputs with shape ``(n_windows, n_draws, n_outputs)`` (several draws for
+        MC dropout); the default is one deterministic draw. Returns an array of
+        shape ``(n_recordings, n_draws, n_classes)``: per draw, the windows' mean
+        log-probability, renormalised, with speaker outputs summed into classes.
+        """
         check_is_fitted(self)
         specs = self._check_X(X, reset=False)
+        if forward is None:
+
+            def forward(m, w):
+                return torch.log_softmax(m(w), dim=-1)[:, None, :]
+
         module = self.net_.module_
         module.eval()
         with torch_threads(), torch.inference_mode():
-            logp, owner = self._forward_windows(
-                specs, lambda w: torch.log_softmax(module(w), dim=1)
-            )
-        return self._mean_by_owner(logp, owner, len(specs))
+            logp, owner = self._forward_windows(specs, lambda w: forward(module, w))
+        mean = self._mean_by_owner(logp, owner, len(specs)).double()
+        logp = mean - torch.logsumexp(mean, dim=-1, keepdim=True)
+        if self.objective_ == "speakers":
+            # P(class) = sum of the posteriors of the class's speakers.
+            out = torch.full(logp.shape[:-1] + (len(self.classes_),), -torch.inf, dtype=logp.dtype)
+            for c in range(len(self.classes_)):
+                members = np.flatnonzero(self.speaker_class_ == c)
+                if members.size:
+                    out[..., c] = torch.logsumexp(logp[..., members], dim=-1)
+            logp = out
+        return logp.numpy()
 
     def predict_log_proba(self, X):
         """Log-probabilities: windows' mean log-probability, renormalised.
@@ -375,18 +396,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_recordings, n_classes)
         """
-        check_is_fitted(self)
-        mean = self._log_proba(X).double()
-        logp = mean - torch.logsumexp(mean, dim=1, keepdim=True)
-        if self.objective_ == "speakers":
-            # P(class) = sum of the posteriors of the class's speakers.
-            out = torch.full((logp.shape[0], len(self.classes_)), -torch.inf, dtype=logp.dtype)
-            for c in range(len(self.classes_)):
-                members = np.flatnonzero(self.speaker_class_ == c)
-                if members.size:
-                    out[:, c] = torch.logsumexp(logp[:, members], dim=1)
-            logp = out
-        return logp.numpy()
+        return self._class_log_proba(X)[:, 0, :]
 
     def predict_proba(self, X):
         """Class probabilities per recording.

@@ -1,0 +1,196 @@
+"""Deep ensembles: the same network trained from several seeds."""
+
+import numbers
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._metrics import uncertainty_decomposition
+
+__all__ = ["DeepEnsembleClassifier"]
+
+
+def _seed_everything(estimator, seed):
+    """Set every ``random_state`` of ``estimator`` (and its nested steps) to ``seed``."""
+    params = {
+        k: seed
+        for k in estimator.get_params(deep=True)
+        if k == "random_state" or k.endswith("__random_state")
+    }
+    return estimator.set_params(**params)
+
+
+def _fit_member(estimator, X, y, fit_params, indices):
+    if indices is not None:
+        X = [X[i] for i in indices] if isinstance(X, list) else X[indices]
+        y = np.asarray(y)[indices]
+        fit_params = {
+            k: np.asarray(v)[indices] if hasattr(v, "__len__") else v
+            for k, v in fit_params.items()
+        }
+    return estimator.fit(X, y, **fit_params)
+
+
+class DeepEnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """An ensemble of networks trained from different seeds (Lakshminarayanan 2017).
+
+    Members are clones of ``estimator`` whose ``random_state`` (weights, crops,
+    shuffling, dropout) differs; they are trained in parallel with joblib, with a
+    progress bar. The spread of their predictions measures epistemic uncertainty.
+
+    Parameters
+    ----------
+    estimator : estimator, default=None
+        Any classifier with ``predict_proba`` (default ``CNNClassifier()``), or a
+        Pipeline ending in one.
+    n_estimators : int, default=5
+        Members.
+    bootstrap : bool, default=False
+        Train each member on a bootstrap sample of the recordings.
+    n_jobs : int, default=None
+        Members trained in parallel.
+    random_state : int, RandomState instance or None, default=None
+        Seeds of the members (and of the bootstrap samples).
+    verbose : bool, default=False
+        Show a progress bar over the members.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted members.
+    classes_ : ndarray
+        Class labels.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from sklearn.datasets import make_classification
+    >>> from skvoice.uncertainty import DeepEnsembleClassifier
+    >>> X, y = make_classification(random_state=0)
+    >>> ens = DeepEnsembleClassifier(SGDClassifier(loss="log_loss"), n_estimators=3,
+    ...                              random_state=0).fit(X, y)
+    >>> proba, u = ens.predict_proba(X[:2], return_uncertainty=True)
+    >>> proba.shape, u.epistemic.shape
+    ((2, 2), (2,))
+    """
+
+    def __init__(
+        self,
+        estimator=None,
+        n_estimators=5,
+        bootstrap=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=False,
+    ):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.bootstrap = bootstrap
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, **fit_params):
+        """Train the members.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Input of the members.
+        y : array-like of shape (n_samples,)
+            Labels.
+        **fit_params : dict
+            Passed to every member's ``fit`` (e.g. ``groups``); arrays are
+            resampled with the bootstrap.
+
+        Returns
+        -------
+        self : object
+        """
+        from tqdm.auto import tqdm
+
+        from ..neural_network import CNNClassifier
+
+        if not isinstance(self.n_estimators, numbers.Integral) or self.n_estimators < 1:
+            raise ValueError(
+                f"n_estimators must be a positive integer, got {self.n_estimators!r}."
+            )
+        base = CNNClassifier() if self.estimator is None else self.estimator
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**31 - 1, size=self.n_estimators)
+        n = len(y)
+        samples = [rng.randint(0, n, n) if self.bootstrap else None for _ in seeds]
+        members = [_seed_everything(clone(base), int(s)) for s in seeds]
+        jobs = (delayed(_fit_member)(m, X, y, fit_params, idx) for m, idx in zip(members, samples))
+        self.estimators_ = list(
+            tqdm(
+                Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs),
+                total=self.n_estimators,
+                desc="Training ensemble",
+                disable=not self.verbose,
+            )
+        )
+        self.classes_ = self.estimators_[0].classes_
+        for m in self.estimators_[1:]:
+            if not np.array_equal(m.classes_, self.classes_):
+                raise ValueError(
+                    "A bootstrap sample missed a class; use more data or bootstrap=False."
+                )
+        return self
+
+    def predict_member_proba(self, X):
+        """Probabilities of every member.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Input of the members.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_estimators, n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return np.stack([m.predict_proba(X) for m in self.estimators_])
+
+    def predict_proba(self, X, return_uncertainty=False):
+        """Mean probability of the members, optionally with its uncertainty.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Input of the members.
+        return_uncertainty : bool, default=False
+            Also return the uncertainty of each prediction.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        uncertainty : :class:`~sklearn.utils.Bunch`
+            Only with ``return_uncertainty``: ``total``, ``aleatoric``,
+            ``epistemic`` and ``std`` per sample.
+        """
+        proba, unc = uncertainty_decomposition(self.predict_member_proba(X))
+        return (proba, unc) if return_uncertainty else proba
+
+    def predict(self, X):
+        """Class of highest mean probability.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Input of the members.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        return tags
