@@ -7,8 +7,15 @@ uncertainty-aware convolutional networks on spectrograms.
 
 __version__ = "0.1.0.dev0"
 
-from . import datasets, io, metrics, model_selection, neural_network, preprocessing  # noqa: E402
-from . import uncertainty  # noqa: E402
+from . import (  # noqa: E402
+    datasets,
+    io,
+    metrics,
+    model_selection,
+    neural_network,
+    preprocessing,
+    uncertainty,  # noqa: E402
+)
 from .datasets import make_voices  # noqa: E402
 from .io import check_waveforms, load_audio  # noqa: E402
 from .metrics import equal_error_rate, far_at_frr  # noqa: E402

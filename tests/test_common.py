@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skvoice.neural_network
 import skvoice.preprocessing
+import skvoice.uncertainty
 
 # Checks that assume that columns are features. For us a row is a waveform and its
 # columns are samples: any number of samples is valid input, so these can't hold.
@@ -27,7 +28,7 @@ EXPECTED_FAILED_TRANSFORMERS = {
     "check_transformer_data_not_an_array": COLUMNS_ARE_FEATURES,
 }
 
-MODULES = [skvoice.preprocessing, skvoice.neural_network]
+MODULES = [skvoice.preprocessing, skvoice.neural_network, skvoice.uncertainty]
 
 
 def _public_estimators():
@@ -63,10 +64,21 @@ def _instance(cls):
                 ),
             ]
         )
+    if cls is skvoice.uncertainty.MCDropoutClassifier:
+        inner = skvoice.neural_network.CNNClassifier(**INIT_PARAMS["CNNClassifier"])
+        return cls(inner, **INIT_PARAMS[cls.__name__])
+    if cls is skvoice.uncertainty.DeepEnsembleClassifier:
+        # The ensemble takes any classifier; a fast one keeps its checks short (the
+        # CNN passes the same checks on its own, above).
+        from sklearn.linear_model import LogisticRegression
+
+        return cls(LogisticRegression(), **INIT_PARAMS[cls.__name__])
     return cls(**INIT_PARAMS.get(cls.__name__, {}))
 
 
 INIT_PARAMS = {
+    "MCDropoutClassifier": {"n_passes": 3, "random_state": 0},
+    "DeepEnsembleClassifier": {"n_estimators": 2, "random_state": 0},
     "CNNClassifier": {
         "n_filters": 4,
         "n_blocks": 1,
@@ -87,7 +99,9 @@ ESTIMATORS = [_instance(cls) for cls in _public_estimators()]
 def _expected_failed(estimator):
     # Networks read a 2-D array as (n_recordings, n_bins): columns are frequency bins,
     # so the feature-count checks hold for them.
-    if isinstance(estimator, skvoice.neural_network.CNNClassifier):
+    if isinstance(estimator, (skvoice.neural_network.CNNClassifier,
+                              skvoice.uncertainty.MCDropoutClassifier,
+                              skvoice.uncertainty.DeepEnsembleClassifier)):
         return {}
     return EXPECTED_FAILED_TRANSFORMERS
 

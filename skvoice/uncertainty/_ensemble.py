@@ -118,6 +118,9 @@ class DeepEnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
             raise ValueError(
                 f"n_estimators must be a positive integer, got {self.n_estimators!r}."
             )
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = np.asarray(y)
         base = CNNClassifier() if self.estimator is None else self.estimator
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=self.n_estimators)
@@ -134,6 +137,8 @@ class DeepEnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
             )
         )
         self.classes_ = self.estimators_[0].classes_
+        if hasattr(self.estimators_[0], "n_features_in_"):
+            self.n_features_in_ = self.estimators_[0].n_features_in_
         for m in self.estimators_[1:]:
             if not np.array_equal(m.classes_, self.classes_):
                 raise ValueError(
@@ -188,9 +193,15 @@ class DeepEnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        from ..neural_network import CNNClassifier
+
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
+        inner = get_tags(CNNClassifier() if self.estimator is None else self.estimator)
+        tags.input_tags = inner.input_tags
         return tags

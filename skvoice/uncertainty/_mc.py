@@ -1,5 +1,6 @@
 """Monte Carlo dropout: sample the dropout layers, keep batch norm in eval mode."""
 
+import zlib
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
@@ -178,8 +179,12 @@ class MCDropoutClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_passes must be a positive integer, got {self.n_passes!r}.")
         base = CNNClassifier() if self.estimator is None else self.estimator
         _check_network(split_final_step(base)[1], type(self).__name__)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         self.estimator_ = clone(base).fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
         return self
 
     def predict_member_proba(self, X):
@@ -198,12 +203,17 @@ class MCDropoutClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         transform, final = split_final_step(self.estimator_)
         n = self.n_passes
 
+        seed = seed_from(self.random_state)
+
         def forward(module, windows):
+            # The masks of a recording depend on the seed and on the recording
+            # only: the same recording gets the same draws in any batch or order.
+            key = zlib.crc32(windows.detach().cpu().numpy().tobytes())
+            torch.manual_seed((seed + key) % (2**63 - 1))
             logits = sample_with_dropout(module, windows, n)  # (P, W, K)
             return torch.log_softmax(logits, dim=-1).transpose(0, 1)  # (W, P, K)
 
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed_from(self.random_state))
             logp = final._class_log_proba(transform(X), forward)  # (n, P, C)
         return np.exp(logp).transpose(1, 0, 2)
 
@@ -240,9 +250,15 @@ class MCDropoutClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        from ..neural_network import CNNClassifier
+
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
+        inner = get_tags(CNNClassifier() if self.estimator is None else self.estimator)
+        tags.input_tags = inner.input_tags
         return tags
