@@ -99,9 +99,14 @@ ESTIMATORS = [_instance(cls) for cls in _public_estimators()]
 def _expected_failed(estimator):
     # Networks read a 2-D array as (n_recordings, n_bins): columns are frequency bins,
     # so the feature-count checks hold for them.
-    if isinstance(estimator, (skvoice.neural_network.CNNClassifier,
-                              skvoice.uncertainty.MCDropoutClassifier,
-                              skvoice.uncertainty.DeepEnsembleClassifier)):
+    if isinstance(
+        estimator,
+        (
+            skvoice.neural_network.CNNClassifier,
+            skvoice.uncertainty.MCDropoutClassifier,
+            skvoice.uncertainty.DeepEnsembleClassifier,
+        ),
+    ):
         return {}
     return EXPECTED_FAILED_TRANSFORMERS
 

@@ -316,7 +316,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
             self.net_.fit(train_valid[0], y=None)
         self.history_ = self.net_.history
         if extra:
-            self.layer_history_ = self.net_.callbacks_[-1][1].snapshots_
+            self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
         return self
 
     def _resolve_objective(self, y_enc, groups):

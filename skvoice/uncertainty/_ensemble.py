@@ -119,7 +119,9 @@ class DeepEnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
                 f"n_estimators must be a positive integer, got {self.n_estimators!r}."
             )
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         y = np.asarray(y)
         base = CNNClassifier() if self.estimator is None else self.estimator
         rng = check_random_state(self.random_state)

@@ -180,7 +180,9 @@ class MCDropoutClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         base = CNNClassifier() if self.estimator is None else self.estimator
         _check_network(split_final_step(base)[1], type(self).__name__)
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         self.estimator_ = clone(base).fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):

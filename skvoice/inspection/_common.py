@@ -1,0 +1,99 @@
+"""Reaching the network inside an estimator, and restoring it afterwards."""
+
+import contextlib
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["resolve_network", "spectrograms_for", "frequencies_for", "score_log_odds"]
+
+
+def resolve_network(estimator):
+    """The fitted network estimator (e.g. CNNClassifier) inside ``estimator``.
+
+    Accepts the network itself, a Pipeline ending in one, or an uncertainty
+    meta-estimator (its inner estimator, or its first member).
+    """
+    if hasattr(estimator, "estimator_"):
+        estimator = estimator.estimator_
+    elif hasattr(estimator, "estimators_"):
+        estimator = estimator.estimators_[0]
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    if not hasattr(final, "net_"):
+        check_is_fitted(final)
+        raise TypeError(
+            f"Expected a fitted network estimator (CNNClassifier or a Pipeline ending in one), "
+            f"got {type(final).__name__}."
+        )
+    return final
+
+
+def spectrograms_for(estimator, X):
+    """``X`` as the network sees it: through the pipeline's steps when there are any."""
+    if hasattr(estimator, "estimator_"):
+        estimator = estimator.estimator_
+    elif hasattr(estimator, "estimators_"):
+        estimator = estimator.estimators_[0]
+    if isinstance(estimator, Pipeline) and len(estimator) > 1:
+        X = estimator[:-1].transform(X)
+    net = resolve_network(estimator)
+    return net._check_X(X, reset=False)
+
+
+def frequencies_for(estimator, n_bins):
+    """Centre frequency of each input bin when a pipeline step knows it, else indices."""
+    if hasattr(estimator, "estimator_"):
+        estimator = estimator.estimator_
+    elif hasattr(estimator, "estimators_"):
+        estimator = estimator.estimators_[0]
+    if isinstance(estimator, Pipeline):
+        for _, step in reversed(estimator.steps[:-1]):
+            freqs = getattr(step, "frequencies_", None)
+            if freqs is not None and len(freqs) == n_bins:
+                return np.asarray(freqs, dtype=float)
+    return np.arange(n_bins, dtype=float)
+
+
+def score_log_odds(net, logits, target):
+    """Log-odds of class ``target`` (an index into ``classes_``) from network outputs.
+
+    With the speaker objective, a class's probability is the sum over its speakers.
+    """
+    logp = torch.log_softmax(logits, dim=-1)
+    if getattr(net, "objective_", "binary") == "speakers":
+        members = torch.as_tensor(np.flatnonzero(net.speaker_class_ == target))
+        others = torch.as_tensor(np.flatnonzero(net.speaker_class_ != target))
+        return torch.logsumexp(logp[:, members], 1) - torch.logsumexp(logp[:, others], 1)
+    others = [k for k in range(logp.shape[1]) if k != target]
+    return logp[:, target] - torch.logsumexp(logp[:, others], 1)
+
+
+@contextlib.contextmanager
+def preserved_state(module):
+    """Restore every parameter and buffer, and the train/eval mode, on exit."""
+    state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    mode = module.training
+    try:
+        yield
+    finally:
+        module.load_state_dict(state)
+        module.train(mode)
+
+
+def leaf_layers(module):
+    """Names of the modules that own parameters directly (conv, bn, linear, ...)."""
+    return [
+        name
+        for name, m in module.named_modules()
+        if name and any(True for _ in m.parameters(recurse=False))
+    ]
+
+
+def target_index(net, target):
+    """Column of class ``target`` in ``net.classes_``, or a clear error."""
+    classes = list(net.classes_)
+    if target not in classes:
+        raise ValueError(f"target={target!r} is not a class; classes are {classes}.")
+    return classes.index(target)

@@ -1,0 +1,412 @@
+"""Displays of the inspection results (matplotlib, imported lazily)."""
+
+import numpy as np
+
+from ._activations import frequency_importance, grad_cam, layer_activations
+from ._common import resolve_network, spectrograms_for
+from ._training import layer_drift, reinitialization_robustness
+
+__all__ = [
+    "FeatureMapDisplay",
+    "KernelDisplay",
+    "GradCAMDisplay",
+    "FrequencyImportanceDisplay",
+    "LayerDriftDisplay",
+    "ReinitializationDisplay",
+]
+
+
+def _axes(ax, ncols=1, figsize=None):
+    import matplotlib.pyplot as plt
+
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(1, ncols, figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+class FeatureMapDisplay:
+    """A recording's spectrogram beside chosen feature maps of chosen layers.
+
+    Parameters
+    ----------
+    spectrogram : ndarray of shape (n_bins, n_frames)
+        The input (first channel).
+    maps : dict
+        Layer name -> array ``(n_channels, n_bins', n_frames')``.
+    channels : sequence of int
+        Channels shown per layer.
+    """
+
+    def __init__(self, spectrogram, maps, channels=(0, 1, 2, 3)):
+        self.spectrogram = spectrogram
+        self.maps = maps
+        self.channels = channels
+
+    @classmethod
+    def from_estimator(cls, estimator, X, index=0, layers=None, channels=(0, 1, 2, 3)):
+        """Compute the maps of recording ``index`` of ``X`` and plot them.
+
+        Parameters
+        ----------
+        estimator : fitted network, Pipeline ending in one, or uncertainty estimator
+            The network.
+        X : list
+            Recordings.
+        index : int, default=0
+            Recording shown.
+        layers : list of str, default=None
+            Layers (default: the conv blocks).
+        channels : sequence of int, default=(0, 1, 2, 3)
+            Channels shown per layer.
+
+        Returns
+        -------
+        display : FeatureMapDisplay
+        """
+        X1 = [X[index]]
+        acts = layer_activations(estimator, X1, layers)
+        spec = spectrograms_for(estimator, X1)[0][0].numpy()
+        return cls(spec, {k: v[0] for k, v in acts.items()}, channels).plot()
+
+    def plot(self, fig=None):
+        """Draw a grid: input, then one row per layer.
+
+        Parameters
+        ----------
+        fig : matplotlib Figure, default=None
+            Figure to draw in.
+
+        Returns
+        -------
+        self : FeatureMapDisplay
+        """
+        import matplotlib.pyplot as plt
+
+        rows = 1 + len(self.maps)
+        cols = len(self.channels)
+        fig = fig or plt.figure(figsize=(2.5 * cols, 1.8 * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        axes[0, 0].imshow(self.spectrogram, origin="lower", aspect="auto")
+        axes[0, 0].set_title("input")
+        for r, (name, maps) in enumerate(self.maps.items(), start=1):
+            for c, ch in enumerate(self.channels):
+                if ch < maps.shape[0]:
+                    axes[r, c].imshow(maps[ch], origin="lower", aspect="auto")
+                    axes[r, c].set_title(f"{name} ch {ch}", fontsize=8)
+        self.figure_, self.axes_ = fig, axes
+        return self
+
+
+class KernelDisplay:
+    """The kernels of the first convolution, one small image each.
+
+    Parameters
+    ----------
+    kernels : ndarray of shape (n_filters, n_channels, k, k)
+        Weights.
+    """
+
+    def __init__(self, kernels):
+        self.kernels = kernels
+
+    @classmethod
+    def from_estimator(cls, estimator):
+        """Read the first convolution's kernels.
+
+        Parameters
+        ----------
+        estimator : fitted network, Pipeline ending in one, or uncertainty estimator
+            The network.
+
+        Returns
+        -------
+        display : KernelDisplay
+        """
+        import torch
+
+        module = resolve_network(estimator).net_.module_
+        conv = next(m for m in module.modules() if isinstance(m, torch.nn.Conv2d))
+        return cls(conv.weight.detach().cpu().numpy()).plot()
+
+    def plot(self, fig=None):
+        """Draw the kernels on a grid (first input channel).
+
+        Parameters
+        ----------
+        fig : matplotlib Figure, default=None
+            Figure to draw in.
+
+        Returns
+        -------
+        self : KernelDisplay
+        """
+        import matplotlib.pyplot as plt
+
+        n = self.kernels.shape[0]
+        cols = int(np.ceil(np.sqrt(n)))
+        fig = fig or plt.figure(figsize=(cols, cols), layout="constrained")
+        axes = fig.subplots(cols, cols, squeeze=False)
+        lim = np.abs(self.kernels).max()
+        for i, ax in enumerate(axes.ravel()):
+            ax.set_axis_off()
+            if i < n:
+                ax.imshow(self.kernels[i, 0], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        self.figure_, self.axes_ = fig, axes
+        return self
+
+
+class GradCAMDisplay:
+    """Grad-CAM saliency over a recording's spectrogram.
+
+    Parameters
+    ----------
+    spectrogram, saliency : ndarray of shape (n_bins, n_frames)
+        Input and its saliency map.
+    frequencies : ndarray of shape (n_bins,), default=None
+        Bin frequencies for the axis.
+    """
+
+    def __init__(self, spectrogram, saliency, frequencies=None):
+        self.spectrogram = spectrogram
+        self.saliency = saliency
+        self.frequencies = frequencies
+
+    @classmethod
+    def from_estimator(cls, estimator, X, index=0, layer=None, target=1, ax=None):
+        """Compute the saliency of recording ``index`` and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted network, Pipeline ending in one, or uncertainty estimator
+            The network.
+        X : list
+            Recordings.
+        index : int, default=0
+            Recording shown.
+        layer : str, default=None
+            Layer explained (default: the last conv block).
+        target : label, default=1
+            Class explained.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        display : GradCAMDisplay
+        """
+        from ._common import frequencies_for
+
+        X1 = [X[index]]
+        sal = grad_cam(estimator, X1, layer=layer, target=target)[0]
+        spec = spectrograms_for(estimator, X1)[0][0].numpy()
+        return cls(spec, sal, frequencies_for(estimator, spec.shape[0])).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Spectrogram in grey, saliency as a translucent overlay.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        self : GradCAMDisplay
+        """
+        fig, ax = _axes(ax, figsize=(7, 3))
+        ax.imshow(self.spectrogram, origin="lower", aspect="auto", cmap="gray")
+        ax.imshow(self.saliency, origin="lower", aspect="auto", cmap="jet", alpha=0.4)
+        ax.set(xlabel="frame", ylabel="bin", title="Grad-CAM")
+        self.figure_, self.ax_ = fig, ax
+        return self
+
+
+class FrequencyImportanceDisplay:
+    """Importance per frequency, one line per group, on a log-frequency axis.
+
+    Parameters
+    ----------
+    importance : ndarray of shape (n_groups, n_bins)
+        Importance values.
+    frequencies : ndarray of shape (n_bins,)
+        Bin frequencies.
+    groups : sequence
+        Group labels.
+    """
+
+    def __init__(self, importance, frequencies, groups):
+        self.importance = importance
+        self.frequencies = frequencies
+        self.groups = groups
+
+    @classmethod
+    def from_estimator(cls, estimator, X, groups=None, method="gradcam", target=1, ax=None):
+        """Compute :func:`frequency_importance` and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted network, Pipeline ending in one, or uncertainty estimator
+            The network.
+        X : list
+            Recordings.
+        groups : array-like, default=None
+            Group of each recording.
+        method : {"gradcam", "occlusion"}, default="gradcam"
+            How importance is measured.
+        target : label, default=1
+            Class explained.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        display : FrequencyImportanceDisplay
+        """
+        r = frequency_importance(estimator, X, groups=groups, method=method, target=target)
+        return cls(r.importance, r.frequencies, r.groups).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """One line per group.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        self : FrequencyImportanceDisplay
+        """
+        fig, ax = _axes(ax, figsize=(7, 3.5))
+        for g, row in zip(self.groups, self.importance):
+            ax.plot(self.frequencies, row, label=str(g))
+        if np.all(self.frequencies > 0):
+            ax.set_xscale("log")
+        ax.set(xlabel="frequency (Hz)", ylabel="importance")
+        ax.legend(fontsize=7, ncol=2)
+        self.figure_, self.ax_ = fig, ax
+        return self
+
+
+class LayerDriftDisplay:
+    """Relative distance of each layer from its initialisation over the epochs.
+
+    Parameters
+    ----------
+    drift : Bunch
+        The result of :func:`layer_drift`.
+    """
+
+    def __init__(self, drift):
+        self.drift = drift
+
+    @classmethod
+    def from_estimator(cls, estimator, ax=None):
+        """Compute :func:`layer_drift` and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted network (``track_layers=True``), Pipeline or member
+            The network.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        display : LayerDriftDisplay
+        """
+        return cls(layer_drift(estimator)).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """One line per layer.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        self : LayerDriftDisplay
+        """
+        fig, ax = _axes(ax, figsize=(7, 3.5))
+        for j, name in enumerate(self.drift.layers):
+            ax.plot(self.drift.epochs, self.drift.from_init[:, j], label=name)
+        ax.set(
+            xlabel="epoch",
+            ylabel="||θ_t − θ_0|| / ||θ_0||",
+            title="Layer drift from initialisation",
+        )
+        ax.legend(fontsize=6, ncol=2)
+        self.figure_, self.ax_ = fig, ax
+        return self
+
+
+class ReinitializationDisplay:
+    """Heat map of the score after resetting one layer (rows) to an epoch (columns).
+
+    Parameters
+    ----------
+    result : Bunch
+        The result of :func:`reinitialization_robustness`.
+    """
+
+    def __init__(self, result):
+        self.result = result
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, y, checkpoints=None, mode="reinit", scoring=None, ax=None
+    ):
+        """Compute :func:`reinitialization_robustness` and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted network (``track_layers=True``), Pipeline or member
+            The network.
+        X : list
+            Recordings.
+        y : array-like
+            Labels.
+        checkpoints : list of int, default=None
+            Epochs restored.
+        mode : {"reinit", "rerandomize"}, default="reinit"
+            What a layer is reset to.
+        scoring : str, default=None
+            Scorer (default accuracy).
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        display : ReinitializationDisplay
+        """
+        r = reinitialization_robustness(
+            estimator, X, y, checkpoints=checkpoints, mode=mode, scoring=scoring
+        )
+        return cls(r).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Layers x checkpoints heat map with the scores written in.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+
+        Returns
+        -------
+        self : ReinitializationDisplay
+        """
+        r = self.result
+        fig, ax = _axes(ax, figsize=(1 + 0.6 * len(r.checkpoints), 0.4 * len(r.layers) + 1))
+        im = ax.imshow(r.scores, cmap="viridis", aspect="auto")
+        ax.set_yticks(range(len(r.layers)), r.layers, fontsize=7)
+        ax.set_xticks(range(len(r.checkpoints)), [str(c) for c in r.checkpoints], fontsize=7)
+        ax.set(xlabel="epoch restored", title=f"score (fitted: {r.baseline:.3f})")
+        fig.colorbar(im, ax=ax)
+        self.figure_, self.ax_ = fig, ax
+        return self

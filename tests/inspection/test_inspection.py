@@ -1,0 +1,191 @@
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+
+from skvoice.inspection import (
+    FeatureMapDisplay,
+    FrequencyImportanceDisplay,
+    GradCAMDisplay,
+    KernelDisplay,
+    LayerDriftDisplay,
+    ReinitializationDisplay,
+    frequency_importance,
+    grad_cam,
+    layer_activations,
+    layer_drift,
+    reinitialization_robustness,
+)
+from skvoice.neural_network import CNNClassifier
+from skvoice.uncertainty import DeepEnsembleClassifier, MCDropoutClassifier
+
+matplotlib.use("Agg")
+
+BAND = slice(10, 13)
+
+
+def _band_data(n=40, bins=16, seed=0):
+    """Class 1 recordings carry extra energy in bins 10-12 only."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for i in range(n):
+        x = rng.standard_normal((bins, int(rng.integers(24, 48)))).astype(np.float32)
+        if i % 2:
+            x[BAND] += 3.0
+        X.append(x)
+        y.append(i % 2)
+    return X, np.array(y)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _band_data()
+    clf = CNNClassifier(
+        n_filters=8,
+        n_blocks=2,
+        embedding_dim=16,
+        crop_frames=16,
+        max_epochs=12,
+        lr=3e-3,
+        track_layers=True,
+        random_state=0,
+    ).fit(X, y)
+    return clf, X, y
+
+
+def _state(clf):
+    return {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
+
+
+def _unchanged(clf, before):
+    after = clf.net_.module_.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not clf.net_.module_.training
+
+
+def test_activations_equal_manual_forward(fitted):
+    clf, X, _ = fitted
+    before = _state(clf)
+    acts = layer_activations(clf, X[:3], layers=["blocks.block0", "blocks.block1.conv"])
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        for i in range(3):
+            x = torch.from_numpy(X[i])[None, None]
+            b0 = module.blocks.block0(x)
+            np.testing.assert_allclose(acts["blocks.block0"][i], b0[0].numpy(), atol=1e-6)
+            np.testing.assert_allclose(
+                acts["blocks.block1.conv"][i], module.blocks.block1.conv(b0)[0].numpy(), atol=1e-5
+            )
+    _unchanged(clf, before)
+    with pytest.raises(ValueError, match="Unknown layer"):
+        layer_activations(clf, X[:1], layers=["nope"])
+
+
+def test_grad_cam_and_occlusion_peak_in_the_band(fitted):
+    clf, X, y = fitted
+    before = _state(clf)
+    maps = grad_cam(clf, X)
+    assert all(m.shape == x.shape for m, x in zip(maps, X))
+    assert all(np.all(m >= 0) for m in maps)
+    for method in ("gradcam", "layercam", "occlusion"):
+        r = frequency_importance(clf, [x for x, t in zip(X, y) if t == 1], method=method)
+        peak = int(np.argmax(r.importance[0]))
+        assert 9 <= peak <= 13, (method, r.importance[0].round(2))
+    # Grad-CAM of the last (coarsest) block blurs the band: why it is not the default.
+    last = np.mean([m.mean(axis=1) for m in grad_cam(clf, [x for x, t in zip(X, y) if t])], axis=0)
+    assert np.argmax(last) > 12
+    _unchanged(clf, before)
+
+
+def test_frequency_importance_per_group_and_frequencies(fitted):
+    from skvoice.preprocessing import SpectrogramExtractor
+
+    clf, X, y = fitted
+    r = frequency_importance(clf, X, groups=y, method="occlusion", band_width=2)
+    assert r.importance.shape == (2, 16) and r.groups.tolist() == [0, 1]
+    np.testing.assert_array_equal(r.frequencies, np.arange(16))
+    # Through a pipeline, the bins' frequencies come from its spectrogram step.
+    rng = np.random.default_rng(0)
+    waves = [rng.standard_normal(8000) for _ in range(6)]
+    pipe = make_pipeline(
+        SpectrogramExtractor(n_mels=16),
+        CNNClassifier(n_filters=4, n_blocks=1, crop_frames=8, max_epochs=1, random_state=0),
+    ).fit(waves, [0, 1] * 3)
+    r = frequency_importance(pipe, waves)
+    np.testing.assert_allclose(r.frequencies, pipe[0].frequencies_)
+    with pytest.raises(ValueError, match="method"):
+        frequency_importance(clf, X, method="shap")
+
+
+def test_layer_drift_equals_hand_computed_norm(fitted):
+    clf, _, _ = fitted
+    d = layer_drift(clf)
+    assert d.epochs.tolist() == list(range(13))
+    j = d.layers.index("blocks.block0.conv")
+    w0 = clf.layer_history_[0]["blocks.block0.conv.weight"].double()
+    w5 = clf.layer_history_[5]["blocks.block0.conv.weight"].double()
+    w4 = clf.layer_history_[4]["blocks.block0.conv.weight"].double()
+    assert d.from_init[5, j] == pytest.approx(float((w5 - w0).norm() / w0.norm()))
+    assert d.from_previous[5, j] == pytest.approx(float((w5 - w4).norm() / w4.norm()))
+    assert np.all(d.from_init[0] == 0)
+    final = clf.net_.module_.blocks.block0.conv.weight.detach().double()
+    assert d.from_init[-1, j] == pytest.approx(float((final - w0).norm() / w0.norm()))
+
+
+def test_track_layers_list_and_missing():
+    X, y = _band_data(12)
+    clf = CNNClassifier(
+        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=4, track_layers=[2, 4], random_state=0
+    ).fit(X, y)
+    assert sorted(clf.layer_history_) == [0, 2, 4]
+    plain = CNNClassifier(
+        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=1, random_state=0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="track_layers"):
+        layer_drift(plain)
+
+
+def test_reinitialization_robustness(fitted):
+    clf, X, y = fitted
+    before = _state(clf)
+    r = reinitialization_robustness(clf, X, y)
+    assert r.scores.shape == (len(r.layers), 13)
+    # Restoring the final epoch is the fitted model: its score exactly.
+    np.testing.assert_array_equal(r.scores[:, -1], r.baseline)
+    assert r.baseline == clf.score(X, y)
+    # Resetting the head to its initial weights hurts (log loss: accuracy saturates).
+    ll = reinitialization_robustness(clf, X, y, checkpoints=[0, 12], scoring="neg_log_loss")
+    assert ll.scores[ll.layers.index("head"), 0] < ll.baseline
+    assert ll.scores[ll.layers.index("head"), 1] == ll.baseline
+    rr = reinitialization_robustness(clf, X, y, mode="rerandomize", scoring="roc_auc")
+    assert rr.scores.shape == (len(rr.layers), 1)
+    _unchanged(clf, before)
+    with pytest.raises(ValueError, match="not recorded"):
+        reinitialization_robustness(clf, X, y, checkpoints=[99])
+
+
+def test_accepts_uncertainty_members(fitted):
+    clf, X, y = fitted
+    mc = MCDropoutClassifier(clf, n_passes=2)
+    mc.estimator_, mc.classes_ = clf, clf.classes_
+    ens = DeepEnsembleClassifier(clf, n_estimators=1)
+    ens.estimators_, ens.classes_ = [clf], clf.classes_
+    a = grad_cam(mc, X[:2])
+    b = grad_cam(ens, X[:2])
+    np.testing.assert_allclose(a[0], b[0])
+
+
+def test_displays_draw(fitted):
+    import matplotlib.pyplot as plt
+
+    clf, X, y = fitted
+    FeatureMapDisplay.from_estimator(clf, X, index=1)
+    KernelDisplay.from_estimator(clf)
+    GradCAMDisplay.from_estimator(clf, X, index=1)
+    d = FrequencyImportanceDisplay.from_estimator(clf, X, groups=y)
+    assert len(d.ax_.lines) == 2
+    d = LayerDriftDisplay.from_estimator(clf)
+    assert len(d.ax_.lines) == len(layer_drift(clf).layers)
+    ReinitializationDisplay.from_estimator(clf, X, y, checkpoints=[0, 6, 12])
+    plt.close("all")
