@@ -1,6 +1,7 @@
 """Monte Carlo dropout: sample the dropout layers, keep batch norm in eval mode."""
 
 import zlib
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
