@@ -20,7 +20,7 @@ from .datasets import make_voices  # noqa: E402
 from .io import check_waveforms, load_audio  # noqa: E402
 from .metrics import equal_error_rate, far_at_frr  # noqa: E402
 from .model_selection import OpenSetGroupKFold  # noqa: E402
-from .neural_network import CNNClassifier  # noqa: E402
+from .neural_network import CNNClassifier, SpeakerEmbedder  # noqa: E402
 from .preprocessing import (  # noqa: E402
     ChannelUnion,
     F0Extractor,
@@ -29,16 +29,19 @@ from .preprocessing import (  # noqa: E402
     SpectrogramExtractor,
 )
 from .uncertainty import DeepEnsembleClassifier, MCDropoutClassifier  # noqa: E402
+from .verification import EnrollmentVerifier  # noqa: E402
 
 __all__ = [
     "CNNClassifier",
     "ChannelUnion",
     "DeepEnsembleClassifier",
+    "EnrollmentVerifier",
     "F0Extractor",
     "MCDropoutClassifier",
     "MFCCStatistics",
     "OpenSetGroupKFold",
     "SilenceTrimmer",
+    "SpeakerEmbedder",
     "SpectrogramExtractor",
     "__version__",
     "check_waveforms",
@@ -53,4 +56,5 @@ __all__ = [
     "neural_network",
     "preprocessing",
     "uncertainty",
+    "verification",
 ]

@@ -11,9 +11,11 @@ import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import skvoice._base
 import skvoice.neural_network
 import skvoice.preprocessing
 import skvoice.uncertainty
+import skvoice.verification
 
 # Checks that assume that columns are features. For us a row is a waveform and its
 # columns are samples: any number of samples is valid input, so these can't hold.
@@ -28,7 +30,12 @@ EXPECTED_FAILED_TRANSFORMERS = {
     "check_transformer_data_not_an_array": COLUMNS_ARE_FEATURES,
 }
 
-MODULES = [skvoice.preprocessing, skvoice.neural_network, skvoice.uncertainty]
+MODULES = [
+    skvoice.preprocessing,
+    skvoice.neural_network,
+    skvoice.uncertainty,
+    skvoice.verification,
+]
 
 
 def _public_estimators():
@@ -64,6 +71,8 @@ def _instance(cls):
                 ),
             ]
         )
+    if cls is skvoice.neural_network.SpeakerEmbedder:
+        return cls(skvoice.neural_network.CNNClassifier(**INIT_PARAMS["CNNClassifier"]))
     if cls is skvoice.uncertainty.MCDropoutClassifier:
         inner = skvoice.neural_network.CNNClassifier(**INIT_PARAMS["CNNClassifier"])
         return cls(inner, **INIT_PARAMS[cls.__name__])
@@ -97,18 +106,14 @@ ESTIMATORS = [_instance(cls) for cls in _public_estimators()]
 
 
 def _expected_failed(estimator):
-    # Networks read a 2-D array as (n_recordings, n_bins): columns are frequency bins,
-    # so the feature-count checks hold for them.
-    if isinstance(
-        estimator,
-        (
-            skvoice.neural_network.CNNClassifier,
-            skvoice.uncertainty.MCDropoutClassifier,
-            skvoice.uncertainty.DeepEnsembleClassifier,
-        ),
+    # Only the waveform transformers read columns as samples. Networks read a 2-D
+    # array as (n_recordings, n_bins) and the verifier as embeddings: for them
+    # columns are features and every check applies.
+    if isinstance(estimator, skvoice._base.WaveformTransformerMixin) or isinstance(
+        estimator, skvoice.preprocessing.ChannelUnion
     ):
-        return {}
-    return EXPECTED_FAILED_TRANSFORMERS
+        return EXPECTED_FAILED_TRANSFORMERS
+    return {}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)

@@ -1,0 +1,116 @@
+"""SpeakerEmbedder: recordings to fixed-length, L2-normalised speaker embeddings."""
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import torch_threads
+from ._cnn import CNNClassifier
+
+__all__ = ["SpeakerEmbedder"]
+
+
+class SpeakerEmbedder(TransformerMixin, BaseEstimator):
+    """Train a CNN to tell speakers apart; embed recordings with its body.
+
+    The network (a :class:`CNNClassifier`) is trained as a classifier over all
+    training speakers; a recording's embedding is the mean of its sliding windows'
+    embeddings (the layer before the head), L2-normalised. New users are then
+    enrolled from their embeddings, without retraining (see
+    :class:`~skvoice.verification.EnrollmentVerifier`).
+
+    Parameters
+    ----------
+    network : CNNClassifier, default=None
+        Network settings (cloned and trained on the speakers), or, with
+        ``reuse_fitted=True``, a fitted network whose body is used as it is (for
+        example the one inside a fitted access-control pipeline). Default
+        ``CNNClassifier()``.
+    reuse_fitted : bool, default=False
+        Use ``network`` as fitted instead of training it.
+
+    Attributes
+    ----------
+    network_ : CNNClassifier
+        The trained (or reused) network.
+    n_features_in_ : int
+        Frequency bins of the input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvoice.neural_network import CNNClassifier, SpeakerEmbedder
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.standard_normal((8, 30)).astype(np.float32) + k for k in range(3)] * 4
+    >>> spk = ["a", "b", "c"] * 4
+    >>> emb = SpeakerEmbedder(CNNClassifier(n_filters=4, n_blocks=1, crop_frames=8,
+    ...                                     embedding_dim=6, max_epochs=2, random_state=0))
+    >>> E = emb.fit_transform(X, speakers=spk)
+    >>> E.shape, bool(np.allclose(np.linalg.norm(E, axis=1), 1))
+    ((12, 6), True)
+    """
+
+    __metadata_request__fit = {"speakers": True}
+
+    def __init__(self, network=None, reuse_fitted=False):
+        self.network = network
+        self.reuse_fitted = reuse_fitted
+
+    def fit(self, X, y=None, speakers=None):
+        """Train the network over the speakers (or take the fitted one).
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms, as for :class:`CNNClassifier`.
+        y : array-like, default=None
+            Ignored when ``speakers`` is given; else used as the speaker labels.
+        speakers : array-like of shape (n_recordings,), default=None
+            Speaker of each recording (the classes the network learns).
+
+        Returns
+        -------
+        self : object
+        """
+        if self.reuse_fitted:
+            if self.network is None or not hasattr(self.network, "net_"):
+                raise ValueError("reuse_fitted=True needs a fitted CNNClassifier as network.")
+            self.network_ = self.network
+        else:
+            labels = speakers if speakers is not None else y
+            if labels is None:
+                raise ValueError("SpeakerEmbedder needs speakers (or y) to train on.")
+            base = CNNClassifier() if self.network is None else self.network
+            net = clone(base).set_params(objective="binary")  # the classes are speakers
+            self.network_ = net.fit(X, np.asarray(labels))
+        self.n_features_in_ = self.network_.n_features_in_
+        return self
+
+    def transform(self, X):
+        """Mean window embedding of each recording, L2-normalised.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms.
+
+        Returns
+        -------
+        E : ndarray of shape (n_recordings, embedding_dim)
+        """
+        check_is_fitted(self)
+        net = self.network_
+        specs = net._check_X(X, reset=False)
+        module = net.net_.module_
+        module.eval()
+        with torch_threads(), torch.inference_mode():
+            emb, owner = net._forward_windows(specs, module.embed)
+        mean = net._mean_by_owner(emb, owner, len(specs))
+        return torch.nn.functional.normalize(mean, dim=1).numpy().astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
