@@ -1,0 +1,63 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+
+from skvoice._persist import FORMAT_VERSION, ModelFormatError, load_model, save_model
+from skvoice.datasets import make_voices
+from skvoice.neural_network import CNNClassifier
+from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
+    pipe = make_pipeline(
+        SilenceTrimmer(),
+        SpectrogramExtractor(n_mels=32),
+        CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=2, random_state=0),
+    )
+    pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
+    return pipe, v
+
+
+def test_round_trip_identical_predictions(fitted, tmp_path):
+    pipe, v = fitted
+    path = save_model(pipe, tmp_path / "m.skvoice")
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict_proba(v.data), pipe.predict_proba(v.data))
+    assert loaded[-1].objective_ == "speakers"
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_tampered_truncated_and_other_versions(fitted, tmp_path):
+    pipe, _ = fitted
+    path = tmp_path / "m.skvoice"
+    save_model(pipe, path)
+    data = path.read_bytes()
+    (tmp_path / "trunc.skvoice").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFormatError):
+        load_model(tmp_path / "trunc.skvoice")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        weights = zf.read("weights.pt")
+
+    def write(name, man, w=weights):
+        with zipfile.ZipFile(tmp_path / name, "w") as zf:
+            zf.writestr("manifest.json", json.dumps(man))
+            zf.writestr("weights.pt", w)
+        return tmp_path / name
+
+    with pytest.raises(ModelFormatError, match="format 99"):
+        load_model(write("v99.skvoice", {**manifest, "format_version": 99}))
+    evil = json.loads(json.dumps(manifest))
+    evil["steps"][0]["class"] = "os.system"
+    with pytest.raises(ModelFormatError, match="Unknown step class"):
+        load_model(write("evil.skvoice", evil))
+    with pytest.raises(ModelFormatError):
+        load_model(write("badw.skvoice", manifest, w=b"garbage"))
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "none.skvoice")
+    assert FORMAT_VERSION == 1
