@@ -62,6 +62,34 @@ def _load_corpus(path, allowed, versions):
     return load_speaker_folder(root, allowed=allowed)
 
 
+def _eda(args):
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .eda import plot_corpus, recordings_per_speaker
+
+    allowed = _allowed(args.allowed) if args.allowed else []
+    data = _load_corpus(args.data_dir, allowed, args.versions.split(","))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig = plot_corpus(data.data, data.speaker, data.target, data.sr)
+    fig.savefig(out / "corpus.png", dpi=90)
+    table = recordings_per_speaker(data.speaker, data.target)
+    rows = "".join(
+        f"<tr><td>{s}</td><td>{a}</td><td>{n}</td></tr>"
+        for s, a, n in zip(table["speaker"], table["allowed"], table["recordings"])
+    )
+    (out / "index.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>skvoice eda</title></head>"
+        "<body><h1>Corpus analysis</h1><table><tr><th>speaker</th><th>allowed</th>"
+        f"<th>recordings</th></tr>{rows}</table><img src='corpus.png'></body></html>"
+    )
+    print(f"Report written to {(out / 'index.html').resolve()}")
+    return 0
+
+
 def _allowed(text):
     names = [a.strip() for a in text.split(",") if a.strip()]
     if not names:
@@ -161,6 +189,13 @@ def build_parser():
     demo.add_argument("--n-speakers", type=int, default=10)
     demo.add_argument("--n-recordings", type=int, default=20)
     demo.set_defaults(func=_demo)
+
+    eda = sub.add_parser("eda", help="corpus analysis of a DAPS tree or speaker folders")
+    eda.add_argument("data_dir")
+    eda.add_argument("--out", required=True)
+    eda.add_argument("--allowed", default="", help="comma-separated allowed speakers")
+    eda.add_argument("--versions", default="clean")
+    eda.set_defaults(func=_eda)
 
     train = sub.add_parser("train", help="train a CNN access-control model on a folder")
     train.add_argument("data_dir", help="a DAPS tree or one folder per speaker")

@@ -108,3 +108,11 @@ def test_cli_errors_are_one_line(tmp_path):
         )
         assert res.returncode == 1
         assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_eda_command(tmp_path):
+    data = tmp_path / "data"
+    _write_corpus(data, n_speakers=3, n_recordings=2)
+    out = tmp_path / "eda"
+    assert main(["eda", str(data), "--out", str(out), "--allowed", "s00"]) == 0
+    assert (out / "corpus.png").exists() and "s02" in (out / "index.html").read_text()

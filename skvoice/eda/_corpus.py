@@ -1,0 +1,210 @@
+"""Exploratory analysis of a corpus: tidy tables and their plots."""
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ..preprocessing import F0Extractor, SilenceTrimmer, SpectrogramExtractor
+
+__all__ = [
+    "recordings_per_speaker",
+    "duration_table",
+    "mean_intensity_per_frequency",
+    "f0_table",
+    "plot_corpus",
+]
+
+
+def _frame(columns):
+    """A pandas DataFrame when pandas is installed, else a dict of arrays."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return {k: np.asarray(v) for k, v in columns.items()}
+    return pd.DataFrame(columns)
+
+
+def recordings_per_speaker(speakers, target):
+    """Number of recordings of each speaker and whether the speaker is allowed.
+
+    Parameters
+    ----------
+    speakers : array-like of shape (n_recordings,)
+        Speaker of each recording.
+    target : array-like of shape (n_recordings,)
+        1 allowed, 0 refused.
+
+    Returns
+    -------
+    table : DataFrame (or dict of arrays without pandas)
+        Columns ``speaker``, ``allowed``, ``recordings``.
+
+    Examples
+    --------
+    >>> from skvoice.eda import recordings_per_speaker
+    >>> t = recordings_per_speaker(["a", "a", "b"], [1, 1, 0])
+    >>> t["recordings"].tolist()
+    [2, 1]
+    """
+    speakers, target = np.asarray(speakers), np.asarray(target)
+    names, counts = np.unique(speakers, return_counts=True)
+    allowed = [bool(target[speakers == n].max()) for n in names]
+    return _frame({"speaker": names, "allowed": allowed, "recordings": counts})
+
+
+def duration_table(X, speakers, sr=16000, trimmer=None):
+    """Duration of every recording before and after silence trimming.
+
+    Parameters
+    ----------
+    X : list of 1-D arrays or paths
+        Recordings.
+    speakers : array-like of shape (n_recordings,)
+        Speaker of each recording.
+    sr : int, default=16000
+        Sample rate.
+    trimmer : SilenceTrimmer, default=None
+        The trimmer (default ``SilenceTrimmer(sr=sr)``).
+
+    Returns
+    -------
+    table : DataFrame (or dict of arrays)
+        Columns ``speaker``, ``before``, ``after`` (seconds).
+    """
+    trimmer = SilenceTrimmer(sr=sr) if trimmer is None else trimmer
+    d = trimmer.fit(X).durations(X)
+    return _frame({"speaker": np.asarray(speakers), "before": d[:, 0], "after": d[:, 1]})
+
+
+def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=False):
+    """Mean level (dB) of each log-spaced frequency band, per speaker.
+
+    Parameters
+    ----------
+    X : list of 1-D arrays or paths
+        Recordings.
+    speakers : array-like of shape (n_recordings,)
+        Speaker of each recording.
+    sr : int, default=16000
+        Sample rate.
+    n_bins : int, default=64
+        Log-frequency bands (50 Hz to Nyquist).
+    voiced_only : bool, default=False
+        Average only the frames pYIN calls voiced.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``speakers``, ``frequencies`` (Hz) and ``intensity`` (n_speakers, n_bins).
+    """
+    ext = SpectrogramExtractor(sr=sr, kind="log", n_mels=n_bins, normalize=None).fit(X)
+    specs = ext.transform(X)
+    if voiced_only:
+        f0 = F0Extractor(sr=sr, hop_length=ext.hop_length).fit(X).transform(X)
+        specs = [s[:, ~np.isnan(f)] if (~np.isnan(f)).any() else s for s, f in zip(specs, f0)]
+    speakers = np.asarray(speakers)
+    names = np.unique(speakers)
+    per_rec = np.array([s.mean(axis=1) for s in specs])
+    intensity = np.array([per_rec[speakers == n].mean(axis=0) for n in names])
+    return Bunch(speakers=names, frequencies=ext.frequencies_, intensity=intensity)
+
+
+def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0):
+    """Every voiced frame's F0, in long format.
+
+    Parameters
+    ----------
+    X : list of 1-D arrays or paths
+        Recordings.
+    speakers : array-like of shape (n_recordings,)
+        Speaker of each recording.
+    sr : int, default=16000
+        Sample rate.
+    fmin, fmax : float
+        pYIN search range.
+
+    Returns
+    -------
+    table : DataFrame (or dict of arrays)
+        Columns ``speaker``, ``recording``, ``time`` (s), ``f0`` (Hz).
+    """
+    ext = F0Extractor(sr=sr, fmin=fmin, fmax=fmax).fit(X)
+    rows = {"speaker": [], "recording": [], "time": [], "f0": []}
+    for i, (f0, s) in enumerate(zip(ext.transform(X), np.asarray(speakers))):
+        v = ~np.isnan(f0)
+        t = np.flatnonzero(v) * ext.hop_length / sr
+        rows["speaker"] += [s] * int(v.sum())
+        rows["recording"] += [i] * int(v.sum())
+        rows["time"] += t.tolist()
+        rows["f0"] += f0[v].tolist()
+    return _frame(rows)
+
+
+def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
+    """The report's corpus overview in one figure.
+
+    Panels: recordings per speaker (allowed in colour), duration before and after
+    trimming, mean intensity per frequency (log axis), F0 distribution per speaker,
+    and the F0 track over the spectrogram of an example recording.
+
+    Parameters
+    ----------
+    X : list of 1-D arrays or paths
+        Recordings.
+    speakers, target : array-like of shape (n_recordings,)
+        Speaker and class of each recording.
+    sr : int, default=16000
+        Sample rate.
+    examples : int, default=None
+        Index of the recording shown with its F0 (default the first).
+    fig : matplotlib Figure, default=None
+        Figure to draw in.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    speakers, target = np.asarray(speakers), np.asarray(target)
+    fig = fig or plt.figure(figsize=(12, 8), layout="constrained")
+    axes = fig.subplots(2, 3)
+    counts = recordings_per_speaker(speakers, target)
+    colours = ["tab:green" if a else "tab:gray" for a in counts["allowed"]]
+    axes[0, 0].bar(counts["speaker"], counts["recordings"], color=colours)
+    axes[0, 0].set(title="Recordings per speaker (green: allowed)")
+    dur = duration_table(X, speakers, sr)
+    names = np.unique(speakers)
+    pos = np.arange(len(names))
+    for shift, col, colour in ((-0.2, "before", "#bbbbbb"), (0.2, "after", "#4c72b0")):
+        data = [np.asarray(dur[col])[np.asarray(dur["speaker"]) == n] for n in names]
+        axes[0, 1].boxplot(
+            data,
+            positions=pos + shift,
+            widths=0.35,
+            patch_artist=True,
+            boxprops={"facecolor": colour},
+        )
+    axes[0, 1].set_xticks(pos, names)
+    axes[0, 1].set(title="Duration before (grey) / after trimming (s)")
+    inten = mean_intensity_per_frequency(X, speakers, sr)
+    for n, row in zip(inten.speakers, inten.intensity):
+        axes[0, 2].plot(inten.frequencies, row, label=str(n))
+    axes[0, 2].set(xscale="log", xlabel="Hz", ylabel="dB", title="Mean intensity per band")
+    axes[0, 2].legend(fontsize=6, ncol=2)
+    f0 = f0_table(X, speakers, sr)
+    spk_col, f0_col = np.asarray(f0["speaker"]), np.asarray(f0["f0"])
+    axes[1, 0].boxplot([f0_col[spk_col == n] for n in names])
+    axes[1, 0].set_xticks(pos + 1, names)
+    axes[1, 0].set(yscale="log", ylabel="Hz", title="F0 per speaker")
+    i = 0 if examples is None else int(examples)
+    ext = SpectrogramExtractor(sr=sr, kind="log", fmin=50, normalize=None).fit([X[i]])
+    S = ext.transform([X[i]])[0]
+    track = F0Extractor(sr=sr).fit([X[i]]).transform([X[i]])[0]
+    times = np.arange(S.shape[1]) * ext.hop_length / sr
+    axes[1, 1].pcolormesh(times, ext.frequencies_, S, shading="auto")
+    axes[1, 1].plot(times, track, color="w", lw=2)
+    axes[1, 1].set(yscale="log", xlabel="s", title=f"F0 over spectrogram, recording {i}")
+    mel = SpectrogramExtractor(sr=sr).fit([X[i]]).transform([X[i]])[0]
+    axes[1, 2].imshow(mel, origin="lower", aspect="auto")
+    axes[1, 2].set(title="Mel spectrogram (normalised)", xlabel="frame", ylabel="mel band")
+    return fig
