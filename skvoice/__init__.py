@@ -46,6 +46,7 @@ __all__ = [
     "__version__",
     "check_waveforms",
     "datasets",
+    "eda",
     "equal_error_rate",
     "far_at_frr",
     "io",

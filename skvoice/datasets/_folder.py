@@ -72,7 +72,7 @@ def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None):
         raise ValueError(f"No labelled audio files found under {str(root)!r}.")
     allowed = [str(a) for a in np.atleast_1d(allowed)]
     unknown = sorted(set(allowed) - set(speakers))
-    if unknown and allowed:
+    if unknown:
         raise ValueError(f"Allowed speaker(s) {unknown} have no recordings in {str(root)!r}.")
     speakers = np.array(speakers)
     return Bunch(
