@@ -2,47 +2,21 @@
 
 import argparse
 import sys
-from pathlib import Path
 
 __all__ = ["main"]
 
 
 def _demo(args):
-    import numpy as np
+    from ._demo import run_demo
 
-    from . import __version__
-    from ._report import write_report
-    from .datasets import make_voices
-    from .preprocessing import SilenceTrimmer
-
-    print(f"skvoice {__version__}: demo on synthetic voices (seed {args.seed})")
-    voices = make_voices(
-        n_speakers=args.n_speakers, n_recordings=args.n_recordings, random_state=args.seed
+    index = run_demo(
+        args.out,
+        seed=args.seed,
+        n_speakers=args.n_speakers,
+        n_recordings=args.n_recordings,
+        epochs=args.epochs,
+        quick=args.quick,
     )
-    trimmer = SilenceTrimmer(sr=voices.sr)
-    durations = trimmer.fit(voices.data).durations(voices.data)
-    rows = []
-    for name in np.unique(voices.speaker):
-        mask = voices.speaker == name
-        f0 = np.concatenate([voices.f0[i] for i in np.flatnonzero(mask)])
-        rows.append(
-            {
-                "speaker": name,
-                "allowed": bool(voices.target[mask][0]),
-                "recordings": int(mask.sum()),
-                "duration_s": round(float(durations[mask, 0].mean()), 2),
-                "trimmed_s": round(float(durations[mask, 1].mean()), 2),
-                "median_f0_hz": round(float(np.nanmedian(f0)), 1),
-            }
-        )
-    header = list(rows[0])
-    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
-    line = "  ".join(h.rjust(w) for h, w in zip(header, widths))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(str(r[h]).rjust(w) for h, w in zip(header, widths)))
-    index = write_report(Path(args.out), rows, voices, durations)
     print(f"Report written to {index}")
     return 0
 
@@ -188,6 +162,8 @@ def build_parser():
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.add_argument("--n-speakers", type=int, default=10)
     demo.add_argument("--n-recordings", type=int, default=20)
+    demo.add_argument("--epochs", type=int, default=12, help="CNN training epochs")
+    demo.add_argument("--quick", action="store_true", help="3 folds instead of 4")
     demo.set_defaults(func=_demo)
 
     eda = sub.add_parser("eda", help="corpus analysis of a DAPS tree or speaker folders")

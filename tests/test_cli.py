@@ -6,33 +6,34 @@ from skvoice._cli import main
 
 def test_demo_writes_report(tmp_path, capsys):
     out = tmp_path / "report"
-    assert main(["demo", "--out", str(out), "--n-speakers", "3", "--n-recordings", "2"]) == 0
+    args = [
+        "demo",
+        "--out",
+        str(out),
+        "--n-speakers",
+        "4",
+        "--n-recordings",
+        "4",
+        "--epochs",
+        "1",
+        "--quick",
+    ]
+    assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "s00" in printed and "Report written to" in printed
-    assert (out / "index.html").exists() and (out / "summary.csv").exists()
-    assert "s02" in (out / "summary.csv").read_text()
+    assert "s00" in printed and "Report written to" in printed and "EER" in printed
+    page = (out / "index.html").read_text()
+    for part in ("corpus.png", "inspection.png", "Open-set evaluation", "MC dropout"):
+        assert part in page
+    assert (out / "corpus.png").exists() and (out / "inspection.png").exists()
+    assert "s03" in (out / "summary.csv").read_text()
 
 
-def test_python_m_entry_point(tmp_path):
+def test_python_m_entry_point():
     res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "skvoice",
-            "demo",
-            "--out",
-            str(tmp_path / "r"),
-            "--n-speakers",
-            "2",
-            "--n-recordings",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, "-m", "skvoice", "--version"], capture_output=True, text=True, timeout=300
     )
     assert res.returncode == 0, res.stderr
-    assert "Report written to" in res.stdout
+    assert res.stdout.startswith("skvoice ")
 
 
 def test_bad_arguments_exit_nonzero(tmp_path):
