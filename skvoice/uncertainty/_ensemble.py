@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._metrics import uncertainty_decomposition
+from ._base import MemberProbaMixin
 
 __all__ = ["DeepEnsembleClassifier"]
 
@@ -34,7 +34,7 @@ def _fit_member(estimator, X, y, fit_params, indices):
     return estimator.fit(X, y, **fit_params)
 
 
-class DeepEnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class DeepEnsembleClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """An ensemble of networks trained from different seeds (Lakshminarayanan 2017).
 
     Members are clones of ``estimator`` whose ``random_state`` (weights, crops,
@@ -162,48 +162,3 @@ class DeepEnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         """
         check_is_fitted(self)
         return np.stack([m.predict_proba(X) for m in self.estimators_])
-
-    def predict_proba(self, X, return_uncertainty=False):
-        """Mean probability of the members, optionally with its uncertainty.
-
-        Parameters
-        ----------
-        X : list of ndarray or ndarray
-            Input of the members.
-        return_uncertainty : bool, default=False
-            Also return the uncertainty of each prediction.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        uncertainty : :class:`~sklearn.utils.Bunch`
-            Only with ``return_uncertainty``: ``total``, ``aleatoric``,
-            ``epistemic`` and ``std`` per sample.
-        """
-        proba, unc = uncertainty_decomposition(self.predict_member_proba(X))
-        return (proba, unc) if return_uncertainty else proba
-
-    def predict(self, X):
-        """Class of highest mean probability.
-
-        Parameters
-        ----------
-        X : list of ndarray or ndarray
-            Input of the members.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        from sklearn.utils import get_tags
-
-        from ..neural_network import CNNClassifier
-
-        tags = super().__sklearn_tags__()
-        inner = get_tags(CNNClassifier() if self.estimator is None else self.estimator)
-        tags.input_tags = inner.input_tags
-        return tags

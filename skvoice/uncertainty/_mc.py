@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ..neural_network._base import seed_from
-from ._metrics import uncertainty_decomposition
+from ._base import MemberProbaMixin
 
 __all__ = ["MCDropoutClassifier", "sample_with_dropout", "split_final_step"]
 
@@ -111,7 +111,7 @@ def _check_network(final, name):
         )
 
 
-class MCDropoutClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Monte Carlo dropout around a network classifier.
 
     ``fit`` trains the inner estimator; prediction samples its dropout layers
@@ -219,49 +219,3 @@ class MCDropoutClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             logp = final._class_log_proba(transform(X), forward)  # (n, P, C)
         return np.exp(logp).transpose(1, 0, 2)
-
-    def predict_proba(self, X, return_uncertainty=False):
-        """Mean probability over the passes, optionally with its uncertainty.
-
-        Parameters
-        ----------
-        X : list of ndarray or ndarray
-            Input of the inner estimator.
-        return_uncertainty : bool, default=False
-            Also return the uncertainty of each prediction.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        uncertainty : :class:`~sklearn.utils.Bunch`
-            Only with ``return_uncertainty``: ``total``, ``aleatoric``,
-            ``epistemic`` and ``std`` per sample (see
-            :func:`uncertainty_decomposition`).
-        """
-        proba, unc = uncertainty_decomposition(self.predict_member_proba(X))
-        return (proba, unc) if return_uncertainty else proba
-
-    def predict(self, X):
-        """Class of highest mean probability.
-
-        Parameters
-        ----------
-        X : list of ndarray or ndarray
-            Input of the inner estimator.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        from sklearn.utils import get_tags
-
-        from ..neural_network import CNNClassifier
-
-        tags = super().__sklearn_tags__()
-        inner = get_tags(CNNClassifier() if self.estimator is None else self.estimator)
-        tags.input_tags = inner.input_tags
-        return tags
