@@ -48,3 +48,22 @@ sphinx_gallery_conf = {
     "reference_url": {"skvoice": None},
     "within_subsection_order": "FileNameSortKey",
 }
+
+
+def _skip_inherited_sklearn(app, what, name, obj, skip, options):
+    """Leave out what scikit-learn adds to every estimator.
+
+    The metadata-routing setters (``set_fit_request``...) and the mixins' methods
+    (``score``, ``get_params``...) are documented by scikit-learn, and their
+    docstrings point into its own docs, which this site does not have.
+    """
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("sklearn."):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_inherited_sklearn)
