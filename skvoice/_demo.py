@@ -53,9 +53,7 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"skvoice {__version__}: demo on synthetic voices (seed {seed})")
-    voices = make_voices(
-        n_speakers=n_speakers, n_recordings=n_recordings, snr_db=15, random_state=seed
-    )
+    voices = make_voices(n_speakers=n_speakers, n_recordings=n_recordings, random_state=seed)
     X, y, spk, sr = voices.data, voices.target, voices.speaker, voices.sr
     sections = []
 
