@@ -127,6 +127,33 @@ def transition_log_band(n_bins, half_width):
 
 
 @numba.njit(cache=True, nogil=True)
+def _best_predecessor(
+    j, U, cand_bin, cand_val, p0, p1, n, h, log_tri, log_norm, from_voiced, from_unvoiced
+):
+    """Best score of reaching bin ``j`` from the previous frame, and from which state.
+
+    Voiced candidates are tried first, then the unvoiced band, with strict ``>``:
+    ties go to the lowest state index, as a dense argmax would.
+    """
+    best = -np.inf
+    arg = -1
+    for k in range(p0, p1):
+        i = cand_bin[k]
+        d = j - i
+        if -h <= d <= h:
+            v = cand_val[k] + log_tri[d + h] - log_norm[i] + from_voiced
+            if v > best:
+                best = v
+                arg = i
+    for i in range(max(0, j - h), min(n - 1, j + h) + 1):
+        v = U[i] + log_tri[j - i + h] - log_norm[i] + from_unvoiced
+        if v > best:
+            best = v
+            arg = n + i
+    return best, arg
+
+
+@numba.njit(cache=True, nogil=True)
 def _viterbi_sparse(
     cand_ptr, cand_bin, cand_logp, log_unv, n, h, log_tri, log_norm, log_stay, log_switch, log_init
 ):
@@ -151,45 +178,27 @@ def _viterbi_sparse(
         c0, c1 = cand_ptr[t], cand_ptr[t + 1]
         # Unvoiced states: from voiced candidates (switch) and unvoiced band (stay).
         for j in range(n):
-            best = neg
-            arg = -1
-            for k in range(p0, p1):
-                i = cand_bin[k]
-                d = j - i
-                if -h <= d <= h:
-                    v = cand_val[k] + log_tri[d + h] - log_norm[i] + log_switch
-                    if v > best:
-                        best = v
-                        arg = i
-            lo = max(0, j - h)
-            hi = min(n - 1, j + h)
-            for i in range(lo, hi + 1):
-                v = U[i] + log_tri[j - i + h] - log_norm[i] + log_stay
-                if v > best:
-                    best = v
-                    arg = n + i
+            best, arg = _best_predecessor(
+                j, U, cand_bin, cand_val, p0, p1, n, h, log_tri, log_norm, log_switch, log_stay
+            )
             U_new[j] = best + log_unv[t]
             bp_unv[t, j] = arg
         # Voiced candidates: from previous candidates (stay) and unvoiced (switch).
         for k in range(c0, c1):
-            j = cand_bin[k]
-            best = neg
-            arg = -1
-            for kk in range(p0, p1):
-                i = cand_bin[kk]
-                d = j - i
-                if -h <= d <= h:
-                    v = cand_val[kk] + log_tri[d + h] - log_norm[i] + log_stay
-                    if v > best:
-                        best = v
-                        arg = i
-            lo = max(0, j - h)
-            hi = min(n - 1, j + h)
-            for i in range(lo, hi + 1):
-                v = U[i] + log_tri[j - i + h] - log_norm[i] + log_switch
-                if v > best:
-                    best = v
-                    arg = n + i
+            best, arg = _best_predecessor(
+                cand_bin[k],
+                U,
+                cand_bin,
+                cand_val,
+                p0,
+                p1,
+                n,
+                h,
+                log_tri,
+                log_norm,
+                log_stay,
+                log_switch,
+            )
             cand_val[k] = best + cand_logp[k]
             bp_cand[k] = arg
         for j in range(n):

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 __all__ = ["EnrollmentVerifier"]
 
@@ -241,12 +241,7 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         self : object
         """
         check_is_fitted(self)
-        E_new = check_array(E_new, dtype=np.float64)
-        if E_new.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {E_new.shape[1]} features, but EnrollmentVerifier is expecting "
-                f"{self.n_features_in_} features as input."
-            )
+        E_new = validate_data(self, E_new, reset=False, dtype=np.float64)
         self.enrolled_[str(speaker)] = _unit(self._prep(E_new).mean(0, keepdims=True))[0]
         return self
 
