@@ -10,16 +10,22 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["resolve_network", "spectrograms_for", "frequencies_for", "score_log_odds"]
 
 
+def _unwrap(estimator):
+    """The inner estimator of an uncertainty meta-estimator (first member of an ensemble)."""
+    if hasattr(estimator, "estimator_"):
+        return estimator.estimator_
+    if hasattr(estimator, "estimators_"):
+        return estimator.estimators_[0]
+    return estimator
+
+
 def resolve_network(estimator):
     """The fitted network estimator (e.g. CNNClassifier) inside ``estimator``.
 
     Accepts the network itself, a Pipeline ending in one, or an uncertainty
     meta-estimator (its inner estimator, or its first member).
     """
-    if hasattr(estimator, "estimator_"):
-        estimator = estimator.estimator_
-    elif hasattr(estimator, "estimators_"):
-        estimator = estimator.estimators_[0]
+    estimator = _unwrap(estimator)
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     if not hasattr(final, "net_"):
         check_is_fitted(final)
@@ -32,10 +38,7 @@ def resolve_network(estimator):
 
 def spectrograms_for(estimator, X):
     """``X`` as the network sees it: through the pipeline's steps when there are any."""
-    if hasattr(estimator, "estimator_"):
-        estimator = estimator.estimator_
-    elif hasattr(estimator, "estimators_"):
-        estimator = estimator.estimators_[0]
+    estimator = _unwrap(estimator)
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         X = estimator[:-1].transform(X)
     net = resolve_network(estimator)
@@ -44,10 +47,7 @@ def spectrograms_for(estimator, X):
 
 def frequencies_for(estimator, n_bins):
     """Centre frequency of each input bin when a pipeline step knows it, else indices."""
-    if hasattr(estimator, "estimator_"):
-        estimator = estimator.estimator_
-    elif hasattr(estimator, "estimators_"):
-        estimator = estimator.estimators_[0]
+    estimator = _unwrap(estimator)
     if isinstance(estimator, Pipeline):
         for _, step in reversed(estimator.steps[:-1]):
             freqs = getattr(step, "frequencies_", None)
