@@ -41,7 +41,7 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     from . import __version__
     from ._report import table_html, write_csv, write_index
     from .datasets import make_voices
-    from .eda import plot_corpus
+    from .eda import ClassSpectrogramDisplay, plot_corpus
     from .inspection import FrequencyImportanceDisplay, LayerDriftDisplay
     from .metrics import equal_error_rate, far_at_frr
     from .model_selection import OpenSetGroupKFold
@@ -77,7 +77,15 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     _print_table(rows)
     write_csv(out / "summary.csv", rows)
     fig = plot_corpus(X, spk, y, sr)
-    sections.append(("Corpus", table_html(rows) + _savefig(fig, out / "corpus.png")))
+    examples = ClassSpectrogramDisplay.from_recordings(X, y, sr, random_state=seed).figure_
+    sections.append(
+        (
+            "Corpus",
+            table_html(rows)
+            + _savefig(fig, out / "corpus.png")
+            + _savefig(examples, out / "spectrograms_per_class.png"),
+        )
+    )
 
     # 2. Open-set evaluation: CNN against an MFCC + F0 statistics SVM.
     speech = trimmer.transform(X)

@@ -1,4 +1,4 @@
-"""Exploratory analysis of a speech corpus, as tidy data and plots."""
+"""Exploratory analysis of a speech corpus, as tidy data and Displays."""
 
 from ._corpus import (
     duration_table,
@@ -7,8 +7,22 @@ from ._corpus import (
     plot_corpus,
     recordings_per_speaker,
 )
+from ._display import (
+    ClassSpectrogramDisplay,
+    DurationDisplay,
+    F0DistributionDisplay,
+    F0TrackDisplay,
+    IntensityDisplay,
+    SpeakerCountDisplay,
+)
 
 __all__ = [
+    "ClassSpectrogramDisplay",
+    "DurationDisplay",
+    "F0DistributionDisplay",
+    "F0TrackDisplay",
+    "IntensityDisplay",
+    "SpeakerCountDisplay",
     "duration_table",
     "f0_table",
     "mean_intensity_per_frequency",

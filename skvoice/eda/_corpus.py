@@ -140,11 +140,12 @@ def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0):
 
 
 def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
-    """The report's corpus overview in one figure.
+    """The report's corpus overview in one figure, drawn with the eda Displays.
 
     Panels: recordings per speaker (allowed in colour), duration before and after
     trimming, mean intensity per frequency (log axis), F0 distribution per speaker,
-    and the F0 track over the spectrogram of an example recording.
+    the F0 track over the spectrogram of an example recording, and its mel
+    spectrogram as the CNN sees it.
 
     Parameters
     ----------
@@ -165,46 +166,26 @@ def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
     """
     import matplotlib.pyplot as plt
 
-    speakers, target = np.asarray(speakers), np.asarray(target)
-    fig = fig or plt.figure(figsize=(12, 8), layout="constrained")
-    axes = fig.subplots(2, 3)
-    counts = recordings_per_speaker(speakers, target)
-    colours = ["tab:green" if a else "tab:gray" for a in counts["allowed"]]
-    axes[0, 0].bar(counts["speaker"], counts["recordings"], color=colours)
-    axes[0, 0].set(title="Recordings per speaker (green: allowed)")
-    dur = duration_table(X, speakers, sr)
-    names = np.unique(speakers)
-    pos = np.arange(len(names))
-    for shift, col, colour in ((-0.2, "before", "#bbbbbb"), (0.2, "after", "#4c72b0")):
-        data = [np.asarray(dur[col])[np.asarray(dur["speaker"]) == n] for n in names]
-        axes[0, 1].boxplot(
-            data,
-            positions=pos + shift,
-            widths=0.35,
-            patch_artist=True,
-            boxprops={"facecolor": colour},
-        )
-    axes[0, 1].set_xticks(pos, names)
-    axes[0, 1].set(title="Duration before (grey) / after trimming (s)")
-    inten = mean_intensity_per_frequency(X, speakers, sr)
-    for n, row in zip(inten.speakers, inten.intensity):
-        axes[0, 2].plot(inten.frequencies, row, label=str(n))
-    axes[0, 2].set(xscale="log", xlabel="Hz", ylabel="dB", title="Mean intensity per band")
-    axes[0, 2].legend(fontsize=6, ncol=2)
-    f0 = f0_table(X, speakers, sr)
-    spk_col, f0_col = np.asarray(f0["speaker"]), np.asarray(f0["f0"])
-    axes[1, 0].boxplot([f0_col[spk_col == n] for n in names])
-    axes[1, 0].set_xticks(pos + 1, names)
-    axes[1, 0].set(yscale="log", ylabel="Hz", title="F0 per speaker")
+    from ._display import (
+        DurationDisplay,
+        F0DistributionDisplay,
+        F0TrackDisplay,
+        IntensityDisplay,
+        SpeakerCountDisplay,
+    )
+
+    fig = fig or plt.figure(figsize=(13, 8), layout="constrained")
+    top, bottom = fig.subfigures(2, 1)
+    axes = top.subplots(1, 3)
+    SpeakerCountDisplay.from_labels(speakers, target, ax=axes[0])
+    DurationDisplay.from_recordings(X, speakers, target, sr, ax=axes[1])
+    IntensityDisplay.from_recordings(X, speakers, target, sr, ax=axes[2])
+    left, middle, right = bottom.subfigures(1, 3)
+    F0DistributionDisplay.from_recordings(X, speakers, target, sr, ax=left.subplots())
     i = 0 if examples is None else int(examples)
-    ext = SpectrogramExtractor(sr=sr, kind="log", fmin=50, normalize=None).fit([X[i]])
-    S = ext.transform([X[i]])[0]
-    track = F0Extractor(sr=sr).fit([X[i]]).transform([X[i]])[0]
-    times = np.arange(S.shape[1]) * ext.hop_length / sr
-    axes[1, 1].pcolormesh(times, ext.frequencies_, S, shading="auto")
-    axes[1, 1].plot(times, track, color="w", lw=2)
-    axes[1, 1].set(yscale="log", xlabel="s", title=f"F0 over spectrogram, recording {i}")
+    F0TrackDisplay.from_recordings(X, [i], sr, fig=middle)
     mel = SpectrogramExtractor(sr=sr).fit([X[i]]).transform([X[i]])[0]
-    axes[1, 2].imshow(mel, origin="lower", aspect="auto")
-    axes[1, 2].set(title="Mel spectrogram (normalised)", xlabel="frame", ylabel="mel band")
+    ax = right.subplots()
+    ax.imshow(mel, origin="lower", aspect="auto")
+    ax.set(title="Mel spectrogram (normalised)", xlabel="frame", ylabel="mel band")
     return fig

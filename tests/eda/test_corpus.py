@@ -11,6 +11,7 @@ from skvoice.eda import (
 from skvoice.preprocessing import SilenceTrimmer
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 def test_tables(voices):
@@ -46,3 +47,120 @@ def test_plot(voices):
     fig = plot_corpus(voices.data, voices.speaker, voices.target, voices.sr)
     assert len(fig.axes) == 6
     plt.close(fig)
+
+
+# --- Displays ----------------------------------------------------------------
+
+
+def test_speaker_count_display_bars_and_colours():
+    from matplotlib.colors import to_hex
+
+    from skvoice.eda import SpeakerCountDisplay
+
+    disp = SpeakerCountDisplay.from_labels(["b", "a", "b", "c", "b"], [0, 1, 0, 1, 0])
+    heights = [p.get_height() for p in disp.ax_.patches]
+    colours = [to_hex(p.get_facecolor()) for p in disp.ax_.patches]
+    assert heights == [1, 3, 1]  # a, b, c
+    assert colours[0] == colours[2] == to_hex("tab:green") != colours[1]
+    plt.close(disp.figure_)
+
+
+def test_duration_display_medians_match_the_table(voices):
+    from skvoice.eda import DurationDisplay
+
+    disp = DurationDisplay.from_recordings(voices.data, voices.speaker, voices.target, voices.sr)
+    table = duration_table(voices.data, voices.speaker, voices.sr)
+    # Allowed speakers come first on the axis.
+    names = [t.get_text() for t in disp.ax_.get_xticklabels()]
+    n_allowed = len(voices.allowed)
+    assert set(names[:n_allowed]) == {str(s) for s in voices.allowed}
+    # boxplot draws caps and whiskers too; the medians are the black lines.
+    med_lines = [
+        line for line in disp.ax_.lines if line.get_color() == "k" and len(line.get_xdata()) == 2
+    ]
+    assert len(med_lines) == 2 * len(names)
+    spk = np.asarray(table["speaker"])
+    expected_before = [np.median(np.asarray(table["before"])[spk == n]) for n in names]
+    got_before = [line.get_ydata()[0] for line in med_lines[: len(names)]]
+    np.testing.assert_allclose(got_before, expected_before)
+    plt.close(disp.figure_)
+
+
+def test_intensity_display_draws_the_result():
+    from skvoice.eda import IntensityDisplay
+
+    t = np.arange(16000) / 16000
+    X = [np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 2000 * t)]
+    disp = IntensityDisplay.from_recordings(X, ["low", "high"], [0, 1])
+    r = disp.result
+    for line, row in zip(disp.lines_, r.intensity):
+        np.testing.assert_array_equal(line.get_ydata(), row)
+    assert [line.get_linestyle() for line in disp.lines_] == ["-", "--"]  # high allowed
+    assert disp.ax_.get_xscale() == "log"
+    plt.close(disp.figure_)
+
+
+def test_f0_track_display_follows_a_known_pitch():
+    from skvoice.eda import F0TrackDisplay
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    f = 140.0 * (1 + 0.2 * t)  # glide 140 -> 168 Hz
+    x = sum(np.sin(2 * np.pi * k * np.cumsum(f) / sr) / k for k in range(1, 6))
+    disp = F0TrackDisplay.from_recordings([x], [0], sr)
+    track = disp.axes_[0].lines[0].get_ydata()
+    times = disp.axes_[0].lines[0].get_xdata()
+    voiced = ~np.isnan(track)
+    assert voiced.mean() > 0.8
+    truth = 140.0 * (1 + 0.2 * times[voiced])
+    cents = 1200 * np.abs(np.log2(track[voiced] / truth))
+    assert np.median(cents) < 20
+    plt.close(disp.figure_)
+
+
+def test_f0_distribution_display_one_box_per_speaker(voices):
+    from skvoice.eda import F0DistributionDisplay
+
+    table = f0_table(voices.data, voices.speaker, voices.sr)
+    disp = F0DistributionDisplay(table, set(voices.allowed)).plot()
+    names = [t.get_text() for t in disp.ax_.get_xticklabels()]
+    assert sorted(names) == sorted(str(s) for s in np.unique(voices.speaker))
+    plt.close(disp.figure_)
+
+
+def test_class_spectrogram_display_matches_librosa():
+    import librosa
+
+    from skvoice.datasets import make_voices
+    from skvoice.eda import ClassSpectrogramDisplay
+
+    data = make_voices(n_speakers=3, allowed=[0], n_recordings=2, duration=1.0, random_state=0)
+    disp = ClassSpectrogramDisplay.from_recordings(data.data, data.target, data.sr, n_examples=2)
+    assert disp.axes_.shape == (4, 2)
+    first_refused = int(np.flatnonzero(data.target == 0)[0])
+    y = data.data[first_refused]
+    mel = librosa.power_to_db(
+        librosa.feature.melspectrogram(
+            y=y, sr=data.sr, n_fft=1024, hop_length=256, n_mels=64, pad_mode="constant"
+        ),
+        top_db=80.0,
+    )
+    np.testing.assert_allclose(disp.spectrograms[0]["mel"][0], mel, atol=1e-3)
+    lin = librosa.power_to_db(
+        np.abs(librosa.stft(y, n_fft=1024, hop_length=256, pad_mode="constant")) ** 2,
+        top_db=80.0,
+    )
+    np.testing.assert_allclose(disp.spectrograms[0]["linear"][0], lin, atol=1e-3)
+    titles = [ax.get_title() for ax in disp.axes_[:, 0]]
+    assert titles[0].startswith("refused") and titles[-1].startswith("allowed")
+    # A seeded draw picks recordings of the right class, reproducibly.
+    a = ClassSpectrogramDisplay.from_recordings(
+        data.data, data.target, n_examples=1, random_state=3
+    )
+    b = ClassSpectrogramDisplay.from_recordings(
+        data.data, data.target, n_examples=1, random_state=3
+    )
+    np.testing.assert_array_equal(a.spectrograms[1]["mel"][0], b.spectrograms[1]["mel"][0])
+    allowed_mels = disp.spectrograms[1]["mel"]
+    assert any(np.array_equal(a.spectrograms[1]["mel"][0], m) for m in allowed_mels)
+    plt.close("all")
