@@ -1,6 +1,8 @@
 """CNNClassifier: a scikit-learn classifier on spectrograms, trained by skorch."""
 
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,15 +14,19 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
+from ._training import SkorchNet, autocast
 
 __all__ = ["CNNClassifier"]
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
-def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs):
-    """The skorch ``NeuralNet`` that trains ``module`` (shared by the estimators)."""
-    from skorch import NeuralNetClassifier
+def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs, extra=()):
+    """The skorch ``NeuralNet`` that trains ``module`` (shared by the estimators).
+
+    ``extra`` callbacks run after the built-in ones and before the user's, so a
+    checkpoint is written before a user callback can stop the epoch.
+    """
     from skorch.callbacks import EarlyStopping, EpochScoring
     from skorch.helper import predefined_split
 
@@ -35,13 +41,14 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs)
         callbacks.append(
             ("early_stopping", EarlyStopping(patience=estimator.patience, load_best=True))
         )
-    callbacks += list(estimator.callbacks or [])
+    callbacks += list(extra) + list(estimator.callbacks or [])
     optimizer = _OPTIMIZERS[estimator.optimizer]
     kwargs = {}
     if estimator.optimizer == "sgd":
         kwargs["optimizer__momentum"] = 0.9
-    return NeuralNetClassifier(
+    return SkorchNet(
         module,
+        amp=getattr(estimator, "amp", False),
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=optimizer,
         lr=estimator.lr,
@@ -123,7 +130,22 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
     callbacks : list of (str, skorch callback) or None, default=None
         Extra skorch callbacks.
     device : str, default="cpu"
-        ``"cpu"`` or ``"cuda"`` (when available).
+        ``"cpu"`` or ``"cuda[:n]"`` (when available). Batches are moved to the
+        device as they are formed; prediction sends each recording's windows as
+        one batch.
+    amp : bool, default=False
+        Mixed precision: forward passes run under bfloat16 autocast (training
+        and prediction), the weights and the optimiser stay float32. Worth it on
+        a GPU with bfloat16 tensor cores; on CPU it runs, usually slower.
+    checkpoint_dir : str, Path or None, default=None
+        Directory where training saves a checkpoint after every epoch (weights,
+        optimiser, history and random generators, written atomically). A fit
+        whose parameters and data match a checkpoint there resumes from it: an
+        interrupted fit continues where it stopped and gives the same model as
+        an uninterrupted one; a finished fit is loaded instead of retrained. One
+        file per fit (named by a hash of parameters and data), so a whole search
+        can share the directory and be rerun after an interruption. With
+        ``early_stopping`` the patience count restarts on resumption.
     track_layers : bool or list of int, default=False
         Record every layer's parameters at initialisation and after each epoch
         (or at the listed epochs), for :func:`skvoice.inspection.layer_drift`.
@@ -191,6 +213,8 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "device": [str],
+        "amp": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
         "track_layers": ["boolean", list],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -218,6 +242,8 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         patience=5,
         callbacks=None,
         device="cpu",
+        amp=False,
+        checkpoint_dir=None,
         track_layers=False,
         random_state=None,
         verbose=0,
@@ -242,6 +268,8 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.callbacks = callbacks
         self.device = device
+        self.amp = amp
+        self.checkpoint_dir = checkpoint_dir
         self.track_layers = track_layers
         self.random_state = random_state
         self.verbose = verbose
@@ -279,6 +307,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         self : object
         """
         from ._tracking import LayerRecorder
+        from ._training import ResumableCheckpoint, fit_fingerprint, load_checkpoint, restore
 
         self.device_ = resolve_device(self.device)
         specs = self._check_X(X, reset=True)
@@ -307,15 +336,31 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         extra = []
         if self.track_layers is not False:
             extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
+        state = None
+        if self.checkpoint_dir is not None:
+            name = f"cnn-{fit_fingerprint(self, specs, targets, groups)}.pt"
+            path = Path(self.checkpoint_dir) / name
+            gens = {"crops": train_valid[0].generator}
+            extra.append(("resumable_checkpoint", ResumableCheckpoint(path, gens)))
+            state = load_checkpoint(path)
         with torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = self._build_module(n_outputs)
-            self.net_ = build_net(self, module, crit, train_valid, seed, n_outputs)
-            if extra:
-                self.net_.set_params(callbacks=self.net_.callbacks + extra)
-            self.net_.fit(train_valid[0], y=None)
+            self.net_ = build_net(self, module, crit, train_valid, seed, n_outputs, extra)
+            if state is None:
+                self.net_.fit(train_valid[0], y=None)
+            else:
+                self.net_.initialize()
+                restore(self.net_, state, gens)
+                remaining = self.max_epochs - state["epoch"]
+                if not state["complete"] and remaining > 0:
+                    self.net_.partial_fit(train_valid[0], y=None, epochs=remaining)
+        if getattr(self.net_, "interrupted_", False):
+            # skorch ends training quietly on Ctrl-C; a half-trained model must not
+            # be scored or saved as if finished.
+            raise KeyboardInterrupt("CNNClassifier.fit was interrupted.")
         self.history_ = self.net_.history
-        if extra:
+        if self.track_layers is not False:
             self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
         return self
 
@@ -370,7 +415,8 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
 
         module = self.net_.module_
         module.eval()
-        with torch_threads(), torch.inference_mode():
+        amp = autocast(self.device_, getattr(self, "amp", False))
+        with torch_threads(), torch.inference_mode(), amp:
             logp, owner = self._forward_windows(specs, lambda w: forward(module, w))
         mean = self._mean_by_owner(logp, owner, len(specs)).double()
         logp = mean - torch.logsumexp(mean, dim=-1, keepdim=True)

@@ -1,0 +1,181 @@
+"""The skorch net the estimators train with: mixed precision, honest interrupts,
+resumable checkpoints."""
+
+import contextlib
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback, EarlyStopping
+from skorch.history import History
+
+__all__ = ["SkorchNet", "ResumableCheckpoint", "autocast", "fit_fingerprint"]
+
+CHECKPOINT_VERSION = 1
+
+
+def autocast(device, enabled):
+    """bfloat16 autocast on ``device`` when ``enabled``; a no-op context otherwise.
+
+    bfloat16 keeps float32's range, so no gradient scaler is needed.
+    """
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=str(device).split(":")[0], dtype=torch.bfloat16)
+
+
+class SkorchNet(NeuralNetClassifier):
+    """skorch's ``NeuralNetClassifier`` with two changes.
+
+    - ``amp=True`` runs every forward pass under bfloat16 autocast.
+    - A KeyboardInterrupt that is not skorch's own early stopping is remembered in
+      ``interrupted_`` (skorch swallows it and ends training as if complete); the
+      estimator re-raises it, so an interrupted fit never passes for a finished one.
+    """
+
+    def __init__(self, *args, amp=False, **kwargs):
+        self.amp = amp
+        super().__init__(*args, **kwargs)
+
+    def infer(self, x, **fit_params):
+        with autocast(self.device, self.amp):
+            return super().infer(x, **fit_params).float()
+
+    def _stopped_early(self):
+        return any(
+            isinstance(cb, EarlyStopping) and getattr(cb, "misses_", 0) >= cb.patience
+            for _, cb in self.callbacks_
+        )
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = not self._stopped_early()
+            raise
+
+
+def fit_fingerprint(estimator, specs, targets, groups, exclude=()):
+    """A hash of what determines a fit: parameters and data (shapes, labels, sums)."""
+    import joblib
+
+    params = {
+        k: v
+        for k, v in estimator.get_params(deep=False).items()
+        if k not in {"verbose", "callbacks", "checkpoint_dir", "device", *exclude}
+    }
+    data = (
+        [tuple(s.shape) for s in specs],
+        np.asarray([float(s.double().sum()) for s in specs]),
+        np.asarray(targets),
+        None if groups is None else np.asarray(groups).astype(str),
+    )
+    return joblib.hash((type(estimator).__name__, params, data))
+
+
+def _plain(obj):
+    """Numpy scalars to Python ones, so that ``weights_only`` loading accepts them."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _rng_state(device):
+    state = {"torch": torch.get_rng_state()}
+    if str(device).startswith("cuda"):
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+class ResumableCheckpoint(Callback):
+    """Save everything needed to resume training after every epoch, atomically.
+
+    The file holds the module and optimiser states, the history and the random
+    generators (weights, crops, shuffling), so a fit resumed from epoch ``k``
+    continues exactly as the uninterrupted fit would have. Written to a temporary
+    file then renamed: a kill mid-write leaves the previous checkpoint intact.
+
+    Parameters
+    ----------
+    path : str or Path
+        Checkpoint file.
+    generators : dict of str -> torch.Generator
+        Extra generators saved and restored with the net's (e.g. the crops').
+    """
+
+    def __init__(self, path, generators=None):
+        self.path = path
+        self.generators = generators
+
+    def _save(self, net, complete):
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        gens = dict(self.generators or {})
+        shuffle = getattr(net, "iterator_train__generator", None)
+        if shuffle is not None:
+            gens["shuffle"] = shuffle
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "epoch": len(net.history),
+            "complete": complete,
+            "module": net.module_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "history": _plain(net.history.to_list()),
+            "rng": _rng_state(net.device),
+            "generators": {k: g.get_state() for k, g in gens.items()},
+        }
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def on_epoch_end(self, net, **kwargs):
+        self._save(net, complete=False)
+
+    def on_train_end(self, net, **kwargs):
+        if not getattr(net, "interrupted_", False):
+            self._save(net, complete=True)
+
+
+def load_checkpoint(path):
+    """The saved state at ``path``, or None if there is none or it is unreadable."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: start afresh
+        warnings.warn(f"Checkpoint {path} is unreadable ({exc}); training from the start.")
+        return None
+    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
+        warnings.warn(f"Checkpoint {path} has another format; training from the start.")
+        return None
+    return state
+
+
+def restore(net, state, generators=None):
+    """Load ``state`` into an initialised ``net`` and the given generators."""
+    net.module_.load_state_dict(state["module"])
+    net.optimizer_.load_state_dict(state["optimizer"])
+    net.history = History(state["history"])
+    torch.set_rng_state(state["rng"]["torch"])
+    if "cuda" in state["rng"] and str(net.device).startswith("cuda"):
+        torch.cuda.set_rng_state(state["rng"]["cuda"], net.device)
+    gens = dict(generators or {})
+    shuffle = getattr(net, "iterator_train__generator", None)
+    if shuffle is not None:
+        gens["shuffle"] = shuffle
+    for name, gen in gens.items():
+        if name in state["generators"]:
+            gen.set_state(state["generators"][name])

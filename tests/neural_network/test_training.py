@@ -1,0 +1,141 @@
+"""Interruption, resumable checkpoints, mixed precision and device plumbing."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from skvoice.neural_network import CNNClassifier
+
+from .test_cnn import TINY, _toy
+
+
+class InterruptAt(Callback):
+    """Raise KeyboardInterrupt (as Ctrl-C would) at the end of an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+class EpochCounter(Callback):
+    def __init__(self):
+        self.epochs = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs += 1
+
+
+def test_interrupted_fit_raises_instead_of_returning_a_half_trained_model():
+    # Regression: skorch swallows KeyboardInterrupt and returns as if finished.
+    X, y = _toy()
+    clf = CNNClassifier(**TINY, callbacks=[("stop", InterruptAt(2))])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert not hasattr(clf, "history_")
+
+
+def test_early_stopping_is_not_mistaken_for_an_interrupt():
+    X, _ = _toy(40)
+    # Labels unrelated to the input: the validation loss soon stops improving.
+    y = np.random.default_rng(1).permutation(np.arange(40) % 2)
+    groups = np.arange(40) // 4
+    clf = CNNClassifier(
+        **{**TINY, "max_epochs": 40}, early_stopping=True, patience=1, objective="binary"
+    )
+    clf.fit(X, y, groups=groups)
+    assert len(clf.history_) < 40
+
+
+def test_resumed_fit_equals_uninterrupted_fit(tmp_path):
+    X, y = _toy()
+    full = CNNClassifier(**TINY).fit(X, y)
+    with pytest.raises(KeyboardInterrupt):
+        CNNClassifier(**TINY, checkpoint_dir=tmp_path, callbacks=[("s", InterruptAt(2))]).fit(X, y)
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].suffix == ".pt"  # no temporary left behind
+    counter = EpochCounter()
+    resumed = CNNClassifier(**TINY, checkpoint_dir=tmp_path, callbacks=[("n", counter)])
+    resumed.fit(X, y)
+    assert counter.epochs == TINY["max_epochs"] - 2  # trained only what was missing
+    assert len(resumed.history_) == TINY["max_epochs"]
+    np.testing.assert_allclose(
+        [h["train_loss"] for h in resumed.history_], [h["train_loss"] for h in full.history_]
+    )
+    np.testing.assert_array_equal(resumed.predict_proba(X), full.predict_proba(X))
+
+
+def test_finished_checkpoint_is_loaded_not_retrained(tmp_path, monkeypatch):
+    from skvoice.neural_network._training import SkorchNet
+
+    X, y = _toy()
+    first = CNNClassifier(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(SkorchNet, "fit_loop", no_training)
+    again = CNNClassifier(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
+    # Other parameters or other data: another checkpoint file, trained afresh.
+    monkeypatch.undo()
+    CNNClassifier(**{**TINY, "lr": 3e-3}, checkpoint_dir=tmp_path).fit(X, y)
+    CNNClassifier(**TINY, checkpoint_dir=tmp_path).fit(X[:-2], y[:-2])
+    assert len(list(tmp_path.glob("*.pt"))) == 3
+
+
+def test_truncated_checkpoint_starts_afresh(tmp_path):
+    X, y = _toy()
+    full = CNNClassifier(**TINY).fit(X, y)
+    CNNClassifier(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    (path,) = tmp_path.glob("*.pt")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="unreadable"):
+        again = CNNClassifier(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), full.predict_proba(X))
+
+
+def test_mixed_precision_runs_in_bfloat16_and_stays_close():
+    X, y = _toy()
+    ref = CNNClassifier(**TINY).fit(X, y)
+    amp = CNNClassifier(**TINY, amp=True).fit(X, y)
+    seen = []
+    conv = amp.net_.module_.blocks[0].conv if hasattr(amp.net_.module_, "blocks") else None
+    module = conv or next(m for m in amp.net_.module_.modules() if isinstance(m, torch.nn.Conv2d))
+    handle = module.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    proba = amp.predict_proba(X)
+    handle.remove()
+    assert seen and all(d == torch.bfloat16 for d in seen)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # bfloat16 has 8 bits of mantissa: close to float32 training, not equal.
+    assert np.abs(proba - ref.predict_proba(X)).max() < 0.05
+
+
+def test_cuda_asked_without_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    X, y = _toy()
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        CNNClassifier(**TINY, device="cuda").fit(X, y)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("amp", [False, True])
+def test_cuda_training_keeps_data_and_weights_on_the_device(amp):
+    X, y = _toy()
+    cpu = CNNClassifier(**TINY).fit(X, y)
+    gpu = CNNClassifier(**TINY, device="cuda", amp=amp)
+    seen = []
+    gpu.fit(X, y)
+    module = gpu.net_.module_
+    assert all(p.device.type == "cuda" for p in module.parameters())
+    first_conv = next(m for m in module.modules() if isinstance(m, torch.nn.Conv2d))
+    handle = first_conv.register_forward_pre_hook(lambda m, i: seen.append(i[0].device.type))
+    proba = gpu.predict_proba(X)
+    handle.remove()
+    assert set(seen) == {"cuda"}
+    # Same seeds, other kernels: close to the CPU fit, not bit-equal.
+    assert np.abs(proba - cpu.predict_proba(X)).max() < (0.1 if amp else 0.02)
