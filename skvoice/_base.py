@@ -5,7 +5,8 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .io._validation import iter_waveforms
+from .io._lazy import LazyRecordings, check_paths
+from .io._validation import all_paths, iter_waveforms
 
 
 def collect_outputs(outputs, X):
@@ -16,7 +17,9 @@ def collect_outputs(outputs, X):
     shape, else a 1-D object array (ragged), so that ``Xt.shape[0]`` is the number
     of recordings either way.
     """
-    if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
+    if isinstance(X, (list, tuple, LazyRecordings)) or (
+        isinstance(X, np.ndarray) and X.dtype == object
+    ):
         return outputs
     if all(o.shape == outputs[0].shape for o in outputs):
         return np.stack(outputs)
@@ -35,12 +38,20 @@ class WaveformTransformerMixin(TransformerMixin):
     _min_samples = 1
 
     def _validate_params_and_input(self, X):
+        """Check the parameters and every recording, keeping none of them.
+
+        Files are checked from their headers (decoding a corpus just to validate
+        it would double the cost of ``fit_transform``); samples are checked when
+        ``transform`` reads them, with errors naming the recording.
+        """
         if hasattr(self, "_check_params"):
             self._check_params()
-        waves = list(
-            iter_waveforms(X, min_samples=self._min_samples, allow_paths=True, sr=self.sr)
-        )
-        return waves
+        paths = all_paths(X)
+        if paths is not None:
+            check_paths(paths)
+            return
+        for _ in iter_waveforms(X, min_samples=self._min_samples, allow_paths=True, sr=self.sr):
+            pass
 
     def fit(self, X, y=None):
         """Validate the parameters and the input; nothing is learnt from the data.

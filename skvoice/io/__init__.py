@@ -1,6 +1,14 @@
 """Audio input and validation of waveform batches."""
 
 from ._audio import AudioReadError, load_audio, resample
+from ._lazy import LazyRecordings
 from ._validation import check_waveforms, iter_waveforms
 
-__all__ = ["AudioReadError", "check_waveforms", "iter_waveforms", "load_audio", "resample"]
+__all__ = [
+    "AudioReadError",
+    "LazyRecordings",
+    "check_waveforms",
+    "iter_waveforms",
+    "load_audio",
+    "resample",
+]

@@ -5,12 +5,23 @@ import os
 
 import numpy as np
 
-__all__ = ["check_waveforms", "is_path_like"]
+from ._lazy import LazyRecordings
+
+__all__ = ["check_waveforms", "is_path_like", "all_paths"]
 
 
 def is_path_like(obj):
     """Return True if ``obj`` names a file (str or os.PathLike)."""
     return isinstance(obj, (str, os.PathLike))
+
+
+def all_paths(X):
+    """The file paths of ``X`` if it is a LazyRecordings or a list of paths only, else None."""
+    if isinstance(X, LazyRecordings):
+        return X.paths
+    if isinstance(X, (list, tuple)) and len(X) and all(is_path_like(x) for x in X):
+        return list(X)
+    return None
 
 
 def _as_waveform(x, index, dtype):
@@ -115,7 +126,7 @@ def _as_batch(X):
         if X.ndim != 1:
             raise ValueError(f"Expected a 1-D object array, got shape {X.shape}.")
         return X
-    if isinstance(X, (list, tuple)):
+    if isinstance(X, (list, tuple, LazyRecordings)):
         return X
     if hasattr(X, "__array__"):  # other array-likes
         return _as_batch(np.asarray(X))

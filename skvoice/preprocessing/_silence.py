@@ -6,8 +6,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from .._base import WaveformTransformerMixin, collect_outputs
+from ..io._lazy import LazyRecordings, check_paths
+from ..io._validation import _as_waveform, all_paths
 
 __all__ = ["SilenceTrimmer", "frame_rms_db"]
 
@@ -64,6 +67,23 @@ def frame_rms_db(y, *, frame_length=2048, hop_length=512, ref="max"):
     amin = 1e-5
     ref_value = rms.max() if isinstance(ref, str) else float(ref)
     return 20.0 * (np.log10(np.maximum(amin, rms)) - np.log10(max(amin, ref_value)))
+
+
+class _Trim:
+    """Picklable per-recording step of a lazy trimmed sequence."""
+
+    def __init__(self, trimmer, upstream=None):
+        self.trimmer = trimmer
+        self.upstream = upstream
+
+    def __call__(self, y, index):
+        if self.upstream is not None:
+            y = self.upstream(y, index)
+        y = _as_waveform(y, index, np.float32)
+        return self.trimmer._trim_one(y, index)
+
+    def __repr__(self):
+        return f"trim with {self.trimmer!r}"
 
 
 def _crossfade_join(y, intervals, n_fade):
@@ -224,11 +244,24 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Xt : list of 1-D float32 arrays
+        Xt : list of 1-D float32 arrays, or LazyRecordings
             The speech of each recording, never empty (an ndarray when ``X`` is a
-            2-D array: 2-D if the lengths agree, else 1-D of objects).
+            2-D array: 2-D if the lengths agree, else 1-D of objects). When ``X``
+            holds file paths only (or is a :class:`~skvoice.io.LazyRecordings`), a
+            ``LazyRecordings`` that reads and trims each file when accessed: the
+            next step of a Pipeline then streams the corpus one recording at a
+            time instead of holding every waveform in memory.
         """
-        waves = list(self._iter_checked(X))
+        check_is_fitted(self)
+        paths = all_paths(X)
+        if paths is not None:
+            check_paths(paths)
+            upstream = X.func if isinstance(X, LazyRecordings) else None
+            sr = X.sr if isinstance(X, LazyRecordings) else self.sr
+            if sr != self.sr:
+                raise ValueError(f"The recordings are read at {sr} Hz but sr={self.sr}.")
+            return LazyRecordings(paths, self.sr, _Trim(self, upstream))
+        waves = self._iter_checked(X)
         return collect_outputs([self._trim_one(y, i) for i, y in enumerate(waves)], X)
 
     def get_intervals(self, X):
