@@ -61,3 +61,25 @@ def test_tampered_truncated_and_other_versions(fitted, tmp_path):
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "none.skvoice")
     assert FORMAT_VERSION == 1
+
+
+def test_interrupted_save_leaves_no_file(fitted, tmp_path, monkeypatch):
+    import zipfile as zf
+
+    pipe, _ = fitted
+    target = tmp_path / "m.skvoice"
+
+    def interrupted(self, name, data, *args, **kwargs):
+        raise KeyboardInterrupt  # as Ctrl-C mid-write
+
+    monkeypatch.setattr(zf.ZipFile, "writestr", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(pipe, target)
+    assert list(tmp_path.iterdir()) == []  # neither the model nor a temporary
+
+
+def test_public_names():
+    import skvoice
+
+    assert skvoice.save_model is save_model and skvoice.load_model is load_model
+    assert skvoice.ModelFormatError is ModelFormatError

@@ -48,7 +48,14 @@ def _find_root(path):
     return _find_root(subs[0]) if len(subs) == 1 else path
 
 
-def load_daps(path, versions=("clean",), allowed=DAPS_ALLOWED_SPEAKERS, sr=16000, n_jobs=None):
+def load_daps(
+    path,
+    versions=("clean",),
+    allowed=DAPS_ALLOWED_SPEAKERS,
+    sr=16000,
+    n_jobs=None,
+    return_paths=False,
+):
     """Load the DAPS corpus from its extracted folder.
 
     Parameters
@@ -65,6 +72,10 @@ def load_daps(path, versions=("clean",), allowed=DAPS_ALLOWED_SPEAKERS, sr=16000
         Sample rate of the returned waveforms (resampled with soxr).
     n_jobs : int, default=None
         Files decoded in parallel (threads).
+    return_paths : bool, default=False
+        Return the file paths in ``data`` instead of decoding them, for corpora
+        larger than memory: every skvoice transformer reads paths one at a time
+        (see :class:`~skvoice.io.LazyRecordings`).
 
     Returns
     -------
@@ -116,7 +127,9 @@ def load_daps(path, versions=("clean",), allowed=DAPS_ALLOWED_SPEAKERS, sr=16000
         raise ValueError(f"No DAPS recordings found under {str(root)!r} for {list(versions)}.")
     speaker, script, version = (np.array(col) for col in zip(*meta))
     return Bunch(
-        data=read_many(files, sr, n_jobs=n_jobs, desc="Reading DAPS"),
+        data=[str(f) for f in files]
+        if return_paths
+        else read_many(files, sr, n_jobs=n_jobs, desc="Reading DAPS"),
         target=target_from(speaker, allowed),
         speaker=speaker,
         script=script,

@@ -11,7 +11,7 @@ from ._base import list_audio_files, read_many, target_from
 __all__ = ["load_speaker_folder"]
 
 
-def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None):
+def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None, return_paths=False):
     """Load recordings labelled by speaker from a folder.
 
     Parameters
@@ -29,6 +29,10 @@ def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None):
         Sample rate of the returned waveforms.
     n_jobs : int, default=None
         Files decoded in parallel (threads).
+    return_paths : bool, default=False
+        Return the file paths in ``data`` instead of decoding them, for corpora
+        larger than memory: every skvoice transformer reads paths one at a time
+        (see :class:`~skvoice.io.LazyRecordings`).
 
     Returns
     -------
@@ -76,7 +80,7 @@ def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None):
         raise ValueError(f"Allowed speaker(s) {unknown} have no recordings in {str(root)!r}.")
     speakers = np.array(speakers)
     return Bunch(
-        data=read_many(files, sr, n_jobs=n_jobs),
+        data=[str(f) for f in files] if return_paths else read_many(files, sr, n_jobs=n_jobs),
         target=target_from(speakers, allowed),
         speaker=speakers,
         filename=np.array([str(f) for f in files]),

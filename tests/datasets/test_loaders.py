@@ -158,3 +158,20 @@ def test_load_speaker_folder_pattern(tmp_path):
     d = load_speaker_folder(tmp_path, allowed=["spk1"], pattern=r"(?P<speaker>spk\d)_")
     assert d.speaker.tolist() == ["spk1", "spk2"] and d.target.tolist() == [1, 0]
     assert len(d.skipped) == 1
+
+
+def test_return_paths_streams_the_same_recordings(tmp_path):
+    from skvoice.preprocessing import SpectrogramExtractor
+
+    root = _write_daps(tmp_path / "daps")
+    decoded = load_daps(root)
+    paths = load_daps(root, return_paths=True)
+    assert all(isinstance(p, str) for p in paths.data)
+    np.testing.assert_array_equal(paths.speaker, decoded.speaker)
+    ext = SpectrogramExtractor(n_mels=16, n_fft=256, hop_length=64)
+    for a, b in zip(ext.fit_transform(decoded.data), ext.fit_transform(paths.data)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    folder = load_speaker_folder(
+        root / "clean", allowed=["f1"], pattern=r"(?P<speaker>[fm]\d)_", return_paths=True
+    )
+    assert len(folder.data) == 6 and all(p.endswith(".wav") for p in folder.data)
