@@ -87,10 +87,16 @@ def open_set_table(specs, speech, y, spk, epochs, common, n_spk, n_rec):
             lambda: make_pipeline(StandardScaler(), SVC(class_weight="balanced")),
         ),
         (
-            "CNNClassifier (speaker objective)",
+            "CNNClassifier (speaker objective, cosine scoring: the default)",
             specs,
             True,
             lambda: CNNClassifier(max_epochs=epochs, **common),
+        ),
+        (
+            "CNNClassifier (speaker objective, posterior scoring)",
+            specs,
+            True,
+            lambda: CNNClassifier(max_epochs=epochs, backend="posterior", **common),
         ),
         (
             "CNNClassifier (binary objective)",

@@ -99,7 +99,7 @@ def main(epochs=20):
     ind = [specs[i] for i in test if y[i] == 1]
     odd = {k: ext.transform(v) for k, v in odd_inputs(rng).items()}
     odd["unseen impostors"] = unseen
-    base = CNNClassifier(max_epochs=epochs, random_state=0)
+    base = CNNClassifier(max_epochs=epochs, backend="posterior", random_state=0)
 
     rows, unc, cost_rows = [], {}, []
     for label, block in [("head", 0.0), ("every block", 0.1)]:

@@ -108,7 +108,10 @@ def _verify(args):
     specs = model[:-1].transform(waves)
     mc = MCDropoutClassifier(model[-1], n_passes=args.passes, random_state=0)
     mc.estimator_, mc.classes_ = model[-1], model[-1].classes_
-    proba, unc = mc.predict_proba(specs, return_uncertainty=True)
+    # The decision uses the model's own scoring; MC dropout adds the uncertainty of
+    # the network's class outputs.
+    proba = model[-1].predict_proba(specs)
+    _, unc = mc.predict_proba(specs, return_uncertainty=True)
     rows = []
     for f, p, total, epi in zip(args.files, proba[:, 1], unc.total, unc.epistemic):
         rows.append(

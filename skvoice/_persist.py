@@ -62,6 +62,38 @@ def _jsonable(value):
     return value
 
 
+def _verifier_state(ver):
+    """The fitted state of an EnrollmentVerifier as JSON-ready values."""
+    return {
+        "params": ver.get_params(),
+        "classes_": _jsonable(ver.classes_),
+        "n_features_in_": int(ver.n_features_in_),
+        "mean_": _jsonable(ver.mean_),
+        "enrolled_": {k: _jsonable(v) for k, v in ver.enrolled_.items()},
+        "cohort_": _jsonable(ver.cohort_),
+        "calibration": [float(ver.calibrator_.coef_[0, 0]), float(ver.calibrator_.intercept_[0])],
+    }
+
+
+def _verifier_from_state(state):
+    from sklearn.linear_model import LogisticRegression
+
+    from .verification import EnrollmentVerifier
+
+    ver = EnrollmentVerifier(**state["params"])
+    ver.classes_ = np.asarray(state["classes_"])
+    ver.n_features_in_ = int(state["n_features_in_"])
+    ver.mean_ = np.asarray(state["mean_"], dtype=np.float64)
+    ver.enrolled_ = {k: np.asarray(v, dtype=np.float64) for k, v in state["enrolled_"].items()}
+    ver.cohort_ = np.asarray(state["cohort_"], dtype=np.float64).reshape(-1, ver.n_features_in_)
+    a, b = state["calibration"]
+    ver.calibrator_ = LogisticRegression()
+    ver.calibrator_.coef_ = np.array([[a]])
+    ver.calibrator_.intercept_ = np.array([b])
+    ver.calibrator_.classes_ = np.array([0, 1])
+    return ver
+
+
 def save_model(model, path):
     """Save a fitted pipeline of skvoice steps ending in a CNNClassifier.
 
@@ -103,6 +135,9 @@ def save_model(model, path):
     if net.objective_ == "speakers":
         fitted["speakers_"] = _jsonable(net.speakers_)
         fitted["speaker_class_"] = _jsonable(net.speaker_class_)
+    fitted["backend_"] = getattr(net, "backend_", "posterior")
+    if hasattr(net, "verifier_"):
+        fitted["verifier_"] = _verifier_state(net.verifier_)
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -210,6 +245,9 @@ def load_model(path):
         if net.objective_ == "speakers":
             net.speakers_ = np.asarray(info["speakers_"])
             net.speaker_class_ = np.asarray(info["speaker_class_"])
+        net.backend_ = info.get("backend_", "posterior")
+        if "verifier_" in info:
+            net.verifier_ = _verifier_from_state(info["verifier_"])
         module = net._build_module(info["n_outputs"])
         module.load_state_dict(state)
         net.net_ = build_net(net, module, {}, (None, None), 0, info["n_outputs"])

@@ -83,3 +83,20 @@ def test_public_names():
 
     assert skvoice.save_model is save_model and skvoice.load_model is load_model
     assert skvoice.ModelFormatError is ModelFormatError
+
+
+def test_round_trip_with_cosine_backend(tmp_path):
+    v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=1)
+    pipe = make_pipeline(
+        SilenceTrimmer(),
+        SpectrogramExtractor(n_mels=32),
+        CNNClassifier(
+            n_filters=4, n_blocks=2, crop_frames=16, max_epochs=2, backend="cosine", random_state=0
+        ),
+    )
+    pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
+    loaded = load_model(save_model(pipe, tmp_path / "cos.skvoice"))
+    assert sorted(loaded[-1].verifier_.enrolled_) == sorted(pipe[-1].verifier_.enrolled_)
+    np.testing.assert_allclose(
+        loaded.decision_function(v.data), pipe.decision_function(v.data), rtol=1e-12
+    )

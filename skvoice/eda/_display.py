@@ -7,6 +7,7 @@ Each Display follows scikit-learn's pattern: the constructor takes computed data
 
 import numpy as np
 
+from .._plotting import axes_or_new
 from ..preprocessing import F0Extractor, SpectrogramExtractor
 from ._corpus import duration_table, f0_table, mean_intensity_per_frequency, recordings_per_speaker
 
@@ -20,14 +21,6 @@ __all__ = [
 ]
 
 ALLOWED_COLOUR, REFUSED_COLOUR = "tab:green", "tab:gray"
-
-
-def _axes(ax, figsize):
-    import matplotlib.pyplot as plt
-
-    if ax is not None:
-        return ax.figure, ax
-    return plt.subplots(figsize=figsize, layout="constrained")
 
 
 def _column(table, name):
@@ -96,7 +89,7 @@ class SpeakerCountDisplay:
         -------
         self : SpeakerCountDisplay
         """
-        fig, ax = _axes(ax, (6, 3))
+        fig, ax = axes_or_new(ax, (6, 3))
         allowed = _column(self.table, "allowed").astype(bool)
         colours = np.where(allowed, ALLOWED_COLOUR, REFUSED_COLOUR)
         names = [str(s) for s in _column(self.table, "speaker")]
@@ -106,7 +99,15 @@ class SpeakerCountDisplay:
         return self
 
 
-class DurationDisplay:
+class _SpeakerDisplay:
+    """Data per speaker, with the allowed speakers set apart."""
+
+    def __init__(self, table, allowed_speakers=()):
+        self.table = table
+        self.allowed_speakers = allowed_speakers
+
+
+class DurationDisplay(_SpeakerDisplay):
     """Duration per speaker before and after silence trimming, boxes side by side.
 
     Parameters
@@ -116,10 +117,6 @@ class DurationDisplay:
     allowed_speakers : set, default=()
         Speakers whose label is drawn in the allowed colour.
     """
-
-    def __init__(self, table, allowed_speakers=()):
-        self.table = table
-        self.allowed_speakers = allowed_speakers
 
     @classmethod
     def from_recordings(cls, X, speakers, target=None, sr=16000, trimmer=None, ax=None):
@@ -159,7 +156,7 @@ class DurationDisplay:
         -------
         self : DurationDisplay
         """
-        fig, ax = _axes(ax, (7, 3))
+        fig, ax = axes_or_new(ax, (7, 3))
         speakers = _column(self.table, "speaker")
         names, allowed = _speaker_order(speakers, self.allowed_speakers)
         pos = np.arange(len(names))
@@ -239,7 +236,7 @@ class IntensityDisplay:
         -------
         self : IntensityDisplay
         """
-        fig, ax = _axes(ax, (6, 3.5))
+        fig, ax = axes_or_new(ax, (6, 3.5))
         r = self.result
         self.lines_ = []
         for name, row in zip(r.speakers, r.intensity):
@@ -336,7 +333,7 @@ class F0TrackDisplay:
         return self
 
 
-class F0DistributionDisplay:
+class F0DistributionDisplay(_SpeakerDisplay):
     """Distribution of voiced-frame F0 per speaker (box plots, log axis).
 
     Parameters
@@ -346,10 +343,6 @@ class F0DistributionDisplay:
     allowed_speakers : set, default=()
         Speakers whose boxes are drawn in the allowed colour.
     """
-
-    def __init__(self, table, allowed_speakers=()):
-        self.table = table
-        self.allowed_speakers = allowed_speakers
 
     @classmethod
     def from_recordings(cls, X, speakers, target=None, sr=16000, fmin=65.0, fmax=500.0, ax=None):
@@ -389,7 +382,7 @@ class F0DistributionDisplay:
         -------
         self : F0DistributionDisplay
         """
-        fig, ax = _axes(ax, (6, 3))
+        fig, ax = axes_or_new(ax, (6, 3))
         speakers, f0 = _column(self.table, "speaker"), _column(self.table, "f0")
         names, allowed = _speaker_order(speakers, self.allowed_speakers)
         data = [f0[speakers == n] for n in names]

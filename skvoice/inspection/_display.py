@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._plotting import axes_or_new as _axes
 from ._activations import frequency_importance, grad_cam, layer_activations
 from ._common import resolve_network, spectrograms_for
 from ._training import layer_drift, reinitialization_robustness
@@ -14,15 +15,6 @@ __all__ = [
     "LayerDriftDisplay",
     "ReinitializationDisplay",
 ]
-
-
-def _axes(ax, ncols=1, figsize=None):
-    import matplotlib.pyplot as plt
-
-    if ax is not None:
-        return ax.figure, ax
-    fig, ax = plt.subplots(1, ncols, figsize=figsize, layout="constrained")
-    return fig, ax
 
 
 class FeatureMapDisplay:

@@ -203,7 +203,7 @@ def test_threads_limited_in_workers(monkeypatch):
 def test_speaker_objective_sums_speaker_posteriors():
     X, y = _toy(30)
     groups = np.array([f"spk{i % 6}" for i in range(30)])  # spk0, 2, 4 are class 0
-    clf = CNNClassifier(**TINY).fit(X, y, groups=groups)
+    clf = CNNClassifier(**TINY, backend="posterior").fit(X, y, groups=groups)
     assert clf.objective_ == "speakers"
     assert clf.speakers_.tolist() == [f"spk{i}" for i in range(6)]
     assert clf.speaker_class_.tolist() == [0, 1, 0, 1, 0, 1]
@@ -228,3 +228,84 @@ def test_objective_choices():
     spk = np.arange(20) % 4
     clf = CNNClassifier(**{**TINY, "objective": "binary"}).fit(X, y, groups=spk)
     assert clf.objective_ == "binary" and not hasattr(clf, "speakers_")
+
+
+def _speakers_toy(n_speakers=6, per=5, bins=12, seed=0):
+    """Each speaker has its own spectral profile; speakers 0 and 1 are allowed."""
+    rng = np.random.default_rng(seed)
+    profiles = rng.normal(0, 1.5, size=(n_speakers, bins, 1)).astype(np.float32)
+    X, y, spk = [], [], []
+    for s in range(n_speakers):
+        for _ in range(per):
+            t = int(rng.integers(20, 50))
+            X.append(profiles[s] + rng.standard_normal((bins, t)).astype(np.float32))
+            y.append(int(s < 2))
+            spk.append(f"s{s}")
+    return X, np.array(y), np.array(spk)
+
+
+def test_cosine_backend_scores_embeddings_against_allowed_centroids():
+    from skvoice.verification import EnrollmentVerifier
+
+    X, y, spk = _speakers_toy()
+    clf = CNNClassifier(**TINY, backend="cosine").fit(X, y, groups=spk)
+    assert sorted(clf.verifier_.enrolled_) == ["s0", "s1"]
+    # Reference: embed each recording by hand (mean over its sliding windows).
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        emb = []
+        for x in X:
+            w, _ = sliding_windows([torch.as_tensor(x)[None]], TINY["crop_frames"], 8)
+            emb.append(module.embed(w).mean(0).double().numpy())
+    ref = EnrollmentVerifier(score_norm=None, center=True).fit(np.array(emb), y, speakers=spk)
+    np.testing.assert_allclose(clf.decision_function(X), ref.decision_function(emb), atol=1e-4)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(
+        np.log(proba[:, 1] / proba[:, 0]), clf.decision_function(X), rtol=1e-6, atol=1e-6
+    )
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), proba)
+
+
+def test_cosine_backend_needs_speakers_and_refuses_mc_dropout():
+    from skvoice.uncertainty import MCDropoutClassifier
+
+    X, y, spk = _speakers_toy()
+    with pytest.raises(ValueError, match="speaker objective"):
+        CNNClassifier(**TINY, backend="cosine").fit(X, y)
+    mc = MCDropoutClassifier(CNNClassifier(**TINY, backend="cosine"), n_passes=3)
+    mc.fit(X, y, groups=spk)
+    with pytest.raises(ValueError, match="backend='posterior'"):
+        mc.predict_proba(X)
+
+
+def test_auto_backend_is_cosine_with_speakers_and_posterior_otherwise():
+    from skvoice.uncertainty import MCDropoutClassifier
+
+    X, y, spk = _speakers_toy()
+    with_speakers = CNNClassifier(**TINY).fit(X, y, groups=spk)
+    assert with_speakers.backend_ == "cosine" and hasattr(with_speakers, "verifier_")
+    without = CNNClassifier(**TINY).fit(X, y)
+    assert without.backend_ == "posterior" and not hasattr(without, "verifier_")
+    posterior = CNNClassifier(**TINY, backend="posterior").fit(X, y, groups=spk)
+    # Same network, other scoring.
+    for a, b in zip(with_speakers.net_.module_.parameters(), posterior.net_.module_.parameters()):
+        torch.testing.assert_close(a, b)
+    # MC dropout samples the class outputs: under "auto" it scores by posterior.
+    mc_auto = MCDropoutClassifier(CNNClassifier(**TINY), n_passes=4, random_state=0)
+    mc_post = MCDropoutClassifier(
+        CNNClassifier(**TINY, backend="posterior"), n_passes=4, random_state=0
+    )
+    np.testing.assert_allclose(
+        mc_auto.fit(X, y, groups=spk).predict_proba(X),
+        mc_post.fit(X, y, groups=spk).predict_proba(X),
+    )
+
+
+def test_fitted_network_is_left_in_evaluation_mode():
+    # Regression: skorch leaves the module in training mode after fit, so code that
+    # saves and restores the mode (inspection) restored training mode.
+    X, y = _toy()
+    clf = CNNClassifier(**TINY).fit(X, y)
+    assert not clf.net_.module_.training
