@@ -17,18 +17,13 @@ from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import MFCCStatistics, SilenceTrimmer, SpectrogramExtractor
 from skvoice.uncertainty import DeepEnsembleClassifier
 
+from .neural_network.test_cnn import TINY
+
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
 
-CNN = dict(
-    n_filters=4,
-    n_blocks=2,
-    embedding_dim=16,
-    crop_frames=32,
-    max_epochs=3,
-    batch_size=8,
-    random_state=0,
-)
+# The tiny network of the CNN tests, with crops that fit 1 s recordings.
+CNN = {**TINY, "crop_frames": 32, "max_epochs": 3}
 
 
 @pytest.fixture(scope="module")
