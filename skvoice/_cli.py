@@ -21,7 +21,7 @@ def _demo(args):
     return 0
 
 
-def _load_corpus(path, allowed, versions):
+def _load_corpus(path, allowed, versions, return_paths=False):
     from pathlib import Path
 
     from .datasets import load_daps, load_speaker_folder
@@ -32,8 +32,8 @@ def _load_corpus(path, allowed, versions):
         raise FileNotFoundError(f"No such data folder: {str(root)!r}")
     daps_like = any(_NAME.match(f.stem) for f in root.rglob("*.wav"))
     if daps_like:
-        return load_daps(root, versions=versions, allowed=allowed)
-    return load_speaker_folder(root, allowed=allowed)
+        return load_daps(root, versions=versions, allowed=allowed, return_paths=return_paths)
+    return load_speaker_folder(root, allowed=allowed, return_paths=return_paths)
 
 
 def _eda(args):
@@ -78,15 +78,22 @@ def _train(args):
     from .neural_network import CNNClassifier
     from .preprocessing import SilenceTrimmer, SpectrogramExtractor
 
-    data = _load_corpus(args.data_dir, _allowed(args.allowed), args.versions.split(","))
+    # Paths: the pipeline streams the files and keeps only their spectrograms.
+    data = _load_corpus(
+        args.data_dir, _allowed(args.allowed), args.versions.split(","), return_paths=True
+    )
     if len(set(data.target)) < 2:
         raise ValueError("The data hold only allowed or only refused speakers.")
     print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
-    pipe = make_pipeline(
-        SilenceTrimmer(sr=data.sr),
-        SpectrogramExtractor(sr=data.sr),
-        CNNClassifier(max_epochs=args.epochs, random_state=args.seed, verbose=int(args.verbose)),
+    net = CNNClassifier(
+        max_epochs=args.epochs,
+        device=args.device,
+        amp=args.amp,
+        checkpoint_dir=args.checkpoint_dir,
+        random_state=args.seed,
+        verbose=int(args.verbose),
     )
+    pipe = make_pipeline(SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr), net)
     pipe.fit(data.data, data.target, cnnclassifier__groups=data.speaker)
     save_model(pipe, args.out)
     print(f"Model written to {args.out}")
@@ -141,7 +148,9 @@ def _evaluate(args):
     from .metrics import equal_error_rate, far_at_frr
 
     model = load_model(args.model)
-    data = _load_corpus(args.data_dir, _allowed(args.allowed), args.versions.split(","))
+    data = _load_corpus(
+        args.data_dir, _allowed(args.allowed), args.versions.split(","), return_paths=True
+    )
     proba = model.predict_proba(data.data)[:, 1]
     y = data.target
     print(f"{len(y)} recordings ({int(y.sum())} allowed, {int((y == 0).sum())} refused)")
@@ -184,6 +193,13 @@ def build_parser():
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--verbose", action="store_true")
+    train.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
+    train.add_argument("--amp", action="store_true", help="bfloat16 mixed precision")
+    train.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="save a checkpoint every epoch; rerun the same command to resume",
+    )
     train.set_defaults(func=_train)
 
     verify = sub.add_parser("verify", help="decide for each audio file")

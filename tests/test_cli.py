@@ -68,13 +68,15 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     env_args = [sys.executable, "-m", "skvoice"]
     res = subprocess.run(
         env_args
-        + ["train", str(data), "--allowed", "s00,s01", "--out", str(model), "--epochs", "2"],
+        + ["train", str(data), "--allowed", "s00,s01", "--out", str(model), "--epochs", "2"]
+        + ["--checkpoint-dir", str(tmp_path / "ckpt")],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert res.returncode == 0, res.stderr
     assert model.exists()
+    assert len(list((tmp_path / "ckpt").glob("cnn-*.pt"))) == 1
     wav = sorted((data / "s00").glob("*.wav"))[0]
     res = subprocess.run(
         env_args + ["verify", str(model), str(wav), "--json", "--passes", "5"],
