@@ -41,11 +41,14 @@ class WaveformTransformerMixin(TransformerMixin):
         """Check the parameters and every recording, keeping none of them.
 
         Files are checked from their headers (decoding a corpus just to validate
-        it would double the cost of ``fit_transform``); samples are checked when
-        ``transform`` reads them, with errors naming the recording.
+        it would double the cost of ``fit_transform``), and a LazyRecordings not
+        at all (its files were checked when it was made); samples are checked
+        when ``transform`` reads them, with errors naming the recording.
         """
         if hasattr(self, "_check_params"):
             self._check_params()
+        if isinstance(X, LazyRecordings):
+            return
         paths = all_paths(X)
         if paths is not None:
             check_paths(paths)

@@ -31,7 +31,8 @@ def _speaker_order(speakers, allowed_speakers):
     """Allowed speakers first, then refused ones, each sorted."""
     names = np.unique(speakers)
     allowed = np.isin(names, list(allowed_speakers))
-    return np.concatenate([names[allowed], names[~allowed]]), np.sort(allowed)[::-1]
+    order = np.concatenate([names[allowed], names[~allowed]])
+    return order, np.isin(order, list(allowed_speakers))
 
 
 def _allowed_speakers(speakers, target):
@@ -448,12 +449,12 @@ class ClassSpectrogramDisplay:
             "linear": SpectrogramExtractor(kind="linear", **common),
         }
         specs, freqs = {}, {}
+        rng = None if random_state is None else check_random_state(random_state)
         for label in np.unique(target):
             idx = np.flatnonzero(target == label)
-            if random_state is None:
+            if rng is None:
                 idx = idx[:n_examples]
             else:
-                rng = check_random_state(random_state)
                 idx = rng.choice(idx, size=min(n_examples, len(idx)), replace=False)
             chosen = [X[i] for i in idx]
             specs[label.item()] = {}

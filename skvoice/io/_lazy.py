@@ -19,6 +19,10 @@ class LazyRecordings(Sequence):
     returns one when given paths, so that a Pipeline over file paths never holds
     all the waveforms at once.
 
+    The files are checked from their headers when the sequence is made (a
+    missing or unreadable file raises then, naming its index), so the steps that
+    receive it need not check them again.
+
     Parameters
     ----------
     paths : sequence of str or path-like
@@ -46,18 +50,26 @@ class LazyRecordings(Sequence):
         self.paths = [os.fspath(p) for p in paths]
         self.sr = sr
         self.func = func
+        check_paths(self.paths)
+
+    @classmethod
+    def _checked(cls, paths, sr, func):
+        """A sequence over paths already checked (no header read)."""
+        self = cls.__new__(cls)
+        self.paths, self.sr, self.func = list(paths), sr, func
+        return self
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return LazyRecordings(self.paths[index], self.sr, self.func)
+            return self._checked(self.paths[index], self.sr, self.func)
         if isinstance(index, (list, np.ndarray)):
             idx = np.asarray(index)
             if idx.dtype == bool:
                 idx = np.flatnonzero(idx)
-            return LazyRecordings([self.paths[i] for i in idx], self.sr, self.func)
+            return self._checked([self.paths[i] for i in idx], self.sr, self.func)
         from ._audio import load_audio
 
         y = load_audio(self.paths[index], sr=self.sr)

@@ -84,6 +84,21 @@ class SpectrogramNetMixin:
             owners.append(torch.full((windows.shape[0],), i, dtype=torch.long))
         return torch.cat(outs), torch.cat(owners)
 
+    def _mean_over_windows(self, specs, fn):
+        """Per recording, the mean over its windows of ``fn(module, windows)``.
+
+        The network runs in evaluation mode, without gradients, with torch's
+        threads capped and under ``amp``'s autocast.
+        """
+        from ._training import autocast
+
+        module = self.net_.module_
+        module.eval()
+        amp = autocast(self.device_, getattr(self, "amp", False))
+        with torch_threads(), torch.inference_mode(), amp:
+            out, owner = self._forward_windows(specs, lambda w: fn(module, w))
+        return self._mean_by_owner(out, owner, len(specs))
+
     @staticmethod
     def _mean_by_owner(values, owner, n):
         sums = torch.zeros((n,) + values.shape[1:], dtype=values.dtype)

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
-from ._training import SkorchNet, autocast
+from ._training import SkorchNet
 
 __all__ = ["CNNClassifier"]
 
@@ -349,9 +349,10 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
             )
         targets = self._resolve_objective(y_enc, groups)
         can_cosine = self.objective_ == "speakers" and len(self.classes_) == 2
-        self.backend_ = "cosine" if self.backend == "auto" and can_cosine else self.backend
-        if self.backend_ == "auto":
-            self.backend_ = "posterior"
+        if self.backend == "auto":
+            self.backend_ = "cosine" if can_cosine else "posterior"
+        else:
+            self.backend_ = self.backend
         if self.backend_ == "cosine" and not can_cosine:
             raise ValueError(
                 "backend='cosine' needs the speaker objective (groups=speakers in fit, each "
@@ -442,12 +443,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
 
     def _embeddings(self, specs):
         """Per recording, the mean over its windows of the network's embedding."""
-        module = self.net_.module_
-        module.eval()
-        amp = autocast(self.device_, getattr(self, "amp", False))
-        with torch_threads(), torch.inference_mode(), amp:
-            emb, owner = self._forward_windows(specs, module.embed)
-        return self._mean_by_owner(emb, owner, len(specs)).double().numpy()
+        return self._mean_over_windows(specs, lambda m, w: m.embed(w)).double().numpy()
 
     def _class_log_proba(self, X, forward=None):
         """Class log-probabilities per recording from a window-level ``forward``.
@@ -460,29 +456,23 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         specs = self._check_X(X, reset=False)
-        cosine = getattr(self, "backend_", "posterior") == "cosine"
-        if cosine and forward is not None and self.backend == "auto":
-            cosine = False  # MC dropout samples the class outputs: score by posterior
-        if cosine:
-            if forward is not None:
+        if getattr(self, "backend_", "posterior") == "cosine":
+            if forward is None:
+                # Log-probabilities from the calibrated log-odds, without saturating.
+                d = self.verifier_.decision_function(self._embeddings(specs))
+                return np.stack([-np.logaddexp(0, d), -np.logaddexp(0, -d)], axis=1)[:, None]
+            if self.backend != "auto":
                 raise ValueError(
                     "Monte Carlo dropout samples the network's class outputs; it needs "
                     "backend='posterior' (a deep ensemble works with either backend)."
                 )
-            # Log-probabilities from the calibrated log-odds, without saturating.
-            d = self.verifier_.decision_function(self._embeddings(specs))
-            return np.stack([-np.logaddexp(0, d), -np.logaddexp(0, -d)], axis=1)[:, None, :]
+            # Under "auto", MC dropout scores by posterior (below).
         if forward is None:
 
             def forward(m, w):
                 return torch.log_softmax(m(w), dim=-1)[:, None, :]
 
-        module = self.net_.module_
-        module.eval()
-        amp = autocast(self.device_, getattr(self, "amp", False))
-        with torch_threads(), torch.inference_mode(), amp:
-            logp, owner = self._forward_windows(specs, lambda w: forward(module, w))
-        mean = self._mean_by_owner(logp, owner, len(specs)).double()
+        mean = self._mean_over_windows(specs, forward).double()
         logp = mean - torch.logsumexp(mean, dim=-1, keepdim=True)
         if self.objective_ == "speakers":
             # P(class) = sum of the posteriors of the class's speakers.

@@ -5,7 +5,6 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import torch_threads
 from ._cnn import CNNClassifier
 
 __all__ = ["SpeakerEmbedder"]
@@ -102,11 +101,7 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         net = self.network_
         specs = net._check_X(X, reset=False)
-        module = net.net_.module_
-        module.eval()
-        with torch_threads(), torch.inference_mode():
-            emb, owner = net._forward_windows(specs, module.embed)
-        mean = net._mean_by_owner(emb, owner, len(specs))
+        mean = net._mean_over_windows(specs, lambda m, w: m.embed(w))
         return torch.nn.functional.normalize(mean, dim=1).numpy().astype(np.float64)
 
     def __sklearn_tags__(self):

@@ -59,14 +59,14 @@ class SkorchNet(NeuralNetClassifier):
             raise
 
 
-def fit_fingerprint(estimator, specs, targets, groups, exclude=()):
+def fit_fingerprint(estimator, specs, targets, groups):
     """A hash of what determines a fit: parameters and data (shapes, labels, sums)."""
     import joblib
 
     params = {
         k: v
         for k, v in estimator.get_params(deep=False).items()
-        if k not in {"verbose", "callbacks", "checkpoint_dir", "device", *exclude}
+        if k not in {"verbose", "callbacks", "checkpoint_dir", "device"}
     }
     data = (
         [tuple(s.shape) for s in specs],
@@ -86,6 +86,15 @@ def _plain(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
+
+
+def _generators(net, extra):
+    """The generators a checkpoint holds: ``extra`` and the net's shuffling one."""
+    gens = dict(extra or {})
+    shuffle = getattr(net, "iterator_train__generator", None)
+    if shuffle is not None:
+        gens["shuffle"] = shuffle
+    return gens
 
 
 def _rng_state(device):
@@ -118,10 +127,7 @@ class ResumableCheckpoint(Callback):
     def _save(self, net, complete):
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        gens = dict(self.generators or {})
-        shuffle = getattr(net, "iterator_train__generator", None)
-        if shuffle is not None:
-            gens["shuffle"] = shuffle
+        gens = _generators(net, self.generators)
         state = {
             "version": CHECKPOINT_VERSION,
             "epoch": len(net.history),
@@ -172,10 +178,6 @@ def restore(net, state, generators=None):
     torch.set_rng_state(state["rng"]["torch"])
     if "cuda" in state["rng"] and str(net.device).startswith("cuda"):
         torch.cuda.set_rng_state(state["rng"]["cuda"], net.device)
-    gens = dict(generators or {})
-    shuffle = getattr(net, "iterator_train__generator", None)
-    if shuffle is not None:
-        gens["shuffle"] = shuffle
-    for name, gen in gens.items():
+    for name, gen in _generators(net, generators).items():
         if name in state["generators"]:
             gen.set_state(state["generators"][name])

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import WaveformTransformerMixin, collect_outputs
-from ..io._lazy import LazyRecordings, check_paths
+from ..io._lazy import LazyRecordings
 from ..io._validation import _as_waveform, all_paths
 
 __all__ = ["SilenceTrimmer", "frame_rms_db"]
@@ -253,14 +253,35 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
             time instead of holding every waveform in memory.
         """
         check_is_fitted(self)
+        return self._transform(X, paths_checked=False)
+
+    def fit_transform(self, X, y=None):
+        """Fit, then trim each recording (file paths are checked once, in ``fit``).
+
+        Parameters
+        ----------
+        X : list of 1-D arrays, 2-D array, list of paths or LazyRecordings
+            Recordings at the sample rate ``sr``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        Xt : list of 1-D float32 arrays, or LazyRecordings
+            As :meth:`transform`.
+        """
+        return self.fit(X)._transform(X, paths_checked=True)
+
+    def _transform(self, X, paths_checked):
+        if isinstance(X, LazyRecordings):
+            if X.sr != self.sr:
+                raise ValueError(f"The recordings are read at {X.sr} Hz but sr={self.sr}.")
+            return LazyRecordings._checked(X.paths, self.sr, _Trim(self, X.func))
         paths = all_paths(X)
         if paths is not None:
-            check_paths(paths)
-            upstream = X.func if isinstance(X, LazyRecordings) else None
-            sr = X.sr if isinstance(X, LazyRecordings) else self.sr
-            if sr != self.sr:
-                raise ValueError(f"The recordings are read at {sr} Hz but sr={self.sr}.")
-            return LazyRecordings(paths, self.sr, _Trim(self, upstream))
+            if paths_checked:
+                return LazyRecordings._checked(paths, self.sr, _Trim(self))
+            return LazyRecordings(paths, self.sr, _Trim(self))
         waves = self._iter_checked(X)
         return collect_outputs([self._trim_one(y, i) for i, y in enumerate(waves)], X)
 

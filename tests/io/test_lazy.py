@@ -75,6 +75,20 @@ def test_each_file_is_decoded_once_in_fit_transform(corpus, monkeypatch):
     assert sorted(calls) == sorted(paths)  # fit reads headers only
 
 
+def test_each_header_is_read_once_in_a_pipeline_fit_transform(corpus, monkeypatch):
+    _, paths = corpus
+    calls = []
+    real = sf.info
+
+    def counting(path, *args, **kwargs):
+        calls.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(sf, "info", counting)
+    make_pipeline(SilenceTrimmer(), SpectrogramExtractor()).fit_transform(paths)
+    assert sorted(calls) == sorted(paths)
+
+
 def test_bad_files_fail_in_fit_naming_the_recording(corpus, tmp_path):
     _, paths = corpus
     with pytest.raises(FileNotFoundError, match="Recording 1"):
