@@ -2,7 +2,7 @@
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .io._lazy import LazyRecordings, check_paths
@@ -98,7 +98,3 @@ class WaveformTransformerMixin(TransformerMixin):
         tags.transformer_tags.preserves_dtype = []
         tags.requires_fit = True
         return tags
-
-
-class WaveformBase(WaveformTransformerMixin, BaseEstimator):
-    """Base of skvoice's waveform transformers."""

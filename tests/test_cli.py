@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import numpy as np
+
 from skvoice._cli import main
 
 
@@ -62,13 +64,27 @@ def _write_corpus(root, n_speakers=4, n_recordings=4):
 def test_train_verify_evaluate_end_to_end(tmp_path):
     import json
 
-    data = tmp_path / "data"
-    v = _write_corpus(data)
+    import soundfile as sf
+
+    from skvoice.datasets import make_voices
+
+    # Speakers s00-s04 train (s00 and s01 allowed) on their first 8 recordings; the
+    # last 2 of each are held out, and s05 is an impostor never heard in training.
+    v = make_voices(n_speakers=6, n_recordings=10, duration=3.0, random_state=0)
+    train, held = tmp_path / "train", tmp_path / "held"
+    held_files = {}
+    for i, (y, s) in enumerate(zip(v.data, v.speaker)):
+        k = i - int(np.flatnonzero(v.speaker == s)[0])
+        root = train if (s != "s05" and k < 8) else held
+        (root / s).mkdir(parents=True, exist_ok=True)
+        sf.write(root / s / f"rec{k}.wav", y, v.sr)
+        if root is held:
+            held_files.setdefault(s, []).append(str(root / s / f"rec{k}.wav"))
     model = tmp_path / "model.skvoice"
     env_args = [sys.executable, "-m", "skvoice"]
     res = subprocess.run(
         env_args
-        + ["train", str(data), "--allowed", "s00,s01", "--out", str(model), "--epochs", "2"]
+        + ["train", str(train), "--allowed", "s00,s01", "--out", str(model), "--epochs", "20"]
         + ["--checkpoint-dir", str(tmp_path / "ckpt")],
         capture_output=True,
         text=True,
@@ -77,25 +93,37 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr
     assert model.exists()
     assert len(list((tmp_path / "ckpt").glob("cnn-*.pt"))) == 1
-    wav = sorted((data / "s00").glob("*.wav"))[0]
+    allowed = held_files["s00"] + held_files["s01"]
+    impostor = held_files["s05"][:6]
     res = subprocess.run(
-        env_args + ["verify", str(model), str(wav), "--json", "--passes", "5"],
+        env_args
+        + ["verify", str(model), *allowed, *impostor, "--json", "--passes", "5"]
+        + ["--threshold", "0.9"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
-    assert rows[0]["decision"] in ("accept", "refuse") and 0 <= rows[0]["probability"] <= 1
+    assert [r["file"] for r in rows] == allowed + impostor
+    p = np.array([r["probability"] for r in rows])
+    # Held-out recordings of the allowed speakers outscore every unseen impostor
+    # (at the default threshold of 0.5 the unseen voice is still let in: the
+    # operating point is the decisions issue's work, not this test's).
+    assert p[: len(allowed)].min() > p[len(allowed) :].max()
+    # The decision is the printed probability against the given threshold.
+    assert all((r["probability"] >= 0.9) == (r["decision"] == "accept") for r in rows)
+    assert {r["decision"] for r in rows} == {"accept", "refuse"}
+    # Evaluate on the held-out recordings: s00/s01 against s02-s04 and the unseen s05.
     res = subprocess.run(
-        env_args + ["evaluate", str(model), str(data), "--allowed", "s00,s01"],
+        env_args + ["evaluate", str(model), str(held), "--allowed", "s00,s01"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert res.returncode == 0, res.stderr
-    assert "EER" in res.stdout
-    del v
+    assert "20 recordings (4 allowed, 16 refused)" in res.stdout
+    assert "EER: 0.0000" in res.stdout
 
 
 def test_cli_errors_are_one_line(tmp_path):

@@ -7,7 +7,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 
 from skvoice.datasets import make_voices
-from skvoice.metrics import eer_scorer
+from skvoice.metrics import eer_scorer, equal_error_rate
 from skvoice.model_selection import OpenSetGroupKFold
 from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
@@ -43,7 +43,15 @@ def test_grid_search_open_set_parallel(data):
     proba = search.predict_proba(X[:3])
     assert proba.shape == (3, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
-    assert np.all(search.cv_results_["mean_test_score"] <= 0)
+    # Each fold's score is minus the EER of that fold's model, fitted by hand.
+    cv = OpenSetGroupKFold(3)
+    for k, (train, test) in enumerate(cv.split(X, y, spk)):
+        model = _pipe().set_params(cnnclassifier__lr=1e-3)
+        model.fit([X[i] for i in train], y[train], cnnclassifier__groups=spk[train])
+        proba = model.predict_proba([X[i] for i in test])[:, 1]
+        eer = equal_error_rate(y[test], proba)
+        assert search.cv_results_[f"split{k}_test_score"][0] == pytest.approx(-eer, abs=1e-9)
+        assert 0 <= eer <= 1
 
 
 def test_groups_routed_with_metadata_routing(data):

@@ -38,9 +38,10 @@ def _roc(y_true, y_score):
 def equal_error_rate(y_true, y_score, *, return_threshold=False):
     """Equal error rate: where false acceptance equals false rejection.
 
-    The ROC curve is a step function; between its points the error rates are
-    interpolated linearly (the convex hull convention of the ROC), and the EER is
-    read where the two rates cross.
+    Each distinct score is a threshold and gives one point (FAR, FRR); between
+    consecutive points (tied scores make one step) the two rates are joined by a
+    straight line, and the EER is read where that polyline crosses FAR = FRR.
+    This is the interpolation of the ROC's own points, not of its convex hull.
 
     Parameters
     ----------

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 
+from .._random import seed_from
 from ._data import CropDataset, check_spectrograms, sliding_windows
 
 __all__ = ["torch_threads", "seed_from", "resolve_device", "SpectrogramNetMixin"]
@@ -29,11 +29,6 @@ def torch_threads():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def seed_from(random_state):
-    """An int seed for torch from a sklearn ``random_state``."""
-    return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
 def resolve_device(device):

@@ -2,9 +2,11 @@
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from .._random import seed_everything, seed_from
 from ._cnn import CNNClassifier
 
 __all__ = ["SpeakerEmbedder"]
@@ -28,6 +30,10 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         ``CNNClassifier()``.
     reuse_fitted : bool, default=False
         Use ``network`` as fitted instead of training it.
+    random_state : int, RandomState instance or None, default=None
+        When not None, seeds the network's training: every ``random_state`` of
+        the network is set from it, so one seed fixes the embedder. With None,
+        the network keeps its own seed. Ignored with ``reuse_fitted=True``.
 
     Attributes
     ----------
@@ -52,10 +58,18 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
 
     __metadata_request__fit = {"speakers": True}
 
-    def __init__(self, network=None, reuse_fitted=False):
+    _parameter_constraints = {
+        "network": [HasMethods(["fit", "predict_proba"]), None],
+        "reuse_fitted": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, network=None, reuse_fitted=False, random_state=None):
         self.network = network
         self.reuse_fitted = reuse_fitted
+        self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, speakers=None):
         """Train the network over the speakers (or take the fitted one).
 
@@ -82,7 +96,9 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
                 raise ValueError("SpeakerEmbedder needs speakers (or y) to train on.")
             base = CNNClassifier() if self.network is None else self.network
             net = clone(base).set_params(objective="binary")  # the classes are speakers
-            self.network_ = net.fit(X, np.asarray(labels))
+            if self.random_state is not None:
+                seed_everything(net, seed_from(self.random_state))
+            self.network_ = net.fit(X, column_or_1d(labels, warn=True))
         self.n_features_in_ = self.network_.n_features_in_
         return self
 

@@ -1,26 +1,18 @@
 """Deep ensembles: the same network trained from several seeds."""
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from .._random import seed_everything
 from ._base import MemberProbaMixin
 
 __all__ = ["DeepEnsembleClassifier"]
-
-
-def _seed_everything(estimator, seed):
-    """Set every ``random_state`` of ``estimator`` (and its nested steps) to ``seed``."""
-    params = {
-        k: seed
-        for k in estimator.get_params(deep=True)
-        if k == "random_state" or k.endswith("__random_state")
-    }
-    return estimator.set_params(**params)
 
 
 def _fit_member(estimator, X, y, fit_params, indices):
@@ -77,6 +69,15 @@ class DeepEnsembleClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMix
     ((2, 2), (2,))
     """
 
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "bootstrap": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         estimator=None,
@@ -93,6 +94,7 @@ class DeepEnsembleClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMix
         self.random_state = random_state
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Train the members.
 
@@ -114,21 +116,17 @@ class DeepEnsembleClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMix
 
         from ..neural_network import CNNClassifier
 
-        if not isinstance(self.n_estimators, numbers.Integral) or self.n_estimators < 1:
-            raise ValueError(
-                f"n_estimators must be a positive integer, got {self.n_estimators!r}."
-            )
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        y = np.asarray(y)
+        y = column_or_1d(y, warn=True)
         base = CNNClassifier() if self.estimator is None else self.estimator
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=self.n_estimators)
         n = len(y)
         samples = [rng.randint(0, n, n) if self.bootstrap else None for _ in seeds]
-        members = [_seed_everything(clone(base), int(s)) for s in seeds]
+        members = [seed_everything(clone(base), int(s)) for s in seeds]
         jobs = (delayed(_fit_member)(m, X, y, fit_params, idx) for m, idx in zip(members, samples))
         self.estimators_ = list(
             tqdm(

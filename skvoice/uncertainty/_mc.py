@@ -1,52 +1,110 @@
-"""Monte Carlo dropout: sample the dropout layers, keep batch norm in eval mode."""
+"""Monte Carlo dropout: sampled dropout masks from a local generator, shared state untouched."""
 
+import copy
 import zlib
+from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..neural_network._base import seed_from
+from .._random import seed_everything, seed_from
 from ._base import MemberProbaMixin
 
 __all__ = ["MCDropoutClassifier", "sample_with_dropout", "split_final_step"]
 
-_DROPOUT = (
-    torch.nn.Dropout,
-    torch.nn.Dropout1d,
-    torch.nn.Dropout2d,
-    torch.nn.Dropout3d,
-    torch.nn.AlphaDropout,
-    torch.nn.FeatureAlphaDropout,
-)
+# Dropout layers and the shape of their mask: one value per element, or one per
+# channel (the ``DropoutNd`` layers zero whole feature maps).
+_ELEMENTWISE = (torch.nn.Dropout,)
+_CHANNELWISE = (torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d)
+_UNSUPPORTED = (torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout)
+_DROPOUT = _ELEMENTWISE + _CHANNELWISE + _UNSUPPORTED
 
 
 def _active_dropouts(module):
-    return [m for m in module.modules() if isinstance(m, _DROPOUT) and m.p > 0]
+    found = [
+        m for m in module.modules() if isinstance(m, _ELEMENTWISE + _CHANNELWISE + _UNSUPPORTED)
+    ]
+    bad = [type(m).__name__ for m in found if isinstance(m, _UNSUPPORTED) and m.p > 0]
+    if bad:
+        raise TypeError(f"Monte Carlo dropout does not sample {sorted(set(bad))} layers.")
+    return [m for m in found if m.p > 0]
 
 
-def sample_with_dropout(module, x, n_passes):
+class _SampledDropout(torch.nn.Module):
+    """Stand-in for a dropout layer: masks drawn from a given generator.
+
+    With ``repeat`` set, the first stand-in to run repeats its input ``n_passes``
+    times along the batch axis, so that everything before it runs once.
+    """
+
+    def __init__(self, p, channelwise, generator, state):
+        super().__init__()
+        self.p = p
+        self.channelwise = channelwise
+        self.generator = generator
+        self.state = state
+
+    def forward(self, x):
+        if self.state["repeat"] and not self.state["fired"]:
+            self.state["fired"] = True
+            x = x.repeat(self.state["n_passes"], *([1] * (x.dim() - 1)))
+        shape = x.shape[:2] + (1,) * (x.dim() - 2) if self.channelwise else x.shape
+        keep = torch.empty(shape, dtype=x.dtype, device=x.device)
+        keep.bernoulli_(1.0 - self.p, generator=self.generator)
+        return x * keep / (1.0 - self.p)
+
+
+def _with_sampled_dropout(module, generator, state):
+    """A structural copy of ``module`` whose dropout layers are sampled stand-ins.
+
+    Only the containers on the way to a dropout layer are copied; every other
+    layer (and every parameter and buffer) is shared, read-only. The caller's
+    module is never modified, so predictions may run in other threads meanwhile.
+    """
+    if isinstance(module, _ELEMENTWISE + _CHANNELWISE) and module.p > 0:
+        return _SampledDropout(module.p, isinstance(module, _CHANNELWISE), generator, state)
+    children = dict(module.named_children())
+    replaced = {k: _with_sampled_dropout(m, generator, state) for k, m in children.items()}
+    if all(replaced[k] is children[k] for k in children):
+        return module
+    shallow = copy.copy(module)
+    shallow._modules = dict(module._modules)
+    shallow._modules.update(replaced)
+    return shallow
+
+
+def sample_with_dropout(module, x, n_passes, *, generator=None):
     """``n_passes`` forward passes of ``module`` with its dropout layers sampled.
 
-    The part of the network before the first active dropout layer runs once: a
-    forward pre-hook on the dropout layers repeats the input of the first one
-    that fires ``n_passes`` times along the batch axis, so the rest of the
-    network sees ``n_passes`` copies and draws an independent mask for each. Any
-    architecture works whose layers after that point treat batch items
-    independently (true in eval mode: batch norm uses its running statistics);
-    if one does not (a skip connection around the dropout), the passes are run
-    one by one instead. Only dropout layers are switched to training mode.
+    The dropout layers are replaced, in a private structural copy of ``module``,
+    by layers that draw their masks from ``generator``: the module passed in is
+    not modified (neither its mode nor its hooks) and torch's global random
+    state is not used, so concurrent calls, and plain predictions running at the
+    same time, are safe. Every other layer runs in the mode the module is in
+    (evaluation mode: batch norm uses its running statistics).
+
+    The part of the network before the first dropout layer runs once: that layer
+    repeats its input ``n_passes`` times along the batch axis, so the rest of the
+    network sees ``n_passes`` copies, each with its own masks. This needs the
+    layers after that point to treat batch items independently; where they do not
+    (a skip connection around the dropout), the passes are run one by one.
 
     Parameters
     ----------
     module : torch.nn.Module
-        The network; left in the mode it was in.
+        The network (usually in evaluation mode). It is not modified.
     x : Tensor of shape (B, ...)
         Input batch.
     n_passes : int
         Number of stochastic passes.
+    generator : torch.Generator, default=None
+        Source of the masks, on the device of ``x``. Default: a generator seeded
+        from torch's global one (one draw), so that ``torch.manual_seed`` still
+        makes the result reproducible.
 
     Returns
     -------
@@ -58,41 +116,32 @@ def sample_with_dropout(module, x, n_passes):
     >>> from skvoice.uncertainty import sample_with_dropout
     >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5),
     ...                           torch.nn.Linear(8, 2)).eval()
-    >>> sample_with_dropout(net, torch.ones(3, 4), n_passes=10).shape
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> sample_with_dropout(net, torch.ones(3, 4), n_passes=10, generator=gen).shape
     torch.Size([10, 3, 2])
     """
-    dropouts = _active_dropouts(module)
+    if not isinstance(n_passes, (int, np.integer)) or n_passes < 1:
+        raise ValueError(f"n_passes must be a positive integer, got {n_passes!r}.")
     batch = x.shape[0]
-    if not dropouts:
+    if not _active_dropouts(module):
         out = module(x)
         return out.unsqueeze(0).expand(n_passes, *out.shape)
-    modes = [d.training for d in dropouts]
-    fired = []
-
-    def repeat_input(mod, args):
-        if fired:
-            return None
-        fired.append(mod)
-        (inp,) = args
-        return (inp.repeat(n_passes, *([1] * (inp.dim() - 1))),)
-
-    handles = [d.register_forward_pre_hook(repeat_input) for d in dropouts]
+    if generator is None:
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+        generator = torch.Generator(device=x.device).manual_seed(seed)
+    state = {"repeat": True, "fired": False, "n_passes": int(n_passes)}
+    sampled = _with_sampled_dropout(module, generator, state)
+    rng_state = generator.get_state()
     try:
-        for d in dropouts:
-            d.train()
-        try:
-            out = module(x)
-            return out.reshape(n_passes, batch, *out.shape[1:])
-        except RuntimeError:
-            for h in handles:
-                h.remove()
-            handles = []
-            return torch.stack([module(x) for _ in range(n_passes)])
-    finally:
-        for h in handles:
-            h.remove()
-        for d, mode in zip(dropouts, modes):
-            d.train(mode)
+        out = sampled(x)
+        return out.reshape(n_passes, batch, *out.shape[1:])
+    except RuntimeError:
+        # Something after the first dropout mixes its input with an earlier
+        # tensor (a skip connection): run the passes one by one, same masks'
+        # generator restarted so the result does not depend on the failed try.
+        generator.set_state(rng_state)
+        state["repeat"] = False
+        return torch.stack([sampled(x) for _ in range(n_passes)])
 
 
 def split_final_step(estimator):
@@ -128,7 +177,10 @@ class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin,
     n_passes : int, default=30
         Stochastic forward passes.
     random_state : int, RandomState instance or None, default=None
-        Seed of the dropout masks at prediction.
+        Seed of the dropout masks at prediction and, when not None, of the
+        inner estimator's training: every ``random_state`` inside ``estimator``
+        is set from it (as scikit-learn's ensembles do), so that one seed fixes
+        the whole model. With None, the inner estimator keeps its own seeds.
 
     Attributes
     ----------
@@ -153,11 +205,18 @@ class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin,
     ((2, 2), ['aleatoric', 'epistemic', 'std', 'total'])
     """
 
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "n_passes": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, estimator=None, n_passes=30, random_state=None):
         self.estimator = estimator
         self.n_passes = n_passes
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit the inner estimator.
 
@@ -176,15 +235,17 @@ class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin,
         """
         from ..neural_network import CNNClassifier
 
-        if not isinstance(self.n_passes, (int, np.integer)) or self.n_passes < 1:
-            raise ValueError(f"n_passes must be a positive integer, got {self.n_passes!r}.")
         base = CNNClassifier() if self.estimator is None else self.estimator
         _check_network(split_final_step(base)[1], type(self).__name__)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        self.estimator_ = clone(base).fit(X, y, **fit_params)
+        y = column_or_1d(y, warn=True)
+        inner = clone(base)
+        if self.random_state is not None:
+            seed_everything(inner, seed_from(self.random_state))
+        self.estimator_ = inner.fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
@@ -210,12 +271,12 @@ class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin,
 
         def forward(module, windows):
             # The masks of a recording depend on the seed and on the recording
-            # only: the same recording gets the same draws in any batch or order.
+            # only: the same recording gets the same draws in any batch, order or
+            # thread. The generator is local: no global state is touched.
             key = zlib.crc32(windows.detach().cpu().numpy().tobytes())
-            torch.manual_seed((seed + key) % (2**63 - 1))
-            logits = sample_with_dropout(module, windows, n)  # (P, W, K)
+            gen = torch.Generator(device=windows.device).manual_seed((seed + key) % (2**63 - 1))
+            logits = sample_with_dropout(module, windows, n, generator=gen)  # (P, W, K)
             return torch.log_softmax(logits, dim=-1).transpose(0, 1)  # (W, P, K)
 
-        with torch.random.fork_rng(devices=[]):
-            logp = final._class_log_proba(transform(X), forward)  # (n, P, C)
+        logp = final._class_log_proba(transform(X), forward)  # (n, P, C)
         return np.exp(logp).transpose(1, 0, 2)

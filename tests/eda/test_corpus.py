@@ -18,10 +18,6 @@ def test_tables(voices):
     t = recordings_per_speaker(voices.speaker, voices.target)
     assert t["recordings"].sum() == len(voices.data)
     assert set(t["speaker"][t["allowed"]]) == set(voices.allowed)
-    d = duration_table(voices.data, voices.speaker, voices.sr)
-    np.testing.assert_allclose(
-        d["after"], SilenceTrimmer().fit(voices.data).durations(voices.data)[:, 1]
-    )
     f = f0_table(voices.data, voices.speaker, voices.sr)
     # Median F0 per speaker near the true one.
     for s in np.unique(voices.speaker):
@@ -30,6 +26,21 @@ def test_tables(voices):
         )
         est = np.median(np.asarray(f["f0"])[np.asarray(f["speaker"]) == s])
         assert abs(est / truth - 1) < 0.05
+
+
+def test_duration_table_of_known_silences():
+    # 1 s of tone between silences of known length: "before" is the file's
+    # length, "after" the tone's, to within the trimmer's frame resolution.
+    sr = 16000
+    tone = 0.5 * np.sin(2 * np.pi * 220 * np.arange(sr) / sr).astype(np.float32)
+    X = [
+        np.concatenate([np.zeros(sr // 2, np.float32), tone, np.zeros(sr // 2, np.float32)]),
+        np.concatenate([np.zeros(sr, np.float32), tone, np.zeros(2 * sr, np.float32)]),
+    ]
+    d = duration_table(X, ["a", "b"], sr, trimmer=SilenceTrimmer(frame_length=512, hop_length=128))
+    assert list(d["speaker"]) == ["a", "b"]
+    np.testing.assert_allclose(d["before"], [2.0, 4.0])
+    np.testing.assert_allclose(d["after"], [1.0, 1.0], atol=512 / sr)
 
 
 def test_intensity_of_a_tone_peaks_at_its_frequency():
@@ -128,6 +139,13 @@ def test_f0_distribution_display_one_box_per_speaker(voices):
     plt.close(disp.figure_)
 
 
+def _assert_same_power(db, ref_db):
+    """Equal as power spectra, to float32 precision relative to the loudest bin."""
+    assert db.shape == ref_db.shape
+    p, ref = 10.0 ** (db / 10.0), 10.0 ** (ref_db / 10.0)
+    np.testing.assert_allclose(p, ref, rtol=1e-3, atol=1e-5 * ref.max())
+
+
 def test_class_spectrogram_display_matches_librosa():
     import librosa
 
@@ -145,12 +163,14 @@ def test_class_spectrogram_display_matches_librosa():
         ),
         top_db=80.0,
     )
-    np.testing.assert_allclose(disp.spectrograms[0]["mel"][0], mel, atol=1e-3)
+    # float32 FFTs differ in the last bits between CPUs and thread counts, and a
+    # relative error in power is what stays fixed: compare in power, not in dB.
+    _assert_same_power(disp.spectrograms[0]["mel"][0], mel)
     lin = librosa.power_to_db(
         np.abs(librosa.stft(y, n_fft=1024, hop_length=256, pad_mode="constant")) ** 2,
         top_db=80.0,
     )
-    np.testing.assert_allclose(disp.spectrograms[0]["linear"][0], lin, atol=1e-3)
+    _assert_same_power(disp.spectrograms[0]["linear"][0], lin)
     titles = [ax.get_title() for ax in disp.axes_[:, 0]]
     assert titles[0].startswith("refused") and titles[-1].startswith("allowed")
     # A seeded draw picks recordings of the right class, reproducibly.

@@ -160,6 +160,20 @@ def test_reinitialization_robustness(fitted):
     assert ll.scores[ll.layers.index("head"), 1] == ll.baseline
     rr = reinitialization_robustness(clf, X, y, mode="rerandomize", scoring="roc_auc")
     assert rr.scores.shape == (len(rr.layers), 1)
+    # By hand: a copy whose head is a freshly initialised Linear layer (torch's own
+    # initialiser, seeded as documented: random_state + the layer's index).
+    import copy
+
+    from sklearn.metrics import roc_auc_score
+
+    i = rr.layers.index("head")
+    by_hand = copy.deepcopy(clf)
+    old_head = by_hand.net_.module_.head
+    torch.manual_seed(0 + i)
+    by_hand.net_.module_.head = torch.nn.Linear(old_head.in_features, old_head.out_features)
+    expected = roc_auc_score(y, by_hand.predict_proba(X)[:, 1])
+    assert rr.scores[i, 0] == pytest.approx(expected, abs=1e-12)
+    assert rr.baseline == pytest.approx(roc_auc_score(y, clf.predict_proba(X)[:, 1]))
     _unchanged(clf, before)
     with pytest.raises(ValueError, match="not recorded"):
         reinitialization_robustness(clf, X, y, checkpoints=[99])
@@ -171,9 +185,16 @@ def test_accepts_uncertainty_members(fitted):
     mc.estimator_, mc.classes_ = clf, clf.classes_
     ens = DeepEnsembleClassifier(clf, n_estimators=1)
     ens.estimators_, ens.classes_ = [clf], clf.classes_
-    a = grad_cam(mc, X[:2])
-    b = grad_cam(ens, X[:2])
-    np.testing.assert_allclose(a[0], b[0])
+    # A wrapper is explained through the network it wraps: the same maps as the
+    # bare network's, for Grad-CAM and for frequency importance.
+    bare = grad_cam(clf, X[:2])
+    for wrapper in (mc, ens):
+        for got, ref in zip(grad_cam(wrapper, X[:2]), bare):
+            np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(
+            frequency_importance(wrapper, X[:6], y[:6], method="occlusion").importance,
+            frequency_importance(clf, X[:6], y[:6], method="occlusion").importance,
+        )
 
 
 def test_displays_draw(fitted):

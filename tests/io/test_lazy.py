@@ -107,8 +107,20 @@ def test_trimmer_refuses_a_stream_read_at_another_rate(corpus):
 
 def test_transformers_hash_deterministically_for_pipeline_caching(corpus):
     _, paths = corpus
-    for est in (SilenceTrimmer(), SpectrogramExtractor(), F0Extractor()):
-        assert joblib.hash(clone(est)) == joblib.hash(clone(est))
+    import pickle
+
+    # Memory keys a step by its hash: equal settings must give equal keys, whether
+    # built apart, cloned or unpickled, and a changed setting a new key.
+    for cls, changed in (
+        (SilenceTrimmer, {"top_db": 40}),
+        (SpectrogramExtractor, {"n_mels": 40}),
+        (F0Extractor, {"fmax": 400.0}),
+    ):
+        key = joblib.hash(cls())
+        assert joblib.hash(cls()) == key
+        assert joblib.hash(clone(cls())) == key
+        assert joblib.hash(pickle.loads(pickle.dumps(cls()))) == key
+        assert joblib.hash(cls(**changed)) != key
     a = SilenceTrimmer().fit(paths).transform(paths)
     b = SilenceTrimmer().fit(paths).transform(paths)
     assert joblib.hash(a) == joblib.hash(b)

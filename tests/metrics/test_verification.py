@@ -22,16 +22,15 @@ def test_eer_perfect_and_inverted():
 def test_eer_hand_computed_crossing():
     # Thresholds give (FAR, FRR): (0, 1), (0, .5), (.5, .5), ... -> EER 0.5 at a point.
     assert equal_error_rate([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9]) == 0.5
-    # 3 impostors, 2 genuine: curve (FAR, FRR) = (0,1), (0,.5), (1/3,.5), (1/3,0) ...
-    # FRR - FAR goes .5 -> 1/6 -> -1/3 between the 2nd and ... : crossing interpolated.
-    y = [0, 0, 0, 1, 1]
-    s = [0.1, 0.2, 0.7, 0.6, 0.9]
-    far, frr = np.array([0, 0, 1 / 3, 1 / 3, 2 / 3, 1]), np.array([1, 0.5, 0.5, 0, 0, 0])
-    d = frr - far
-    i = np.flatnonzero(d <= 0)[0]
-    t = d[i - 1] / (d[i - 1] - d[i])
-    expected = far[i - 1] + t * (far[i] - far[i - 1])
-    assert equal_error_rate(y, s) == pytest.approx(expected)
+    # 3 impostors, 2 genuine. Lowering the threshold past 0.9 (genuine), 0.7
+    # (impostor), 0.6 (genuine) walks (FAR, FRR) = (0, 1), (0, 1/2), (1/3, 1/2),
+    # (1/3, 0). The last segment is vertical at FAR = 1/3 and FRR falls through
+    # 1/3 on it: the rates are equal there, so the EER is 1/3.
+    assert equal_error_rate([0, 0, 0, 1, 1], [0.1, 0.2, 0.7, 0.6, 0.9]) == pytest.approx(1 / 3)
+    # A slanted segment: 2 impostors and 2 genuine tied at 0.5 step from
+    # (FAR, FRR) = (0, 1/2) to (1, 0); on it FRR = 1/2 - FAR/2 = FAR at FAR = 1/3.
+    y, s = [0, 0, 1, 1, 1, 1], [0.5, 0.5, 0.5, 0.5, 0.9, 0.8]
+    assert equal_error_rate(y, s) == pytest.approx(1 / 3)
 
 
 def test_eer_with_ties():

@@ -102,11 +102,21 @@ def test_multichannel_and_dense_input():
 
 
 def test_multiclass():
-    X, _ = _toy(30)
-    y = np.arange(30) % 3
-    clf = CNNClassifier(**TINY).fit(X, y)
-    assert clf.predict_proba(X).shape == (30, 3)
-    assert clf.decision_function(X).shape == (30, 3)
+    # Three classes, each with extra energy in its own third of the bins.
+    rng = np.random.default_rng(0)
+    y = np.arange(36) % 3
+    X = []
+    for label in y:
+        x = rng.standard_normal((12, int(rng.integers(20, 40)))).astype(np.float32)
+        x[4 * label : 4 * label + 4] += 2.0
+        X.append(x)
+    clf = CNNClassifier(**{**TINY, "max_epochs": 15}).fit(X[:24], y[:24])
+    proba = clf.predict_proba(X[24:])
+    assert proba.shape == (12, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    assert np.mean(clf.predict(X[24:]) == y[24:]) >= 0.9  # held-out recordings
+    scores = clf.decision_function(X[24:])
+    np.testing.assert_allclose(scores, np.log(proba), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(

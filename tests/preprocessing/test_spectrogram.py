@@ -74,6 +74,22 @@ def test_log_kind_reads_a_tone_in_the_right_band():
     assert np.all(weights.sum(axis=1) > 0)  # no empty band
 
 
+def test_log_kind_definition():
+    # librosa has no log-frequency filterbank to compare with: test the definition.
+    # Centres: 48 of 50 geometrically spaced edges from fmin to Nyquist.
+    weights, centres = filterbank(kind="log", n_bins=48, fmin=60, n_fft=1024)
+    np.testing.assert_allclose(centres, np.geomspace(60, 8000, 50)[1:-1])
+    np.testing.assert_allclose(weights.sum(axis=1), 1, rtol=1e-6)  # unit area
+    # A tone on the FFT bin nearest a band's centre peaks in that band.
+    sr = 16000
+    t = np.arange(sr) / sr
+    ext = SpectrogramExtractor(kind="log", n_mels=48, fmin=60, normalize=None, to_db=False)
+    for band in (20, 30, 40, 47):
+        f = round(centres[band] / (sr / 1024)) * (sr / 1024)
+        S = ext.fit_transform([np.sin(2 * np.pi * f * t)])[0]
+        assert S.mean(axis=1).argmax() == band
+
+
 def test_duration_crop_and_loop(voices):
     ext = SpectrogramExtractor(duration=1.0)
     out = ext.fit_transform([voices.data[0], voices.data[0][:4000]])

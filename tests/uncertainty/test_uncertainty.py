@@ -3,7 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
@@ -46,30 +46,68 @@ def test_decomposition_bounds(rng):
     assert np.all(u.total <= np.log(3) + 1e-12)
 
 
-def test_sample_with_dropout_matches_manual_masks():
+def _mlp():
     torch.manual_seed(0)
-    net = torch.nn.Sequential(
+    return torch.nn.Sequential(
         torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(5, 2)
     ).eval()
+
+
+def test_sample_with_dropout_matches_manual_masks():
+    net = _mlp()
+    dropout = net[2]
     x = torch.randn(4, 3)
-    masks = []
-    net[2].register_forward_hook(lambda m, i, o: masks.append((o, i[0])))
-    out = sample_with_dropout(net, x, n_passes=6)
+    global_state = torch.get_rng_state()
+    out = sample_with_dropout(net, x, n_passes=6, generator=torch.Generator().manual_seed(7))
     assert out.shape == (6, 4, 2)
-    dropped, inp = masks[0]
-    assert inp.shape == (24, 5)  # prefix ran once, then repeated 6 times
-    hidden = torch.relu(net[0](x))
-    torch.testing.assert_close(inp, hidden.repeat(6, 1))
-    manual = net[3](dropped).reshape(6, 4, 2)  # same masks, suffix by hand
+    # By hand: the prefix once, repeated 6 times, masks drawn from the same seed.
+    hidden = torch.relu(net[0](x)).repeat(6, 1)
+    keep = torch.empty(24, 5).bernoulli_(0.5, generator=torch.Generator().manual_seed(7))
+    manual = net[3](hidden * keep / 0.5).reshape(6, 4, 2)
     torch.testing.assert_close(out, manual)
-    assert not net[2].training  # mode restored
     assert not torch.allclose(out[0], out[1])
+    # The caller's network and torch's global generator are untouched.
+    assert net[2] is dropout and not dropout.training and not net.training
+    assert not dropout._forward_pre_hooks and not dropout._forward_hooks
+    assert torch.equal(torch.get_rng_state(), global_state)
+
+
+def test_sample_with_dropout_seeded_generator_is_reproducible():
+    net, x = _mlp(), torch.randn(4, 3)
+
+    def draw(seed):
+        return sample_with_dropout(net, x, 5, generator=torch.Generator().manual_seed(seed))
+
+    torch.testing.assert_close(draw(0), draw(0))
+    assert not torch.allclose(draw(0), draw(1))
+    torch.manual_seed(3)
+    a = sample_with_dropout(net, x, 5)
+    torch.manual_seed(3)
+    torch.testing.assert_close(a, sample_with_dropout(net, x, 5))
+
+
+def test_channel_dropout_zeroes_whole_maps():
+    net = torch.nn.Sequential(torch.nn.Dropout2d(0.5)).eval()
+    out = sample_with_dropout(
+        net, torch.ones(2, 3, 4, 5), 8, generator=torch.Generator().manual_seed(0)
+    )
+    maps = out.reshape(8 * 2 * 3, 20)
+    assert torch.all(maps == maps[:, :1])  # constant per (pass, item, channel)
+    assert set(maps[:, 0].tolist()) == {0.0, 2.0}
+
+
+def test_alpha_dropout_is_refused():
+    net = torch.nn.Sequential(torch.nn.AlphaDropout(0.2)).eval()
+    with pytest.raises(TypeError, match="AlphaDropout"):
+        sample_with_dropout(net, torch.ones(2, 3), 3)
 
 
 def test_sample_without_dropout_is_deterministic():
     net = torch.nn.Sequential(torch.nn.Linear(3, 2)).eval()
-    out = sample_with_dropout(net, torch.randn(4, 3), 5)
-    torch.testing.assert_close(out[0], out[4])
+    x = torch.randn(4, 3)
+    out = sample_with_dropout(net, x, 5)
+    for k in range(5):
+        torch.testing.assert_close(out[k], net(x))
 
 
 def test_skip_connection_falls_back_to_loop():
@@ -83,8 +121,15 @@ def test_skip_connection_falls_back_to_loop():
             h = self.lin(x)
             return h + self.drop(h)  # mixes the dropout output with its input
 
-    out = sample_with_dropout(Skip().eval(), torch.randn(4, 3), 3)
-    assert out.shape == (3, 4, 3)
+    torch.manual_seed(0)
+    net, x = Skip().eval(), torch.randn(4, 3)
+    out = sample_with_dropout(net, x, 3, generator=torch.Generator().manual_seed(5))
+    # One pass after another, each with its own (4, 3) mask from the same stream.
+    gen = torch.Generator().manual_seed(5)
+    h = net.lin(x)
+    for k in range(3):
+        keep = torch.empty(4, 3).bernoulli_(0.5, generator=gen)
+        torch.testing.assert_close(out[k], h + h * keep / 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -165,39 +210,105 @@ def test_ensemble_of_cnns_seeds_differ_and_parallel(toy):
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
 
 
-def test_ensemble_bootstrap_and_groups(toy):
+class _Recorder(ClassifierMixin, BaseEstimator):
+    """Remembers what it was fitted on; predicts the training class balance."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y, groups=None):
+        self.X_, self.y_, self.groups_ = np.asarray(X), np.asarray(y), groups
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        p = np.mean(self.y_ == self.classes_[1])
+        return np.tile([1 - p, p], (len(X), 1))
+
+
+def test_ensemble_bootstrap_resamples_rows_and_groups():
+    from sklearn.utils import check_random_state
+
+    X = np.arange(30, dtype=float).reshape(15, 2)
+    y = np.arange(15) % 2
+    groups = np.array([f"s{i % 5}" for i in range(15)])
+    ens = DeepEnsembleClassifier(_Recorder(), n_estimators=3, bootstrap=True, random_state=0)
+    ens.fit(X, y, groups=groups)
+    # The same draws by hand: member seeds first, then one sample of n rows each.
+    rng = check_random_state(0)
+    seeds = rng.randint(0, 2**31 - 1, size=3)
+    for member, seed in zip(ens.estimators_, seeds):
+        idx = rng.randint(0, 15, 15)
+        assert member.random_state == seed
+        np.testing.assert_array_equal(member.X_, X[idx])
+        np.testing.assert_array_equal(member.y_, y[idx])
+        np.testing.assert_array_equal(member.groups_, groups[idx])  # rows stay aligned
+    assert len({m.X_.tobytes() for m in ens.estimators_}) == 3
+    # Without the bootstrap every member sees every row, in order.
+    plain = DeepEnsembleClassifier(_Recorder(), n_estimators=2, random_state=0).fit(X, y)
+    assert all(np.array_equal(m.X_, X) for m in plain.estimators_)
+
+
+def test_ensemble_members_use_the_speaker_objective_with_groups(toy):
     X, y = toy
     groups = np.array([f"s{i % 6}" for i in range(30)])
-    ens = DeepEnsembleClassifier(
-        CNNClassifier(**TINY), n_estimators=2, bootstrap=True, random_state=0
-    ).fit(X, y, groups=groups)
+    ens = DeepEnsembleClassifier(CNNClassifier(**TINY), n_estimators=2, random_state=0)
+    ens.fit(X, y, groups=groups)
     assert all(m.objective_ == "speakers" for m in ens.estimators_)
+    assert all(set(m.speakers_) == set(groups) for m in ens.estimators_)
 
 
 def test_return_uncertainty_through_pipeline(toy):
     from sklearn.preprocessing import FunctionTransformer
 
     X, y = toy
-    pipe = make_pipeline(
-        FunctionTransformer(lambda Z: Z),
-        MCDropoutClassifier(CNNClassifier(**TINY), n_passes=3, random_state=0),
-    ).fit(X, y)
+    negate = FunctionTransformer(lambda Z: [-z for z in Z])
+    mc = MCDropoutClassifier(CNNClassifier(**{**TINY, "dropout": 0.5}), n_passes=3, random_state=0)
+    pipe = make_pipeline(negate, clone(mc)).fit(X, y)
     proba, u = pipe.predict_proba(X, return_uncertainty=True)
-    assert proba.shape == (30, 2) and u.std.shape == (30,)
+    # The same as the wrapper alone on the transformed recordings.
+    ref_proba, ref_u = (
+        clone(mc)
+        .fit(negate.transform(X), y)
+        .predict_proba(negate.transform(X), return_uncertainty=True)
+    )
+    np.testing.assert_allclose(proba, ref_proba, atol=1e-6)
+    for k in ("total", "aleatoric", "epistemic", "std"):
+        np.testing.assert_allclose(u[k], ref_u[k], atol=1e-6)
+    assert u.epistemic.max() > 0
 
 
 def test_mc_dropout_in_grid_search(toy):
-    from sklearn.model_selection import GridSearchCV
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
     X, y = toy
-    search = GridSearchCV(
-        MCDropoutClassifier(CNNClassifier(**TINY), n_passes=3),
-        {"estimator__lr": [1e-3, 1e-2]},
-        cv=2,
-        scoring="roc_auc",
-    )
-    search.fit(X, y)
-    assert search.best_estimator_.predict_proba(X).shape == (30, 2)
+    mc = MCDropoutClassifier(CNNClassifier(**TINY), n_passes=3, random_state=0)
+    cv = StratifiedKFold(2)
+    grid = [1e-3, 1e-2]
+    search = GridSearchCV(mc, {"estimator__lr": grid}, cv=cv, scoring="roc_auc").fit(X, y)
+    # Every candidate scores what cross-validating it by hand gives.
+    for lr, score in zip(grid, search.cv_results_["mean_test_score"]):
+        by_hand = cross_val_score(
+            clone(mc).set_params(estimator__lr=lr), X, y, cv=cv, scoring="roc_auc"
+        )
+        assert score == pytest.approx(by_hand.mean(), abs=1e-6)
+    best = clone(mc).set_params(**search.best_params_).fit(X, y)
+    np.testing.assert_allclose(search.predict_proba(X), best.predict_proba(X), atol=1e-6)
+
+
+def test_predictions_are_thread_safe(toy):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = toy
+    mc = MCDropoutClassifier(
+        CNNClassifier(**{**TINY, "dropout": 0.5}), n_passes=5, random_state=0
+    ).fit(X, y)
+    serial_mc, serial_plain = mc.predict_proba(X), mc.estimator_.predict_proba(X)
+    jobs = [mc.predict_proba, mc.estimator_.predict_proba] * 8
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda f: f(X), jobs))
+    for k, got in enumerate(results):
+        np.testing.assert_allclose(got, serial_mc if k % 2 == 0 else serial_plain, atol=1e-6)
 
 
 def test_calibration_and_selection_metrics():
