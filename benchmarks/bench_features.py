@@ -1,124 +1,159 @@
-"""Throughput of skvoice's feature transformers against librosa, in one run.
+"""Speed and agreement of skvoice's feature transformers against librosa (and torchaudio).
 
-Usage: python benchmarks/bench_features.py [--repeat N]
+Usage: python benchmarks/bench_features.py [--repeat N] [--quick]
 
-Prints one table: recordings per second for ours and for the librosa call a user
-would make instead (per clip), the speed ratio, and for F0 the seconds of compute
-per second of audio. Values are checked to agree before timing.
+Both sides are timed the same way: one warm-up call, then the median of ``repeat``
+calls, at 1 and at 2 threads (torch, BLAS and OpenMP limited alike). Before timing,
+the values are compared on every clip: mel power relative to the clip's maximum,
+and for F0 the voicing flags and the pitch in cents on frames both call voiced.
+torchaudio's ``MelSpectrogram`` is a second speed reference when it is installed.
+Writes ``benchmarks/results/features.md``.
 """
 
 import argparse
-import time
 
 import librosa
 import numpy as np
-import torch
+from _common import markdown_table, median_time, threads, write_result
 
 from skvoice.datasets import make_voices
 from skvoice.preprocessing import F0Extractor, SilenceTrimmer, SpectrogramExtractor
 
-
-def best_time(func, repeat):
-    func()  # warm-up (numba compilation, caches, threads)
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t)
-    return min(times)
+SR = 16000
+MEL = dict(n_fft=1024, hop_length=256, n_mels=64)
 
 
-def main(repeat=3):
-    torch.set_num_threads(2)
-    voices = make_voices(n_speakers=10, n_recordings=10, duration=3.0, random_state=0)
-    clips = [np.resize(y, 48000) for y in voices.data]  # 100 clips of exactly 3 s
-    speech = np.concatenate(voices.data)[: 30 * 16000]  # 30 s of speech
-    rows = []
-
-    # Mel spectrograms: 100 clips of 3 s.
-    ext = SpectrogramExtractor(normalize=None, to_db=False).fit(clips[:1])
-
-    def ours_mel():
-        return ext.transform(clips)
-
-    def librosa_mel():
-        return [
-            librosa.feature.melspectrogram(y=y, sr=16000, n_fft=1024, hop_length=256, n_mels=64)
-            for y in clips
-        ]
-
-    a, b = ours_mel()[0], librosa_mel()[0]
-    assert np.allclose(a, b, rtol=1e-4, atol=1e-4 * b.max())
-    t_ours, t_ref = best_time(ours_mel, repeat), best_time(librosa_mel, repeat)
-    rows.append(
-        (
-            "mel spectrogram (100 x 3 s)",
-            "librosa.feature.melspectrogram",
-            100 / t_ours,
-            100 / t_ref,
-            None,
-            None,
-        )
+def _torchaudio_mel():
+    try:
+        import torchaudio
+    except ImportError:
+        return None
+    return torchaudio.transforms.MelSpectrogram(
+        sample_rate=SR,
+        n_fft=MEL["n_fft"],
+        hop_length=MEL["hop_length"],
+        n_mels=MEL["n_mels"],
+        norm="slaney",
+        mel_scale="slaney",
+        pad_mode="constant",
     )
 
-    # Silence trimming: 100 clips.
-    trim = SilenceTrimmer().fit(clips[:1])
-    t_ours = best_time(lambda: trim.transform(clips), repeat)
-    t_ref = best_time(lambda: [librosa.effects.trim(y, top_db=30) for y in clips], repeat)
-    rows.append(
-        ("silence trim (100 x 3 s)", "librosa.effects.trim", 100 / t_ours, 100 / t_ref, None, None)
-    )
 
-    # pYIN on 30 s of speech, two pitch ranges.
-    for label, fmin, fmax in [
-        ("65-500 Hz", 65.0, 500.0),
-        ("C2-C7", librosa.note_to_hz("C2"), librosa.note_to_hz("C7")),
-    ]:
-        f0x = F0Extractor(fmin=fmin, fmax=fmax).fit([speech])
-        kw = dict(sr=16000, fmin=fmin, fmax=fmax, frame_length=1024, hop_length=256)
-        ours = f0x.transform([speech])[0]
-        ref = librosa.pyin(speech, **kw)[0]
-        assert np.mean(np.isnan(ours) == np.isnan(ref)) > 0.95
-        t_ours = best_time(lambda f0x=f0x: f0x.transform([speech]), repeat)
-        t_ref = best_time(lambda kw=kw: librosa.pyin(speech, **kw), max(1, repeat - 2))
-        t_yin = best_time(lambda kw=kw: librosa.yin(speech, **kw), repeat)
+def agreement(clips, speech_clips, f0_ranges):
+    """Worst disagreement over every clip, per feature."""
+    ext = SpectrogramExtractor(normalize=None, to_db=False, **MEL).fit(clips[:1])
+    ours = ext.transform(clips)
+    mel_err = 0.0
+    for a, y in zip(ours, clips):
+        b = librosa.feature.melspectrogram(y=y, sr=SR, pad_mode="constant", **MEL)
+        mel_err = max(mel_err, float(np.max(np.abs(a - b)) / b.max()))
+    rows = [("mel power, every clip", f"max abs(ours - librosa) / clip max = {mel_err:.1e}")]
+    for label, fmin, fmax in f0_ranges:
+        f0x = F0Extractor(fmin=fmin, fmax=fmax).fit(speech_clips[:1])
+        flags, cents = [], []
+        for y, f0 in zip(speech_clips, f0x.transform(speech_clips)):
+            ref = librosa.pyin(y, sr=SR, fmin=fmin, fmax=fmax, frame_length=1024, hop_length=256)[
+                0
+            ]
+            v, rv = ~np.isnan(f0), ~np.isnan(ref)
+            flags.append(np.mean(v == rv))
+            both = v & rv
+            cents.append(np.abs(1200 * np.log2(f0[both] / ref[both])))
+        cents = np.concatenate(cents)
         rows.append(
             (
-                f"pYIN {label} (30 s)",
-                "librosa.pyin",
-                1 / t_ours,
-                1 / t_ref,
-                t_ours / 30,
-                t_ref / 30,
+                f"pYIN {label}, every clip",
+                f"voicing agreement {100 * min(flags):.2f} % (worst clip); "
+                f"F0 max {cents.max():.2e} cents over {cents.size} voiced frames",
             )
         )
-        rows.append((f"  for scale: librosa.yin {label}", "", None, 1 / t_yin, None, t_yin / 30))
+    return rows
 
-    header = (
-        "task",
-        "reference",
-        "ours rec/s",
-        "ref rec/s",
-        "speed-up",
-        "ours s/s audio",
-        "ref s/s audio",
+
+def main(repeat=5, quick=False):
+    n_clips = 20 if quick else 100
+    voices = make_voices(n_speakers=10, n_recordings=10, duration=3.0, random_state=0)
+    clips = [np.resize(y, 3 * SR) for y in voices.data[:n_clips]]  # clips of exactly 3 s
+    speech_clips = clips[: 4 if quick else 10]  # 10 clips of 3 s: 30 s of speech
+    seconds = 3.0 * len(speech_clips)
+    f0_ranges = [
+        ("65-500 Hz", 65.0, 500.0),
+        ("C2-C7", float(librosa.note_to_hz("C2")), float(librosa.note_to_hz("C7"))),
+    ]
+    agree = agreement(clips, speech_clips, f0_ranges)
+
+    ext = SpectrogramExtractor(normalize=None, to_db=False, **MEL).fit(clips[:1])
+    trim = SilenceTrimmer().fit(clips[:1])
+    ta = _torchaudio_mel()
+    tasks = [
+        (
+            f"mel spectrogram ({n_clips} x 3 s)",
+            lambda: ext.transform(clips),
+            "librosa.feature.melspectrogram",
+            lambda: [
+                librosa.feature.melspectrogram(y=y, sr=SR, pad_mode="constant", **MEL)
+                for y in clips
+            ],
+        ),
+        (
+            f"silence trim ({n_clips} x 3 s)",
+            lambda: trim.transform(clips),
+            "librosa.effects.trim",
+            lambda: [librosa.effects.trim(y, top_db=30) for y in clips],
+        ),
+    ]
+    if ta is not None:
+        import torch
+
+        tasks.append(
+            (
+                f"mel spectrogram ({n_clips} x 3 s)",
+                lambda: ext.transform(clips),
+                "torchaudio MelSpectrogram",
+                lambda: [ta(torch.from_numpy(y)) for y in clips],
+            )
+        )
+    for label, fmin, fmax in f0_ranges:
+        f0x = F0Extractor(fmin=fmin, fmax=fmax).fit(speech_clips[:1])
+        kw = dict(sr=SR, fmin=fmin, fmax=fmax, frame_length=1024, hop_length=256)
+        tasks.append(
+            (
+                f"pYIN {label} ({seconds:.0f} s)",
+                lambda f0x=f0x: f0x.transform(speech_clips),
+                "librosa.pyin",
+                lambda kw=kw: [librosa.pyin(y, **kw) for y in speech_clips],
+            )
+        )
+
+    rows = []
+    for n_threads in (1, 2):
+        with threads(n_threads):
+            for task, ours, ref_name, ref in tasks:
+                t_ours, t_ref = median_time(ours, repeat), median_time(ref, repeat)
+                rows.append(
+                    (
+                        task,
+                        n_threads,
+                        ref_name,
+                        f"{1000 * t_ours:.0f}",
+                        f"{1000 * t_ref:.0f}",
+                        f"{t_ref / t_ours:.1f}x",
+                    )
+                )
+    header = ("task", "threads", "reference", "ours ms", "reference ms", "speed-up")
+    table = markdown_table(header, rows)
+    body = f"Speed (median of {repeat} calls after one warm-up, both sides alike):\n\n{table}\n\n"
+    if ta is None:
+        body += "torchaudio is not installed here: its row is left out.\n\n"
+    body += "Agreement with librosa, checked before timing:\n\n" + markdown_table(
+        ("feature", "worst disagreement"), agree
     )
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for task, ref, ours, other, s_ours, s_ref in rows:
-        cells = [
-            task,
-            ref,
-            f"{ours:.1f}" if ours else "",
-            f"{other:.1f}",
-            f"{ours / other:.1f}x" if ours else "",
-            f"{s_ours:.4f}" if s_ours else "",
-            f"{s_ref:.4f}" if s_ref else "",
-        ]
-        print("| " + " | ".join(cells) + " |")
+    write_result("features_quick" if quick else "features", body)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    main(parser.parse_args().repeat)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="20 clips, 3 repeats")
+    args = parser.parse_args()
+    main(3 if args.quick else args.repeat, args.quick)

@@ -6,20 +6,24 @@ On one open-set split of noisy make_voices data (test: held-out recordings of th
 allowed speakers and impostors never heard in training) prints three tables:
 
 1. the single CNN, MC dropout (10, 30, 100 passes; dropout before the head, and in
-   every block) and deep ensembles (3, 5, 10 members; nested subsets of one set of 10
-   trained networks): balanced accuracy, EER, ECE, NLL, Brier, AUROC of each
+   every block) and deep ensembles (3, 5, 10 members, each ensemble trained and
+   timed on its own): balanced accuracy, EER, ECE, NLL, Brier, AUROC of each
    uncertainty for detecting misclassified recordings, area under risk-coverage,
    fit and predict time;
 2. the cost of MC dropout relative to one deterministic predict_proba;
 3. mean uncertainty on in-distribution recordings against unseen impostors, white
    noise, pure tones and music-like chords, with the AUROC of telling each apart from
    in-distribution recordings by epistemic uncertainty.
+
+Prediction times are the median of ``--repeat`` calls after one warm-up. Writes
+``benchmarks/results/uncertainty.md``.
 """
 
 import argparse
 import time
 
 import numpy as np
+from _common import markdown_table, median_time, write_result
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
 
@@ -76,17 +80,11 @@ def summarise(name, y, member_proba, fit_time, predict_time):
 
 def table(rows):
     keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for r in rows:
-        print(
-            "| "
-            + " | ".join(f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in keys)
-            + " |"
-        )
+    cells = [[f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in keys] for r in rows]
+    return markdown_table(keys, cells)
 
 
-def main(epochs=20):
+def main(epochs=20, repeat=5):
     rng = np.random.default_rng(0)
     voices = make_voices(n_speakers=9, n_recordings=12, duration=2.0, snr_db=15, random_state=0)
     trimmer, ext = SilenceTrimmer(), SpectrogramExtractor()
@@ -107,53 +105,43 @@ def main(epochs=20):
         t = time.perf_counter()
         net.fit(Xtr, ytr, groups=spk[train])
         fit_time = time.perf_counter() - t
-        t = time.perf_counter()
         p = net.predict_proba(Xte)
-        one = time.perf_counter() - t
+        one = median_time(lambda net=net: net.predict_proba(Xte), repeat)
         if block == 0.0:
             r, _ = summarise("single CNN", yte, p[None], fit_time, one)
             rows.append(r)
         for passes in (10, 30, 100):
             mc = MCDropoutClassifier(net, n_passes=passes, random_state=0)
             mc.estimator_, mc.classes_ = net, net.classes_  # reuse the trained network
-            t = time.perf_counter()
             members = mc.predict_member_proba(Xte)
-            pt = time.perf_counter() - t
+            pt = median_time(lambda mc=mc: mc.predict_member_proba(Xte), repeat)
             name = f"MC dropout ({label}), {passes} passes"
             r, u = summarise(name, yte, members, fit_time, pt)
             rows.append(r)
             cost_rows.append({"model": name, "predict s": pt, "x one pass": pt / one})
             if passes == 30:
                 unc[name] = mc
-    t = time.perf_counter()
-    ens = DeepEnsembleClassifier(base, n_estimators=10, random_state=0)
-    ens.fit(Xtr, ytr, groups=spk[train])
-    fit10 = time.perf_counter() - t
-    all_members = ens.estimators_
     for m in (3, 5, 10):
-        sub = clone(ens).set_params(n_estimators=m)
-        sub.estimators_, sub.classes_ = all_members[:m], ens.classes_
+        ens = DeepEnsembleClassifier(base, n_estimators=m, random_state=0)
         t = time.perf_counter()
-        members = sub.predict_member_proba(Xte)
-        pt = time.perf_counter() - t
-        r, _ = summarise(f"deep ensemble, {m} members", yte, members, fit10 * m / 10, pt)
+        ens.fit(Xtr, ytr, groups=spk[train])
+        fit_time = time.perf_counter() - t
+        members = ens.predict_member_proba(Xte)
+        pt = median_time(lambda ens=ens: ens.predict_member_proba(Xte), repeat)
+        r, _ = summarise(f"deep ensemble, {m} members", yte, members, fit_time, pt)
         rows.append(r)
         if m == 5:
-            unc["deep ensemble, 5 members"] = sub
+            unc["deep ensemble, 5 members"] = ens
 
-    print(
+    body = (
         "Quality on the open-set test split "
-        f"({len(yte)} recordings, {int((yte == 0).sum())} of unseen impostors)"
-    )
-    table(rows)
-    print(
-        "\nCost of MC dropout (30 passes should cost at most 3x one pass with dropout "
-        "before the head)"
-    )
-    table(cost_rows)
-    print(
-        "\nOut of distribution: mean epistemic (mean total) uncertainty, and AUROC of "
-        "epistemic uncertainty separating each group from allowed speakers' recordings"
+        f"({len(yte)} recordings, {int((yte == 0).sum())} of unseen impostors):\n\n"
+        + table(rows)
+        + "\n\nCost of MC dropout relative to one deterministic pass (median of "
+        f"{repeat} calls):\n\n"
+        + table(cost_rows)
+        + "\n\nOut of distribution: mean epistemic (mean total) uncertainty, and AUROC of "
+        "epistemic uncertainty separating each group from allowed speakers' recordings:\n\n"
     )
     out_rows = []
     for name, model in unc.items():
@@ -169,10 +157,12 @@ def main(epochs=20):
             )
             row[group] = f"{u.epistemic.mean():.3f} ({u.total.mean():.3f}), AUROC {auc:.2f}"
         out_rows.append(row)
-    table(out_rows)
+    write_result("uncertainty", body + table(out_rows))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
-    main(parser.parse_args().epochs)
+    parser.add_argument("--repeat", type=int, default=5, help="timed calls per prediction")
+    args = parser.parse_args()
+    main(args.epochs, args.repeat)

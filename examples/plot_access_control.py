@@ -70,17 +70,22 @@ closed.fit(X, y, groups=speakers, cnnclassifier__groups=speakers)
 print("GroupKFold ROC AUC (unseen allowed speakers):", closed.best_score_)
 
 # %%
-# Out-of-fold scores of the tuned pipeline and of two baselines on F0 and MFCC
-# statistics, all under the same open-set folds.
+# Out-of-fold scores of the pipeline and of two baselines on F0 and MFCC
+# statistics, all under the same open-set folds. The learning rate is tuned inside
+# each outer fold (a nested search), so the CNN's test recordings never took part
+# in choosing its settings, just as the untuned baselines'.
 best = search.best_estimator_
+nested = GridSearchCV(
+    pipe, {"cnnclassifier__lr": [1e-3, 3e-3]}, cv=OpenSetGroupKFold(2), scoring=eer_scorer
+)
 cnn_scores = cross_val_predict(
-    best,
+    nested,
     X,
     y,
     groups=speakers,
     cv=open_set,
     method="predict_proba",
-    params={"cnnclassifier__groups": speakers},
+    params={"groups": speakers, "cnnclassifier__groups": speakers},
 )[:, 1]
 stats = make_pipeline(SilenceTrimmer(), make_union(F0Extractor(output="stats"), MFCCStatistics()))
 baselines = {
@@ -121,10 +126,17 @@ ax_lc.legend()
 # FixedThresholdClassifier (``TunedThresholdClassifierCV`` can choose it by
 # cross-validation instead).
 target_far = 0.05
-impostor = np.sort(cnn_scores[y == 0])
-threshold = float(impostor[int(np.ceil((1 - target_far) * len(impostor))) - 1])
+# ``predict`` accepts a score >= threshold. To accept at most k = floor(5 % of n)
+# impostors, put the threshold just above the (k+1)-th highest impostor score.
+impostor = np.sort(cnn_scores[y == 0])[::-1]
+k = int(np.floor(target_far * len(impostor)))
+threshold = float(np.nextafter(impostor[k], np.inf))
+realised = np.mean(impostor >= threshold)
 gate = FixedThresholdClassifier(
     FrozenEstimator(best), threshold=threshold, response_method="predict_proba"
 ).fit(X, y)
 print("decisions on three recordings:", gate.predict(X[:3]))
-print(f"threshold for FAR <= {target_far:.0%} on held-out impostors: {threshold:.3f}")
+print(
+    f"threshold {threshold:.3f}: FAR {realised:.1%} on the held-out impostor scores it was "
+    f"chosen on (target {target_far:.0%}); expect more on new impostors"
+)

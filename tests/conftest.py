@@ -21,6 +21,17 @@ def voices():
     return make_voices(n_speakers=4, n_recordings=3, duration=1.5, random_state=0)
 
 
+SPEECHOCEAN762_MINI = os.path.join(os.path.dirname(__file__), "data", "speechocean762")
+
+
+@pytest.fixture(scope="session")
+def real_speech():
+    """48 real utterances: 12 adult speakers of speechocean762 x 4 (CC BY 4.0, read-only)."""
+    from skvoice.datasets import load_speechocean762
+
+    return load_speechocean762(SPEECHOCEAN762_MINI, subset="test")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

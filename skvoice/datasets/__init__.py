@@ -1,15 +1,18 @@
-"""Data sets: synthetic voices, the DAPS corpus and a user's own recordings."""
+"""Data sets: synthetic voices, speechocean762, the DAPS corpus and a user's own recordings."""
 
 from ._base import get_data_home
 from ._daps import DAPS_ALLOWED_SPEAKERS, fetch_daps, load_daps
 from ._folder import load_speaker_folder
+from ._speechocean import fetch_speechocean762, load_speechocean762
 from ._synthetic import make_voices
 
 __all__ = [
     "DAPS_ALLOWED_SPEAKERS",
     "fetch_daps",
+    "fetch_speechocean762",
     "get_data_home",
     "load_daps",
     "load_speaker_folder",
+    "load_speechocean762",
     "make_voices",
 ]
