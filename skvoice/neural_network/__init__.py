@@ -1,6 +1,6 @@
 """Neural networks on spectrograms, as scikit-learn estimators (skorch inside)."""
 
-from ._cnn import CNNClassifier
+from ._cnn import CNNClassifier, SpeakersNotPassedWarning
 from ._data import CropDataset, check_spectrograms, sliding_windows
 from ._embedder import SpeakerEmbedder
 from ._module import ConvBlock, SpectrogramCNN
@@ -10,6 +10,7 @@ __all__ = [
     "ConvBlock",
     "CropDataset",
     "SpeakerEmbedder",
+    "SpeakersNotPassedWarning",
     "SpectrogramCNN",
     "check_spectrograms",
     "sliding_windows",

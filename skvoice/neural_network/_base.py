@@ -102,17 +102,14 @@ class SpectrogramNetMixin:
         return sums / counts.reshape((-1,) + (1,) * (values.dim() - 1))
 
     def _validation_split(self, y_enc, groups, seed):
-        """Training and validation indices; speakers kept apart when ``groups`` given."""
+        """Training and validation indices of the binary objective.
+
+        Speakers are kept apart when ``groups`` is given. (The speaker objective
+        holds out whole speakers too; see ``CNNClassifier._speaker_datasets``.)
+        """
         from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 
         dummy = np.zeros(len(y_enc))
-        if getattr(self, "objective_", None) == "speakers":
-            # The outputs are the training speakers: validate on other recordings of
-            # the same speakers (a held-out speaker would have no output to score).
-            splitter = StratifiedShuffleSplit(
-                1, test_size=self.validation_fraction, random_state=seed
-            )
-            return next(splitter.split(dummy, y_enc))
         if groups is not None:
             groups = np.asarray(groups)
             if groups.ndim == 2:

@@ -1,6 +1,7 @@
 """CNNClassifier: a scikit-learn classifier on spectrograms, trained by skorch."""
 
 import os
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -13,10 +14,23 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
+from ._data import CropDataset
 from ._module import SpectrogramCNN
 from ._training import SkorchNet
+from ._validation import SpeakerVerificationScoring, hold_out_speakers
 
-__all__ = ["CNNClassifier"]
+__all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
+
+
+class SpeakersNotPassedWarning(UserWarning):
+    """A network for access control was trained without the speakers.
+
+    Raised by :class:`CNNClassifier` when ``fit`` gets two classes and no
+    ``groups`` with ``objective="auto"``: it then learns allowed/refused directly,
+    which on real speech rejected never-heard impostors several times worse than
+    learning the speakers (see the real-speech benchmark in the user guide).
+    """
+
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -37,7 +51,18 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
             EpochScoring("accuracy", on_train=True, name="train_acc", lower_is_better=False),
         )
     ]
-    if valid is not None:
+    if isinstance(valid, SpeakerVerificationScoring):
+        # Held-out speakers: stop on their verification EER, not on a loss.
+        callbacks.append(("valid_eer", valid))
+        stop = EarlyStopping(
+            monitor="valid_eer",
+            lower_is_better=True,
+            patience=estimator.patience,
+            load_best=True,
+        )
+        callbacks.append(("early_stopping", stop))
+        valid = None
+    elif valid is not None:
         callbacks.append(
             ("early_stopping", EarlyStopping(patience=estimator.patience, load_best=True))
         )
@@ -138,9 +163,15 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         SpecAugment-style time and frequency masks and a random level offset on
         the training crops.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training speakers (``groups`` in
-        ``fit``; recordings when no groups) and stop when the validation loss has
-        not improved for ``patience`` epochs, keeping the best weights.
+        Stop when validation has not improved for ``patience`` epochs, keeping the
+        best weights. With the speaker objective, ``validation_fraction`` of the
+        speakers (at least 2, drawn from the class with the most speakers: the
+        refused ones in access control) are held out of training altogether, and
+        the network is validated as it is used: by the equal error rate of their
+        verification trials (every pair of their recordings, cosine of the
+        embeddings), recorded as ``valid_eer``. With the binary objective, the
+        validation loss on held-out speakers (``groups``), or on held-out
+        recordings when no groups are given (with a warning).
     validation_fraction : float, default=0.2
         Share of speakers held out with ``early_stopping``.
     patience : int, default=5
@@ -184,6 +215,9 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         The scoring used.
     speakers_ : ndarray
         With the speaker objective: the training speakers (network outputs).
+    validation_speakers_ : ndarray
+        With the speaker objective and ``early_stopping``: the speakers held out
+        to validate on (not network outputs).
     speaker_class_ : ndarray of int
         With the speaker objective: index in ``classes_`` of each speaker.
     history_ : skorch.History
@@ -348,6 +382,18 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
                 "recordings to train."
             )
         targets = self._resolve_objective(y_enc, groups)
+        if groups is None and self.objective == "auto" and len(self.classes_) == 2:
+            warnings.warn(
+                "CNNClassifier was fit without speakers, so it learns allowed/refused "
+                "directly (the binary objective), which rejects impostors never heard in "
+                "training poorly. Pass the speaker of each recording: with "
+                "sklearn.set_config(enable_metadata_routing=True), fit(X, y, "
+                "groups=speakers) reaches the network through a Pipeline or a search; "
+                "without routing, pipeline.fit(X, y, cnnclassifier__groups=speakers). "
+                "Set objective='binary' to train this way without the warning.",
+                SpeakersNotPassedWarning,
+                stacklevel=3,  # the caller of fit, above sklearn's _fit_context
+            )
         can_cosine = self.objective_ == "speakers" and len(self.classes_) == 2
         if self.backend == "auto":
             self.backend_ = "cosine" if can_cosine else "posterior"
@@ -358,17 +404,24 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
                 "backend='cosine' needs the speaker objective (groups=speakers in fit, each "
                 "speaker of one class) and two classes."
             )
+        seed = seed_from(self.random_state)
+        # Per recording, its speaker's name (the verifier enrols from all of them).
+        rec_speaker = self.speakers_[targets] if self.objective_ == "speakers" else None
+        if self.early_stopping and self.objective_ == "speakers":
+            train_valid, targets_fit = self._speaker_datasets(specs, targets, seed)
+        else:
+            train_valid = self._make_datasets(specs, targets, groups, seed)
+            targets_fit = targets
         crit = {}
         if self.class_weight is not None:
             if self.objective_ == "speakers":
                 # Every speaker counts the same, whatever their number of recordings.
-                w = compute_class_weight("balanced", classes=np.unique(targets), y=targets)
+                classes = np.unique(targets_fit)
+                w = compute_class_weight("balanced", classes=classes, y=targets_fit)
             else:
                 w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             crit["weight"] = torch.as_tensor(w, dtype=torch.float32)
-        seed = seed_from(self.random_state)
-        train_valid = self._make_datasets(specs, targets, groups, seed)
-        n_outputs = int(targets.max()) + 1
+        n_outputs = int(targets_fit.max()) + 1
         extra = []
         if self.track_layers is not False:
             extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
@@ -400,13 +453,43 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         if self.backend_ == "cosine":
             from ..verification import EnrollmentVerifier
 
-            speaker = self.speakers_[targets]
             self.verifier_ = EnrollmentVerifier(score_norm=None, center=True).fit(
-                self._embeddings(specs), y_enc, speakers=speaker
+                self._embeddings(specs), y_enc, speakers=rec_speaker
             )
         if self.track_layers is not False:
             self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
         return self
+
+    def _speaker_datasets(self, specs, targets, seed):
+        """Crops of the training speakers, and the held-out speakers' EER scoring.
+
+        The held-out speakers leave the network's outputs: ``speakers_`` and
+        ``speaker_class_`` then list the training speakers only.
+        """
+        held = hold_out_speakers(self.speaker_class_, self.validation_fraction, seed)
+        keep = np.setdiff1d(np.arange(len(self.speakers_)), held)
+        is_valid = np.isin(targets, held)
+        remap = np.full(len(self.speakers_), -1)
+        remap[keep] = np.arange(len(keep))
+        train_idx = np.flatnonzero(~is_valid)
+        targets_fit = remap[targets[train_idx]]
+        self.validation_speakers_ = self.speakers_[held]
+        self.speakers_, self.speaker_class_ = self.speakers_[keep], self.speaker_class_[keep]
+        train = CropDataset(
+            [specs[i] for i in train_idx],
+            targets_fit,
+            self.crop_frames,
+            train=True,
+            augment=self.augment,
+            seed=seed,
+        )
+        valid_specs = [specs[i] for i in np.flatnonzero(is_valid)]
+        scoring = SpeakerVerificationScoring(
+            lambda x: self._mean_over_windows(x, lambda m, w: m.embed(w)),
+            valid_specs,
+            targets[is_valid],
+        )
+        return (train, scoring), targets_fit
 
     def _resolve_objective(self, y_enc, groups):
         """Set ``objective_`` (and the speaker maps); return the training targets."""

@@ -160,14 +160,51 @@ def test_class_weight_balanced_reaches_the_loss():
 
 
 def test_early_stopping_keeps_speakers_apart():
+    # The binary objective: validation loss on whole held-out speakers.
     X, y = _toy(40)
     groups = np.repeat(np.arange(10), 4)
-    clf = CNNClassifier(**{**TINY, "max_epochs": 30, "patience": 2, "early_stopping": True})
+    clf = CNNClassifier(
+        **{**TINY, "max_epochs": 30, "patience": 2, "early_stopping": True, "objective": "binary"}
+    )
     clf.fit(X, y, groups=groups)
     assert "valid_loss" in clf.history_[-1]
-    # The validation split holds whole speakers.
     tr, va = clf._validation_split(y, groups, seed=0)
     assert set(groups[tr]).isdisjoint(groups[va]) and len(va) > 0
+
+
+def test_speaker_early_stopping_validates_on_unheard_speakers_by_eer():
+    from skvoice.metrics import equal_error_rate
+    from skvoice.neural_network._validation import verification_eer
+
+    # The default path: speakers passed, early stopping on.
+    X, y = _toy(48)
+    groups = np.array([f"s{i % 12}" for i in range(48)])
+    clf = CNNClassifier(**{**TINY, "max_epochs": 40, "patience": 3, "early_stopping": True})
+    clf.fit(X, y, groups=groups)
+    held = set(clf.validation_speakers_)
+    # Held out: whole refused speakers (class 0 has 6 of the 12), never network outputs.
+    assert len(held) == 2 and held.isdisjoint(clf.speakers_)
+    assert set(clf.speakers_) | held == set(groups)
+    assert all(y[groups == s][0] == 0 for s in held)
+    assert clf.net_.module_.head.out_features == 10
+    # Stopped on the verification EER, and kept the best epoch's weights.
+    eers = clf.history_[:, "valid_eer"]
+    rows = np.flatnonzero(np.isin(groups, list(held)))
+    specs = [torch.as_tensor(X[i])[None] for i in rows]
+    emb = clf._mean_over_windows(specs, lambda m, w: m.embed(w))
+    assert verification_eer(emb, groups[rows]) == pytest.approx(min(eers))
+    # The EER of the trials, by hand: all pairs, same speaker or not, by cosine.
+    e = torch.nn.functional.normalize(emb - emb.mean(0), dim=1).numpy()
+    i, j = np.triu_indices(len(rows), k=1)
+    same = (groups[rows][i] == groups[rows][j]).astype(int)
+    assert verification_eer(emb, groups[rows]) == equal_error_rate(same, (e[i] * e[j]).sum(1))
+
+
+def test_speaker_early_stopping_needs_enough_speakers():
+    X, y = _toy(12)
+    groups = np.array([f"s{i % 4}" for i in range(12)])  # 2 speakers per class
+    with pytest.raises(ValueError, match="needs at least 3"):
+        CNNClassifier(**{**TINY, "early_stopping": True}).fit(X, y, groups=groups)
 
 
 def test_early_stopping_without_groups_warns():
@@ -319,3 +356,32 @@ def test_fitted_network_is_left_in_evaluation_mode():
     X, y = _toy()
     clf = CNNClassifier(**TINY).fit(X, y)
     assert not clf.net_.module_.training
+
+
+def test_warns_when_fit_without_speakers():
+    import warnings
+
+    import sklearn
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skvoice.model_selection import OpenSetGroupKFold
+    from skvoice.neural_network import SpeakersNotPassedWarning
+
+    X, y = _toy(16)
+    groups = np.array([f"s{i % 8}" for i in range(16)])
+    with pytest.warns(SpeakersNotPassedWarning, match="groups=speakers") as record:
+        CNNClassifier(**TINY).fit(X, y)
+    assert record[0].filename == __file__  # points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpeakersNotPassedWarning)
+        assert CNNClassifier(**TINY).fit(X, y, groups=groups).objective_ == "speakers"
+        CNNClassifier(**TINY, objective="binary").fit(X, y)
+        # The documented way: metadata routing takes the speakers to the network.
+        with sklearn.config_context(enable_metadata_routing=True):
+            pipe = make_pipeline(FunctionTransformer(), CNNClassifier(**TINY))
+            cv = OpenSetGroupKFold(2)
+            search = GridSearchCV(pipe, {"cnnclassifier__lr": [1e-2]}, cv=cv)
+            search.fit(X, y, groups=groups)
+    assert search.best_estimator_[-1].objective_ == "speakers"

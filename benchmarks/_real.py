@@ -1,0 +1,103 @@
+"""The public access-control protocol on speechocean762 (train/ speakers only).
+
+Deterministic from a seed:
+
+- from the speakers listed in ``train/``, 20 adults (age >= 18), 10 female and 10
+  male; 6 of them allowed, 3 female and 3 male;
+- each of the 20 gives 10 utterances to train and 10 other utterances to test;
+- the other 105 speakers of ``train/`` (adults and children) are impostors never
+  heard in training, with 4 utterances each;
+- the 125 speakers of ``test/`` are never used (they are kept for pretraining).
+"""
+
+import time
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from skvoice.datasets import load_speechocean762
+from skvoice.datasets._base import read_many
+from skvoice.metrics import equal_error_rate, far_at_frr
+
+
+def load_corpus(data_home):
+    """The ``train/`` speakers' recordings, decoded once (about 600 MB)."""
+    so = load_speechocean762(data_home, subset="train", return_paths=True)
+    so.waves = read_many(so.filename, 16000, n_jobs=2, desc="Decoding train/")
+    return so
+
+
+def protocol(so, seed):
+    """Training and test rows of one seed, and who is who."""
+    rng = np.random.default_rng(seed)
+    speakers = np.unique(so.speaker)
+    gender = {s: so.gender[so.speaker == s][0] for s in speakers}
+    age = {s: so.age[so.speaker == s][0] for s in speakers}
+    chosen, allowed = [], []
+    for g in ("f", "m"):
+        adults = [s for s in speakers if gender[s] == g and age[s] >= 18]
+        pick = list(rng.choice(adults, size=10, replace=False))
+        chosen += pick
+        allowed += pick[:3]
+    train, test = [], []
+    for s in chosen:
+        rows = rng.permutation(np.flatnonzero(so.speaker == s))
+        train += list(rows[:10])
+        test += list(rows[10:20])
+    unseen = [s for s in speakers if s not in chosen]
+    for s in unseen:
+        test += list(rng.choice(np.flatnonzero(so.speaker == s), size=4, replace=False))
+    train, test = np.array(train), np.array(test)
+    y = np.isin(so.speaker, allowed).astype(int)
+    kind = np.where(
+        np.isin(so.speaker, allowed),
+        "allowed",
+        np.where(np.isin(so.speaker, chosen), "seen", "unseen"),
+    )
+    return Bunch(
+        train=train,
+        test=test,
+        y=y,
+        kind=kind,
+        allowed=allowed,
+        chosen=chosen,
+        unseen=unseen,
+        adult=np.array([age[s] >= 18 for s in so.speaker]),
+    )
+
+
+def scores_of(model, X):
+    if hasattr(model, "decision_function"):
+        return np.asarray(model.decision_function(X), dtype=float)
+    return model.predict_proba(X)[:, 1]
+
+
+def run(model, so, p, pass_speakers=None):
+    """Fit on the protocol's training rows, score its test rows; metrics and times.
+
+    ``pass_speakers``: the fit parameter name that takes the speakers (e.g.
+    ``"cnnclassifier__groups"``), or a list of names, or None.
+    """
+    Xtr = [so.waves[i] for i in p.train]
+    Xte = [so.waves[i] for i in p.test]
+    names = [pass_speakers] if isinstance(pass_speakers, str) else list(pass_speakers or [])
+    kw = {name: so.speaker[p.train] for name in names}
+    t = time.perf_counter()
+    model.fit(Xtr, p.y[p.train], **kw)
+    fit_s = time.perf_counter() - t
+    t = time.perf_counter()
+    s = scores_of(model, Xte)
+    predict_ms = (time.perf_counter() - t) / len(Xte) * 1e3
+    return metrics(s, p) | {"fit s": fit_s, "predict ms": predict_ms}
+
+
+def metrics(s, p):
+    y, kind, adult = p.y[p.test], p.kind[p.test], p.adult[p.test]
+    vs_unseen = kind != "seen"
+    vs_unseen_adult = vs_unseen & ((kind == "allowed") | adult)
+    return {
+        "EER all": equal_error_rate(y, s),
+        "EER unseen": equal_error_rate(y[vs_unseen], s[vs_unseen]),
+        "EER unseen adults": equal_error_rate(y[vs_unseen_adult], s[vs_unseen_adult]),
+        "unseen FAR @ 5 % FRR": far_at_frr(y[vs_unseen], s[vs_unseen], 0.05),
+    }
