@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/skvoice demo --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
 
 # pytest exits 5 when no test is marked slow: not a failure.
 test-slow: $(STAMP)

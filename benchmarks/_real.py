@@ -72,18 +72,22 @@ def scores_of(model, X):
     return model.predict_proba(X)[:, 1]
 
 
-def run(model, so, p, pass_speakers=None):
+def run(model, so, p, pass_speakers=None, augment=None, seed=0):
     """Fit on the protocol's training rows, score its test rows; metrics and times.
 
     ``pass_speakers``: the fit parameter name that takes the speakers (e.g.
-    ``"cnnclassifier__groups"``), or a list of names, or None.
+    ``"cnnclassifier__groups"``), or a list of names, or None. ``augment``:
+    ``augment(X, y, speakers, seed)`` -> more training rows, or None.
     """
     Xtr = [so.waves[i] for i in p.train]
     Xte = [so.waves[i] for i in p.test]
+    ytr, str_ = p.y[p.train], so.speaker[p.train]
+    if augment is not None:
+        Xtr, ytr, str_ = augment(Xtr, ytr, str_, seed)
     names = [pass_speakers] if isinstance(pass_speakers, str) else list(pass_speakers or [])
-    kw = {name: so.speaker[p.train] for name in names}
+    kw = {name: str_ for name in names}
     t = time.perf_counter()
-    model.fit(Xtr, p.y[p.train], **kw)
+    model.fit(Xtr, ytr, **kw)
     fit_s = time.perf_counter() - t
     t = time.perf_counter()
     s = scores_of(model, Xte)

@@ -10,7 +10,7 @@ import inspect
 import pkgutil
 
 import pytest
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skvoice
@@ -195,3 +195,42 @@ def test_estimator_is_documented(estimator):
     important = {"PR01", "PR02", "GL08", "SA04"}  # params documented, exists, docs
     errors = [(code, msg) for code, msg in report["errors"] if code in important]
     assert not errors, errors
+
+
+def test_same_seed_same_model_bit_for_bit():
+    # Two fits with the same seed give the same predictions, bit for bit on CPU,
+    # for every estimator that draws random numbers; the wrappers' own seed reaches
+    # the network inside (its own random_state is left unset here).
+    import numpy as np
+
+    from skvoice.neural_network import CNNClassifier, SpeakerEmbedder
+    from skvoice.uncertainty import DeepEnsembleClassifier, MCDropoutClassifier
+
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((8, int(rng.integers(12, 30)))).astype(np.float32) for _ in range(16)]
+    y = np.arange(16) % 2
+    spk = np.array([f"s{i % 4}" for i in range(16)])
+    for k in range(16):
+        X[k][4:] += y[k]
+    net = {**INIT_PARAMS["CNNClassifier"], "crop_frames": 8, "max_epochs": 3}
+    del net["random_state"]
+    cases = [
+        (CNNClassifier(**net, random_state=0), "predict_proba", {"groups": spk}),
+        (
+            MCDropoutClassifier(CNNClassifier(**net), n_passes=4, random_state=0),
+            "predict_proba",
+            {},
+        ),
+        (
+            DeepEnsembleClassifier(CNNClassifier(**net), n_estimators=2, random_state=0),
+            "predict_proba",
+            {},
+        ),
+        (SpeakerEmbedder(CNNClassifier(**net), random_state=0), "transform", {"speakers": spk}),
+    ]
+    for est, method, fit_params in cases:
+        a = getattr(clone(est).fit(X, y, **fit_params), method)(X)
+        b = getattr(clone(est).fit(X, y, **fit_params), method)(X)
+        np.testing.assert_array_equal(a, b, err_msg=type(est).__name__)
+        other = clone(est).set_params(random_state=1).fit(X, y, **fit_params)
+        assert not np.array_equal(getattr(other, method)(X), a), type(est).__name__

@@ -74,7 +74,7 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
     return SkorchNet(
         module,
         amp=getattr(estimator, "amp", False),
-        criterion=torch.nn.CrossEntropyLoss,
+        criterion=getattr(estimator, "_criterion", torch.nn.CrossEntropyLoss),
         optimizer=optimizer,
         lr=estimator.lr,
         optimizer__weight_decay=estimator.weight_decay,

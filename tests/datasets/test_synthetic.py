@@ -30,7 +30,8 @@ def test_same_seed_identical_data():
 def test_true_f0_matches_independent_tracker(voices):
     """librosa's pYIN on the audio finds the returned F0 where both say voiced."""
     gross, voiced_found = [], []
-    for y, f0 in zip(voices.data, voices.f0):
+    # Every other recording: all four speakers, half of librosa's (slow) pYIN calls.
+    for y, f0 in zip(voices.data[::2], voices.f0[::2]):
         est, flag, _ = librosa.pyin(
             y, fmin=60, fmax=500, sr=voices.sr, frame_length=1024, hop_length=voices.f0_hop_length
         )

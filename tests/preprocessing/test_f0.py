@@ -22,7 +22,7 @@ def speech():
 
 
 def test_pyin_equals_librosa(speech):
-    for y in speech.data[:4]:
+    for y in speech.data[:4:2]:  # two speakers, two voices' pitch ranges
         ours, flag, prob = pyin(y, sr=16000, fmin=65, fmax=500)
         ref, rflag, rprob = librosa.pyin(
             y, sr=16000, fmin=65, fmax=500, frame_length=1024, hop_length=256
