@@ -105,3 +105,53 @@ def test_property_eer_bounds_and_monotone_invariance(pairs):
     assert 0.0 <= eer <= 1.0
     # A strictly increasing transform of the scores leaves the EER unchanged.
     assert equal_error_rate(y, np.exp(s)) == pytest.approx(eer)
+
+
+def test_rates_are_not_symmetric():
+    # 1 of 4 impostors accepted, 2 of 3 allowed refused: a swapped comparison or a
+    # swapped class would give 3/4 or 1/3.
+    y = [0, 0, 0, 0, 1, 1, 1]
+    p = [1, 0, 0, 0, 0, 0, 1]
+    assert false_acceptance_rate(y, p) == 0.25
+    assert false_rejection_rate(y, p) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: equal_error_rate([0, 1], [0.5]), "y_true has 2 values but y_score has 1"),
+        (lambda: false_acceptance_rate([0, 1], [1]), "y_true has 2 values but y_pred has 1"),
+        (lambda: false_rejection_rate([0, 1], [1]), "y_true has 2 values but y_pred has 1"),
+        (lambda: equal_error_rate([0, 2], [0.1, 0.2]), r"0 \(refused\) and 1 \(allowed\)"),
+        (lambda: equal_error_rate([1, 1], [0.1, 0.2]), "Need both allowed"),
+        (lambda: equal_error_rate([0, 1], [0.1, np.nan]), "y_score contains NaN"),
+        (lambda: false_acceptance_rate([1, 1], [0, 1]), "No refused recordings"),
+        (lambda: false_rejection_rate([0, 0], [0, 1]), "No allowed recordings"),
+        (lambda: far_at_frr([0, 1], [0.1, 0.2], frr=1.5), r"frr must lie in \[0, 1\]"),
+    ],
+)
+def test_errors_say_what_is_wrong(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_far_at_frr_scorer_takes_its_frr():
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.metrics import make_scorer
+
+    from skvoice.metrics._verification import _neg_far_at_frr
+
+    class Fixed(ClassifierMixin, BaseEstimator):
+        def __init__(self, s=None):
+            self.s = s
+            self.classes_ = np.array([0, 1])
+
+        def decision_function(self, X):
+            return np.asarray(self.s)
+
+    # 4 allowed: refusing 1 of them (25 %) lets the threshold pass the impostor at 0.7.
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    s = [0.1, 0.2, 0.3, 0.7, 0.5, 0.8, 0.9, 0.95]
+    assert -far_at_frr_scorer(Fixed(s), None, y) == far_at_frr(y, s, frr=0.05) == 0.25
+    scorer = make_scorer(_neg_far_at_frr, response_method="decision_function", frr=0.25)
+    assert -scorer(Fixed(s), None, y) == far_at_frr(y, s, frr=0.25) == 0.0

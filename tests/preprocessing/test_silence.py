@@ -119,3 +119,67 @@ def test_property_trim_is_idempotent_and_never_empty(batch, mode):
             np.testing.assert_array_equal(a, y[iv[0] : iv[1]])
             # ... that trimming again leaves unchanged up to one hop at each end.
             assert len(a) - len(b) <= 2 * 64
+
+
+def test_crossfade_join_formula():
+    from skvoice.preprocessing._silence import _crossfade_join
+
+    def fade(n):
+        return 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
+
+    a, b = np.ones(50, np.float32), 3 * np.ones(40, np.float32)
+    y = np.r_[a, b]
+    out = _crossfade_join(y, [(0, 50), (50, 90)], n_fade=8)
+    w = fade(8)
+    expected = np.r_[np.ones(42), 1 * (1 - w) + 3 * w, 3 * np.ones(32)]
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    assert out.dtype == np.float32 and len(out) == 90 - 8
+    # The fade rises from near 0 to near 1, symmetric about its middle.
+    assert 0 < w[0] < 0.05 and 0.95 < w[-1] < 1 and np.allclose(w + w[::-1], 1)
+    # A piece shorter than the fade limits it: 3 samples of fade.
+    short = np.r_[np.ones(50), 3 * np.ones(3)].astype(np.float32)
+    out = _crossfade_join(short, [(0, 50), (50, 53)], n_fade=8)
+    np.testing.assert_allclose(out, np.r_[np.ones(47), (1 - fade(3)) + 3 * fade(3)], rtol=1e-6)
+    # ... and so does an output shorter than the fade.
+    out = _crossfade_join(short[::-1].copy(), [(0, 3), (3, 53)], n_fade=8)
+    np.testing.assert_allclose(out, np.r_[3 * (1 - fade(3)) + fade(3), np.ones(47)], rtol=1e-6)
+    # No fade: plain concatenation of all pieces.
+    y3 = np.arange(30, dtype=np.float32)
+    out = _crossfade_join(y3, [(0, 5), (10, 15), (20, 25)], n_fade=0)
+    np.testing.assert_array_equal(out, np.r_[y3[0:5], y3[10:15], y3[20:25]])
+
+
+def test_defaults_are_the_documented_ones(rng):
+    y = _speechlike(rng)
+    # frame_rms_db: frames of 2048, hop 512, 0 dB at the loudest frame.
+    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)[0]
+    ref = librosa.amplitude_to_db(rms, ref=np.max, top_db=None)
+    np.testing.assert_allclose(frame_rms_db(y), ref, atol=1e-3)
+    # Integer samples are read as numbers, not overflowed in int16 arithmetic.
+    pcm = (y * 20000).astype(np.int16)
+    np.testing.assert_allclose(
+        frame_rms_db(pcm), frame_rms_db(pcm.astype(np.float32)), atol=1e-4
+    )
+    # SilenceTrimmer(): librosa's trim at 30 dB (librosa's own default is 60).
+    out = SilenceTrimmer().fit_transform([y])[0]
+    np.testing.assert_array_equal(
+        out, librosa.effects.trim(y, top_db=30, frame_length=2048, hop_length=512)[0]
+    )
+
+
+def test_default_min_silence_is_a_quarter_second():
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+    def with_gap(seconds):
+        return np.r_[tone, np.zeros(int(seconds * sr), np.float32), tone]
+
+    trim = SilenceTrimmer(mode="all", frame_length=512, hop_length=128)
+    # A 0.15 s pause stays (one interval); a 0.4 s pause is cut (two).
+    assert len(trim.fit([with_gap(0.15)]).get_intervals([with_gap(0.15)])[0]) == 1
+    assert len(trim.fit([with_gap(0.4)]).get_intervals([with_gap(0.4)])[0]) == 2
+    # Default crossfade 10 ms: the joined length is the two intervals minus 160.
+    y = with_gap(0.4)
+    (s1, e1), (s2, e2) = trim.get_intervals([y])[0]
+    assert len(trim.transform([y])[0]) == (e1 - s1) + (e2 - s2) - 160
