@@ -9,15 +9,28 @@ from .io._lazy import LazyRecordings, check_paths
 from .io._validation import all_paths, iter_waveforms
 
 
+def _is_rectangular_nested(X):
+    """True for nested lists/tuples of numbers with rows of one length."""
+    rows = list(X)
+    return (
+        len(rows) > 0
+        and all(isinstance(r, (list, tuple)) for r in rows)
+        and len({len(r) for r in rows}) == 1
+    )
+
+
 def collect_outputs(outputs, X):
     """Return per-recording ``outputs`` in the container the input came in.
 
     A list (or tuple, or object array) of recordings gives a list; a 2-D array of
     equal-length recordings gives an ndarray: stacked when the outputs share one
     shape, else a 1-D object array (ragged), so that ``Xt.shape[0]`` is the number
-    of recordings either way.
+    of recordings either way. Nested Python lists of numbers, all of one length,
+    are a 2-D array-like, as everywhere in scikit-learn, and give an ndarray too.
     """
-    if isinstance(X, (list, tuple, LazyRecordings)) or (
+    if isinstance(X, (list, tuple)) and _is_rectangular_nested(X):
+        pass  # a 2-D array-like written as lists: treated as the array below
+    elif isinstance(X, (list, tuple, LazyRecordings)) or (
         isinstance(X, np.ndarray) and X.dtype == object
     ):
         return outputs

@@ -19,10 +19,6 @@ import skvoice._base
 # Checks that assume that columns are features. For us a row is a waveform and its
 # columns are samples: any number of samples is valid input, so these can't hold.
 COLUMNS_ARE_FEATURES = "a row is a waveform; its length (the number of columns) is free"
-# A list of recordings comes back as a list of per-recording outputs (ragged in
-# general, as the design's data flow says); this check passes ``X.tolist()`` and
-# reads ``.shape`` of the output. Arrays in give arrays out, and that path passes.
-LIST_IN_LIST_OUT = "a list of recordings gives a list of outputs, which has no .shape"
 # For transformers the "different number of features must raise" step sits inside
 # these checks; their other assertions are restated in tests/preprocessing.
 EXPECTED_FAILED_TRANSFORMERS = {
@@ -30,7 +26,6 @@ EXPECTED_FAILED_TRANSFORMERS = {
     "check_n_features_in_after_fitting": COLUMNS_ARE_FEATURES,
     "check_transformer_general": COLUMNS_ARE_FEATURES,
     "check_transformer_general(readonly_memmap=True)": COLUMNS_ARE_FEATURES,
-    "check_transformer_data_not_an_array": LIST_IN_LIST_OUT,
 }
 
 # Estimator classes of the package that are not public estimators, with why.
@@ -140,13 +135,6 @@ def _expected_failed(estimator):
     # Only the waveform transformers read columns as samples. Networks read a 2-D
     # array as (n_recordings, n_bins) and the verifier as embeddings: for them
     # columns are features and every check applies.
-    if isinstance(estimator, skvoice.preprocessing.MFCCStatistics):
-        # Fixed-width output: only the "n_features_in_" checks assume columns.
-        return {
-            k: v
-            for k, v in EXPECTED_FAILED_TRANSFORMERS.items()
-            if k != "check_transformer_data_not_an_array"
-        }
     if isinstance(estimator, skvoice._base.WaveformTransformerMixin) or isinstance(
         estimator, skvoice.preprocessing.ChannelUnion
     ):

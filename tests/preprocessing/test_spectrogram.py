@@ -169,3 +169,18 @@ def test_property_scaling_leaves_normalised_unchanged(batch, gain):
         if np.abs(y).max() * min(gain, 1.0) < 1e-2:
             continue  # near the -100 dB floor the log is clipped, not scaled
         np.testing.assert_allclose(a, b, atol=2e-3)
+
+
+def test_output_container_follows_the_input(rng):
+    X = rng.standard_normal((3, 4000)).astype(np.float32)
+    ext = SpectrogramExtractor(n_mels=16).fit(X)
+    as_array = ext.transform(X)
+    assert isinstance(as_array, np.ndarray) and as_array.shape[0] == 3
+    # Nested lists of one length are a 2-D array-like, as in scikit-learn.
+    nested = ext.transform(X.tolist())
+    assert isinstance(nested, np.ndarray)
+    np.testing.assert_allclose(nested, as_array, rtol=1e-5, atol=1e-5)
+    # A list of arrays, or ragged nested lists, gives a list of images.
+    assert isinstance(ext.transform(list(X)), list)
+    ragged = ext.transform([X[0].tolist(), X[1, :3000].tolist()])
+    assert isinstance(ragged, list) and ragged[1].shape[1] < ragged[0].shape[1]
