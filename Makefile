@@ -7,7 +7,7 @@ STAMP := $(VENV)/.skvoice-installed
 OUT ?= skvoice-report
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow lint format docs clean
+.PHONY: install demo test test-slow lint format docs clean mutation bench bench-quick
 
 $(STAMP): pyproject.toml tools/install_torch.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ test: $(STAMP)
 # pytest exits 5 when no test is marked slow: not a failure.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# Mutation testing of the modules that decide access (configured in pyproject.toml):
+# prints the number of killed and surviving mutants.
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python tools/mutation_report.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check skvoice tests examples benchmarks docs/conf.py
