@@ -34,6 +34,23 @@ mutation: $(STAMP)
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/python tools/mutation_report.py
 
+# Every published number: the benchmarks write benchmarks/results/*.md and .rst, which
+# the docs include. SO762 is the extracted speechocean762 folder
+# (python -c "from skvoice.datasets import fetch_speechocean762; fetch_speechocean762()").
+SO762 ?= $(HOME)/skvoice_data/speechocean762
+bench: $(STAMP)
+	cd benchmarks && ../$(BIN)/python bench_features.py
+	cd benchmarks && ../$(BIN)/python bench_cnn.py
+	cd benchmarks && ../$(BIN)/python bench_uncertainty.py
+	cd benchmarks && ../$(BIN)/python bench_real.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python ablation_real.py --data $(SO762)
+
+# A few minutes: the same scripts on less data, written to *_quick files.
+bench-quick: $(STAMP)
+	cd benchmarks && ../$(BIN)/python bench_features.py --quick
+	cd benchmarks && ../$(BIN)/python bench_cnn.py --quick --epochs 10 --seeds 0
+	cd benchmarks && ../$(BIN)/python bench_real.py --data $(SO762) --quick --rows MFCC "speakers passed"
+
 lint: $(STAMP)
 	$(BIN)/ruff check skvoice tests examples benchmarks docs/conf.py
 	$(BIN)/ruff format --check skvoice tests examples benchmarks docs/conf.py

@@ -150,9 +150,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         fitted on the training embeddings, ``verifier_``). A closed-set
         posterior must share its mass among the training speakers, so an
         unseen impostor can still take most of an allowed speaker's share; the
-        cosine compares with the allowed voices alone. Measured on four noisy
-        make_voices corpora under OpenSetGroupKFold, the cosine gave 20-38 %
-        lower EER than the posterior of the same networks. Monte Carlo dropout
+        cosine compares with the allowed voices alone. Monte Carlo dropout
         samples the class outputs, so :class:`~skvoice.uncertainty.MCDropoutClassifier`
         scores by posterior under ``"auto"`` (and refuses ``"cosine"``).
     class_weight : "balanced", dict or None, default="balanced"
