@@ -66,29 +66,12 @@ class _AAMSoftmaxLoss(torch.nn.Module):
 
 
 class _MeanPoolClassifier(CNNClassifier):
-    def _build_module(self, n_classes):
-        return _MeanPoolCNN(**_module_kwargs(self, n_classes))
+    _module_class = _MeanPoolCNN
 
 
 class _AAMClassifier(CNNClassifier):
+    _module_class = _CosineHeadCNN
     _criterion = _AAMSoftmaxLoss
-
-    def _build_module(self, n_classes):
-        return _CosineHeadCNN(**_module_kwargs(self, n_classes))
-
-
-def _module_kwargs(est, n_classes):
-    return dict(
-        n_bins=est.n_features_in_,
-        n_classes=n_classes,
-        n_channels=est.n_channels_in_,
-        n_filters=est.n_filters,
-        n_blocks=est.n_blocks,
-        kernel_size=est.kernel_size,
-        dropout=est.dropout,
-        block_dropout=est.block_dropout,
-        embedding_dim=est.embedding_dim,
-    )
 
 
 def _augment_waveforms(X, y, speakers, seed, copies=2):
@@ -123,6 +106,11 @@ SETTINGS = {
     "AdamW, weight decay 1e-2": {
         "cnnclassifier__optimizer": "adamw",
         "cnnclassifier__weight_decay": 1e-2,
+    },
+    "early stopping on 2-3 held-out speakers' EER (up to 60 epochs, patience 8)": {
+        "cnnclassifier__early_stopping": True,
+        "cnnclassifier__max_epochs": 60,
+        "cnnclassifier__patience": 8,
     },
     "mean pooling (no standard deviation)": {"classifier": _MeanPoolClassifier},
     "additive angular margin softmax (m=0.2, s=30)": {"classifier": _AAMClassifier},

@@ -1,12 +1,7 @@
 """The DAPS corpus (Mysore 2015): layout, loader and download."""
 
-import hashlib
 import json
-import os
 import re
-import shutil
-import tarfile
-import tempfile
 import urllib.request
 import warnings
 from pathlib import Path
@@ -15,6 +10,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ._base import get_data_home, list_audio_files, read_many, target_from
+from ._download import fetch_archive, unpack
 
 __all__ = ["DAPS_ALLOWED_SPEAKERS", "load_daps", "fetch_daps"]
 
@@ -142,14 +138,6 @@ def load_daps(
     )
 
 
-def _file_digest(path, algorithm):
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _archive_info(record_url, opener):
     """URL and checksum (``algo:hex``) of the archive, from the Zenodo record."""
     with opener(record_url) as resp:
@@ -159,41 +147,6 @@ def _archive_info(record_url, opener):
             links = entry.get("links", {})
             return links.get("self") or links.get("download"), entry.get("checksum")
     raise OSError(f"{DAPS_ARCHIVE_NAME} is not listed in the record {record_url}.")
-
-
-def _download(url, dest, checksum, opener):
-    """Stream ``url`` to ``dest`` atomically, verifying ``checksum`` (``algo:hex``)."""
-    from tqdm.auto import tqdm
-
-    algorithm, _, expected = checksum.partition(":") if checksum else ("md5", "", "")
-    tmp = tempfile.NamedTemporaryFile(
-        dir=dest.parent, prefix=dest.name, suffix=".part", delete=False
-    )
-    try:
-        h = hashlib.new(algorithm or "md5")
-        with opener(url) as resp, tmp:
-            total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-            with tqdm(
-                total=int(total) if total else None,
-                unit="B",
-                unit_scale=True,
-                desc=f"Downloading {dest.name}",
-            ) as bar:
-                for block in iter(lambda: resp.read(1 << 20), b""):
-                    tmp.write(block)
-                    h.update(block)
-                    bar.update(len(block))
-        if expected and h.hexdigest() != expected.lower():
-            raise OSError(
-                f"Checksum mismatch for {url}: expected {algorithm}:{expected}, got "
-                f"{algorithm}:{h.hexdigest()}. The download was removed; try again."
-            )
-        os.replace(tmp.name, dest)
-    except BaseException:
-        # Interrupted or bad download: leave nothing half-written behind.
-        if os.path.exists(tmp.name):
-            os.remove(tmp.name)
-        raise
 
 
 def fetch_daps(
@@ -250,22 +203,6 @@ def fetch_daps(
         if url is None:
             url, listed = _archive_info(DAPS_RECORD_URL, opener)
             checksum = checksum or listed
-        archive = home / DAPS_ARCHIVE_NAME
-        if archive.exists() and checksum:
-            algorithm, _, expected = checksum.partition(":")
-            if _file_digest(archive, algorithm) != expected.lower():
-                archive.unlink()
-        if not archive.exists():
-            _download(url, archive, checksum, opener)
-        staging = Path(tempfile.mkdtemp(dir=home, prefix=".daps-extract-"))
-        try:
-            with tarfile.open(archive) as tar:
-                tar.extractall(staging, filter="data")
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        done.touch()
+        fetch_archive(url, home / DAPS_ARCHIVE_NAME, checksum, opener)
+        unpack(home / DAPS_ARCHIVE_NAME, target)
     return load_daps(target, versions=versions, allowed=allowed, sr=sr, n_jobs=n_jobs)

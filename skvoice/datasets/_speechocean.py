@@ -1,10 +1,6 @@
 """speechocean762 (Zhang et al. 2021): 250 real speakers, the development corpus."""
 
 import hashlib
-import os
-import shutil
-import tarfile
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -12,7 +8,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ._base import get_data_home, read_many, target_from
-from ._daps import _download, _file_digest
+from ._download import fetch_archive, file_digest, unpack
 
 __all__ = ["load_speechocean762", "fetch_speechocean762"]
 
@@ -169,7 +165,7 @@ def _audio_digest(root):
     listed = sorted({v for scp in lists for v in _read_kaldi_map(scp).values()})
     h = hashlib.sha256()
     for rel in listed:
-        h.update(f"{rel}\0{_file_digest(root / rel, 'sha256')}\n".encode())
+        h.update(f"{rel}\0{file_digest(root / rel, 'sha256')}\n".encode())
     return h.hexdigest(), len(listed)
 
 
@@ -233,31 +229,20 @@ def fetch_speechocean762(
         if not download_if_missing:
             raise OSError(f"speechocean762 is not in {str(home)!r} and download_if_missing=False.")
         archive = home / "speechocean762.tar.gz"
-        if archive.exists() and checksum:
-            algorithm, _, expected = checksum.partition(":")
-            if _file_digest(archive, algorithm) != expected.lower():
-                archive.unlink()
-        if not archive.exists():
-            _download(url, archive, checksum, opener)
-        staging = Path(tempfile.mkdtemp(dir=home, prefix=".speechocean762-extract-"))
-        try:
-            with tarfile.open(archive) as tar:
-                tar.extractall(staging, filter="data")
-            root = _find_root(staging)
-            if audio_sha256 is not None:
-                digest, n = _audio_digest(root)
-                if digest != audio_sha256:
-                    raise OSError(
-                        f"The audio unpacked from {url} does not match the published "
-                        f"corpus ({n} files, sha256 {digest}, expected {audio_sha256}); "
-                        "the archive was kept, the unpacked copy removed."
-                    )
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(root, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        done.touch()
+        fetch_archive(url, archive, checksum, opener)
+
+        def verify(root):
+            if audio_sha256 is None:
+                return
+            digest, n = _audio_digest(root)
+            if digest != audio_sha256:
+                raise OSError(
+                    f"The audio unpacked from {url} does not match the published corpus "
+                    f"({n} files, sha256 {digest}, expected {audio_sha256}); the archive "
+                    "was kept, the unpacked copy removed."
+                )
+
+        unpack(archive, target, root_of=_find_root, verify=verify)
     return load_speechocean762(
         target, subset=subset, allowed=allowed, sr=sr, n_jobs=n_jobs, return_paths=return_paths
     )

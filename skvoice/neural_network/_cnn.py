@@ -332,8 +332,12 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # The torch module the estimator builds; a subclass may name another with the
+    # same constructor (as the ablation study does).
+    _module_class = SpectrogramCNN
+
     def _build_module(self, n_classes):
-        return SpectrogramCNN(
+        return self._module_class(
             n_bins=self.n_features_in_,
             n_classes=n_classes,
             n_channels=self.n_channels_in_,
