@@ -100,3 +100,26 @@ def test_round_trip_with_cosine_backend(tmp_path):
     np.testing.assert_allclose(
         loaded.decision_function(v.data), pipe.decision_function(v.data), rtol=1e-12
     )
+
+
+def test_round_trip_after_speaker_early_stopping(tmp_path):
+    # The held-out speakers are not network outputs: the saved model keeps the
+    # training speakers only, and predicts as the fitted one.
+    v = make_voices(n_speakers=8, n_recordings=3, duration=1.0, random_state=0)
+    pipe = make_pipeline(
+        SilenceTrimmer(),
+        SpectrogramExtractor(n_mels=32),
+        CNNClassifier(
+            n_filters=4,
+            n_blocks=2,
+            crop_frames=16,
+            max_epochs=3,
+            early_stopping=True,
+            random_state=0,
+        ),
+    )
+    pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
+    assert len(pipe[-1].speakers_) == 6
+    loaded = load_model(save_model(pipe, tmp_path / "m.skvoice"))
+    np.testing.assert_array_equal(loaded[-1].speakers_, pipe[-1].speakers_)
+    np.testing.assert_array_equal(loaded.predict_proba(v.data), pipe.predict_proba(v.data))

@@ -157,9 +157,7 @@ def test_defaults_are_the_documented_ones(rng):
     np.testing.assert_allclose(frame_rms_db(y), ref, atol=1e-3)
     # Integer samples are read as numbers, not overflowed in int16 arithmetic.
     pcm = (y * 20000).astype(np.int16)
-    np.testing.assert_allclose(
-        frame_rms_db(pcm), frame_rms_db(pcm.astype(np.float32)), atol=1e-4
-    )
+    np.testing.assert_allclose(frame_rms_db(pcm), frame_rms_db(pcm.astype(np.float32)), atol=1e-4)
     # SilenceTrimmer(): librosa's trim at 30 dB (librosa's own default is 60).
     out = SilenceTrimmer().fit_transform([y])[0]
     np.testing.assert_array_equal(
