@@ -65,6 +65,16 @@ class _AAMSoftmaxLoss(torch.nn.Module):
         return torch.nn.functional.cross_entropy(logits, target, weight=self.weight)
 
 
+class _SNormClassifier(CNNClassifier):
+    _verifier_params = {"score_norm": "s-norm", "center": True}
+
+
+def _cosine_schedule(epochs):
+    from skorch.callbacks import LRScheduler
+
+    return [("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=epochs))]
+
+
 class _MeanPoolClassifier(CNNClassifier):
     _module_class = _MeanPoolCNN
 
@@ -112,6 +122,10 @@ SETTINGS = {
         "cnnclassifier__max_epochs": 60,
         "cnnclassifier__patience": 8,
     },
+    "3 conv blocks": {"cnnclassifier__n_blocks": 3},
+    "5 conv blocks": {"cnnclassifier__n_blocks": 5},
+    "cosine learning-rate schedule": {"cnnclassifier__callbacks": "cosine schedule"},
+    "s-norm of the cosine scores": {"classifier": _SNormClassifier},
     "mean pooling (no standard deviation)": {"classifier": _MeanPoolClassifier},
     "additive angular margin softmax (m=0.2, s=30)": {"classifier": _AAMClassifier},
     "waveform augmentation (noise 5-20 dB SNR, speed +-5 %, 2 copies)": {"augment": True},
@@ -122,6 +136,8 @@ def pipeline(seed, params):
     params = dict(params)
     cls = params.pop("classifier", CNNClassifier)
     params.pop("augment", None)
+    if params.get("cnnclassifier__callbacks") == "cosine schedule":
+        params["cnnclassifier__callbacks"] = _cosine_schedule(CNNClassifier().max_epochs)
     pipe = make_pipeline(SilenceTrimmer(), SpectrogramExtractor(), cls(random_state=seed))
     return pipe.set_params(**params)
 

@@ -335,6 +335,9 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
     # The torch module the estimator builds; a subclass may name another with the
     # same constructor (as the ablation study does).
     _module_class = SpectrogramCNN
+    # How the cosine backend scores: centred embeddings, no score normalisation
+    # (s-norm was measured on the real-speech protocol; see the user guide).
+    _verifier_params = {"score_norm": None, "center": True}
 
     def _build_module(self, n_classes):
         return self._module_class(
@@ -455,7 +458,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         if self.backend_ == "cosine":
             from ..verification import EnrollmentVerifier
 
-            self.verifier_ = EnrollmentVerifier(score_norm=None, center=True).fit(
+            self.verifier_ = EnrollmentVerifier(**self._verifier_params).fit(
                 self._embeddings(specs), y_enc, speakers=rec_speaker
             )
         if self.track_layers is not False:
