@@ -197,7 +197,15 @@ def fetch_speechocean762(
         Where to keep the corpus; default ``SKVOICE_DATA`` or ``~/skvoice_data``.
     download_if_missing : bool, default=True
         If False, raise ``OSError`` instead of downloading.
-    subset, allowed, sr, n_jobs, return_paths
+    subset : {"train", "test", "all"}, default="train"
+        As in :func:`load_speechocean762`.
+    allowed : sequence of str, default=None
+        As in :func:`load_speechocean762`.
+    sr : int, default=16000
+        As in :func:`load_speechocean762`.
+    n_jobs : int, default=None
+        As in :func:`load_speechocean762`.
+    return_paths : bool, default=False
         As in :func:`load_speechocean762`.
     url : str, default=SPEECHOCEAN762_URL
         Archive URL (OpenSLR resource 101). ``file://`` URLs work too.

@@ -109,6 +109,7 @@ def sample_with_dropout(module, x, n_passes, *, generator=None):
     Returns
     -------
     out : Tensor of shape (n_passes, B, ...)
+        The module's output for every pass.
 
     Examples
     --------
