@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything
 from ._base import MemberProbaMixin
+from ._routing import RoutingMixin
 
 __all__ = ["DeepEnsembleClassifier"]
 
@@ -26,7 +27,9 @@ def _fit_member(estimator, X, y, fit_params, indices):
     return estimator.fit(X, y, **fit_params)
 
 
-class DeepEnsembleClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class DeepEnsembleClassifier(
+    RoutingMixin, MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+):
     """An ensemble of networks trained from different seeds (Lakshminarayanan 2017).
 
     Members are clones of ``estimator`` whose ``random_state`` (weights, crops,
@@ -105,8 +108,9 @@ class DeepEnsembleClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMix
         y : array-like of shape (n_samples,)
             Labels.
         **fit_params : dict
-            Passed to every member's ``fit`` (e.g. ``groups``); arrays are
-            resampled with the bootstrap.
+            Passed to every member's ``fit`` (e.g. ``groups``; with metadata
+            routing on, those the member requested); arrays are resampled with
+            the bootstrap.
 
         Returns
         -------
@@ -114,14 +118,13 @@ class DeepEnsembleClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMix
         """
         from tqdm.auto import tqdm
 
-        from ..neural_network import CNNClassifier
-
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         y = column_or_1d(y, warn=True)
-        base = CNNClassifier() if self.estimator is None else self.estimator
+        base = self._default_estimator()
+        fit_params = self._fit_params_for_estimator(fit_params)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=self.n_estimators)
         n = len(y)

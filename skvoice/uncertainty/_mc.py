@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
 from ._base import MemberProbaMixin
+from ._routing import RoutingMixin
 
 __all__ = ["MCDropoutClassifier", "sample_with_dropout", "split_final_step"]
 
@@ -161,7 +162,9 @@ def _check_network(final, name):
         )
 
 
-class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class MCDropoutClassifier(
+    RoutingMixin, MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+):
     """Monte Carlo dropout around a network classifier.
 
     ``fit`` trains the inner estimator; prediction samples its dropout layers
@@ -228,15 +231,14 @@ class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin,
         y : array-like of shape (n_samples,)
             Labels.
         **fit_params : dict
-            Passed to the inner estimator's ``fit`` (e.g. ``groups``).
+            Passed to the inner estimator's ``fit`` (e.g. ``groups``); with
+            metadata routing on, those the inner estimator requested.
 
         Returns
         -------
         self : object
         """
-        from ..neural_network import CNNClassifier
-
-        base = CNNClassifier() if self.estimator is None else self.estimator
+        base = self._default_estimator()
         _check_network(split_final_step(base)[1], type(self).__name__)
         if y is None:
             raise ValueError(
@@ -246,7 +248,7 @@ class MCDropoutClassifier(MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin,
         inner = clone(base)
         if self.random_state is not None:
             seed_everything(inner, seed_from(self.random_state))
-        self.estimator_ = inner.fit(X, y, **fit_params)
+        self.estimator_ = inner.fit(X, y, **self._fit_params_for_estimator(fit_params))
         self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
