@@ -20,7 +20,7 @@ import soxr
 import torch
 from _common import markdown_table, mean_sd, write_result
 from _real import load_corpus, protocol, run
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline
 
 from skvoice.neural_network import CNNClassifier, SpectrogramCNN
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
@@ -138,7 +138,14 @@ def pipeline(seed, params):
     params.pop("augment", None)
     if params.get("cnnclassifier__callbacks") == "cosine schedule":
         params["cnnclassifier__callbacks"] = _cosine_schedule(CNNClassifier().max_epochs)
-    pipe = make_pipeline(SilenceTrimmer(), SpectrogramExtractor(), cls(random_state=seed))
+    # Named steps: the variants' classes must still take cnnclassifier__* parameters.
+    pipe = Pipeline(
+        [
+            ("silencetrimmer", SilenceTrimmer()),
+            ("spectrogramextractor", SpectrogramExtractor()),
+            ("cnnclassifier", cls(random_state=seed)),
+        ]
+    )
     return pipe.set_params(**params)
 
 
