@@ -38,7 +38,11 @@ class RoutingMixin:
         routing : MetadataRouter
             ``fit`` of this estimator is routed to ``fit`` of the wrapped one.
         """
-        return MetadataRouter(owner=self).add_self_request(self).add(
-            estimator=self._default_estimator(),
-            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self._default_estimator(),
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
         )
