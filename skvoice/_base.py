@@ -28,10 +28,11 @@ def collect_outputs(outputs, X):
     of recordings either way. Nested Python lists of numbers, all of one length,
     are a 2-D array-like, as everywhere in scikit-learn, and give an ndarray too.
     """
-    if isinstance(X, (list, tuple)) and _is_rectangular_nested(X):
-        pass  # a 2-D array-like written as lists: treated as the array below
-    elif isinstance(X, (list, tuple, LazyRecordings)) or (
-        isinstance(X, np.ndarray) and X.dtype == object
+    # A 2-D array-like written as lists is treated as the array below.
+    table = isinstance(X, (list, tuple)) and _is_rectangular_nested(X)
+    if not table and (
+        isinstance(X, (list, tuple, LazyRecordings))
+        or (isinstance(X, np.ndarray) and X.dtype == object)
     ):
         return outputs
     if all(o.shape == outputs[0].shape for o in outputs):

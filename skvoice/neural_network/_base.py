@@ -138,12 +138,19 @@ class SpectrogramNetMixin:
             valid = CropDataset(
                 [specs[i] for i in valid_idx], y_enc[valid_idx], self.crop_frames, train=False
             )
-        train = CropDataset(
-            [specs[i] for i in train_idx],
-            y_enc[train_idx],
+        return self._training_crops(specs, train_idx, y_enc[train_idx], seed), valid
+
+    def _training_crops(self, specs, idx, targets, seed):
+        """The random-crop training dataset of recordings ``idx`` with ``targets``."""
+        return CropDataset(
+            [specs[i] for i in idx],
+            targets,
             self.crop_frames,
             train=True,
             augment=self.augment,
             seed=seed,
         )
-        return train, valid
+
+    def _mean_embedding(self, specs):
+        """Per recording, the mean over its windows of the network's embedding."""
+        return self._mean_over_windows(specs, lambda m, w: m.embed(w))

@@ -14,7 +14,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
-from ._data import CropDataset
 from ._module import SpectrogramCNN
 from ._training import SkorchNet
 from ._validation import SpeakerVerificationScoring, hold_out_speakers
@@ -480,20 +479,9 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         targets_fit = remap[targets[train_idx]]
         self.validation_speakers_ = self.speakers_[held]
         self.speakers_, self.speaker_class_ = self.speakers_[keep], self.speaker_class_[keep]
-        train = CropDataset(
-            [specs[i] for i in train_idx],
-            targets_fit,
-            self.crop_frames,
-            train=True,
-            augment=self.augment,
-            seed=seed,
-        )
+        train = self._training_crops(specs, train_idx, targets_fit, seed)
         valid_specs = [specs[i] for i in np.flatnonzero(is_valid)]
-        scoring = SpeakerVerificationScoring(
-            lambda x: self._mean_over_windows(x, lambda m, w: m.embed(w)),
-            valid_specs,
-            targets[is_valid],
-        )
+        scoring = SpeakerVerificationScoring(self._mean_embedding, valid_specs, targets[is_valid])
         return (train, scoring), targets_fit
 
     def _resolve_objective(self, y_enc, groups):
@@ -530,8 +518,8 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         return y_enc
 
     def _embeddings(self, specs):
-        """Per recording, the mean over its windows of the network's embedding."""
-        return self._mean_over_windows(specs, lambda m, w: m.embed(w)).double().numpy()
+        """:meth:`_mean_embedding` as a float64 array (what the verifier reads)."""
+        return self._mean_embedding(specs).double().numpy()
 
     def _class_log_proba(self, X, forward=None):
         """Class log-probabilities per recording from a window-level ``forward``.

@@ -117,7 +117,7 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         net = self.network_
         specs = net._check_X(X, reset=False)
-        mean = net._mean_over_windows(specs, lambda m, w: m.embed(w))
+        mean = net._mean_embedding(specs)
         return torch.nn.functional.normalize(mean, dim=1).numpy().astype(np.float64)
 
     def __sklearn_tags__(self):
