@@ -86,6 +86,7 @@ def _train(args):
         raise ValueError("The data hold only allowed or only refused speakers.")
     print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
     net = CNNClassifier(
+        target_far=args.target_far,
         max_epochs=args.epochs,
         device=args.device,
         amp=args.amp,
@@ -95,69 +96,184 @@ def _train(args):
     )
     pipe = make_pipeline(SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr), net)
     pipe.fit(data.data, data.target, cnnclassifier__groups=data.speaker)
-    save_model(pipe, args.out)
+    save_model(pipe, args.out, key=_key(args))
+    if args.target_far is not None:
+        print(
+            f"Threshold for a false-acceptance rate of {args.target_far:g}: "
+            f"{net.threshold_:.3f} (log-odds, chosen on cross-fitted impostors)"
+        )
     print(f"Model written to {args.out}")
     return 0
 
 
-def _verify(args):
-    import json
+def _key(args):
+    """The signing key: ``--key-file``, else the file named by $SKVOICE_KEY_FILE."""
+    import os
 
-    import numpy as np
+    from ._persist import _KEY_ENV
 
+    path = args.key_file or os.environ.get(_KEY_ENV)
+    if not path:
+        return None
+    with open(path, "rb") as fh:
+        key = fh.read().strip()
+    if not key:
+        raise ValueError(f"The key file {path!r} is empty.")
+    return key
+
+
+def _load(args):
     from ._persist import load_model
+
+    return load_model(args.model, key=_key(args), allow_unsigned=args.allow_unsigned)
+
+
+def _verify(args):
+    """Exit 0 when every file is accepted, 1 when one is refused, 2 on any error."""
+    import json
+    import math
+
     from .io import load_audio
     from .uncertainty import MCDropoutClassifier
 
-    model = load_model(args.model)
+    model = _load(args)
+    if len(model) < 2 or not hasattr(model[0], "sr"):
+        raise ValueError(f"{args.model!r} holds no audio front end (a bare network).")
+    net = model[-1]
+    if net.pos_label_ is None:
+        raise ValueError(f"{args.model!r} is not a two-class access-control model.")
     sr = model[0].sr
-    waves = [load_audio(f, sr=sr) for f in args.files]
-    specs = model[:-1].transform(waves)
-    mc = MCDropoutClassifier(model[-1], n_passes=args.passes, random_state=0)
-    mc.estimator_, mc.classes_ = model[-1], model[-1].classes_
-    # The decision uses the model's own scoring; MC dropout adds the uncertainty of
-    # the network's class outputs.
-    proba = model[-1].predict_proba(specs)
-    _, unc = mc.predict_proba(specs, return_uncertainty=True)
+    waves, files, failed = [], [], []
+    for f in args.files:
+        try:
+            waves.append(load_audio(f, sr=sr))
+            files.append(str(f))
+        except Exception as exc:  # one bad file must not hide the others' results
+            failed.append((str(f), _one_line(exc)))
     rows = []
-    for f, p, total, epi in zip(args.files, proba[:, 1], unc.total, unc.epistemic):
-        rows.append(
-            {
-                "file": str(f),
-                "decision": "accept" if p >= args.threshold else "refuse",
-                "probability": round(float(p), 4),
-                "uncertainty": round(float(total), 4),
-                "epistemic": round(float(epi), 4),
-            }
-        )
+    if waves:
+        specs = model[:-1].transform(waves)
+        pos = int(list(net.classes_).index(net.pos_label_))
+        proba = net.predict_proba(specs)[:, pos]
+        if args.threshold is None:
+            accept = net.predict(specs) == net.pos_label_
+        else:
+            accept = proba > args.threshold
+        mc = MCDropoutClassifier(net, n_passes=args.passes, random_state=0)
+        mc.estimator_, mc.classes_ = net, net.classes_
+        # MC dropout adds the uncertainty of the network's class outputs.
+        _, unc = mc.predict_proba(specs, return_uncertainty=True)
+        for f, p, ok, total, epi in zip(files, proba, accept, unc.total, unc.epistemic):
+
+            def num(x):
+                return round(float(x), 4) if math.isfinite(x) else None
+
+            rows.append(
+                {
+                    "file": f,
+                    "decision": "accept" if ok else "refuse",
+                    "probability": num(p),
+                    "uncertainty": num(total),
+                    "epistemic": num(epi),
+                }
+            )
+    for f, why in failed:
+        rows.append({"file": f, "decision": "error", "error": why})
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps(rows, indent=1, allow_nan=False))
     else:
         for r in rows:
+            if r["decision"] == "error":
+                print(f"{r['file']}: error: {r['error']}")
+                continue
+
+            def fmt(x):
+                return "nan" if x is None else f"{x:.3f}"
+
             print(
-                f"{r['file']}: {r['decision']} (p={r['probability']:.3f}, "
-                f"uncertainty={r['uncertainty']:.3f}, epistemic={r['epistemic']:.3f})"
+                f"{r['file']}: {r['decision']} (p={fmt(r['probability'])}, "
+                f"uncertainty={fmt(r['uncertainty'])}, epistemic={fmt(r['epistemic'])})"
             )
-    return 0 if np.all(np.isfinite(proba)) else 1
+    for f, why in failed:
+        print(f"skvoice verify: error: {f}: {why}", file=sys.stderr)
+    if failed:
+        return 2
+    return 0 if all(r["decision"] == "accept" for r in rows) else 1
+
+
+def _one_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _evaluate(args):
     from sklearn.metrics import balanced_accuracy_score
 
-    from ._persist import load_model
     from .metrics import equal_error_rate, far_at_frr
 
-    model = load_model(args.model)
+    model = _load(args)
+    net = model[-1]
     data = _load_corpus(
         args.data_dir, _allowed(args.allowed), args.versions.split(","), return_paths=True
     )
-    proba = model.predict_proba(data.data)[:, 1]
+    pos = int(list(net.classes_).index(net.pos_label_))
+    proba = model.predict_proba(data.data)[:, pos]
+    decided = (model.predict(data.data) == net.pos_label_).astype(int)
     y = data.target
     print(f"{len(y)} recordings ({int(y.sum())} allowed, {int((y == 0).sum())} refused)")
     print(f"EER: {equal_error_rate(y, proba):.4f}")
     print(f"FAR at 5 % FRR: {far_at_frr(y, proba, 0.05):.4f}")
-    print(f"balanced accuracy: {balanced_accuracy_score(y, proba >= 0.5):.4f}")
+    print(f"balanced accuracy: {balanced_accuracy_score(y, decided):.4f}")
+    refused = y == 0
+    print(f"FAR at the model's threshold: {decided[refused].mean():.4f}")
+    print(f"FRR at the model's threshold: {1 - decided[~refused].mean():.4f}")
     return 0
+
+
+def _open_unit(name):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not 0 < value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must lie strictly between 0 and 1")
+        return value
+
+    return parse
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1")
+        return value
+
+    return parse
+
+
+def _key_options(parser, sign):
+    parser.add_argument(
+        "--key-file",
+        default=None,
+        help=(
+            "file holding the secret key to sign the model with"
+            if sign
+            else "file holding the key the model was signed with; a model whose "
+            "signature does not match is refused"
+        )
+        + " (default: the file named by $SKVOICE_KEY_FILE)",
+    )
+    if not sign:
+        parser.add_argument(
+            "--allow-unsigned",
+            action="store_true",
+            help="with a key, load an unsigned model anyway (with a warning)",
+        )
 
 
 def build_parser():
@@ -196,18 +312,41 @@ def build_parser():
     train.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
     train.add_argument("--amp", action="store_true", help="bfloat16 mixed precision")
     train.add_argument(
+        "--target-far",
+        type=_open_unit("--target-far"),
+        default=None,
+        help="false-acceptance rate to operate at: the threshold is chosen by speaker "
+        "cross-fitting (5 extra fits) and saved in the model",
+    )
+    _key_options(train, sign=True)
+    train.add_argument(
         "--checkpoint-dir",
         default=None,
         help="save a checkpoint every epoch; rerun the same command to resume",
     )
     train.set_defaults(func=_train)
 
-    verify = sub.add_parser("verify", help="decide for each audio file")
-    verify.add_argument("model")
-    verify.add_argument("files", nargs="+")
-    verify.add_argument("--threshold", type=float, default=0.5)
-    verify.add_argument("--passes", type=int, default=30, help="MC dropout passes")
-    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify = sub.add_parser(
+        "verify",
+        help="decide for each audio file",
+        description="Decide for each audio file. Exit status: 0 when every file is "
+        "accepted, 1 when any is refused, 2 on any error (a bad file is reported and "
+        "the others are still decided).",
+    )
+    verify.add_argument("model", help="model file written by 'skvoice train'")
+    verify.add_argument("files", nargs="+", help="audio files to decide on")
+    verify.add_argument(
+        "--threshold",
+        type=_open_unit("--threshold"),
+        default=None,
+        help="accept when the probability of the allowed class exceeds this, in (0, 1) "
+        "(default: the model's own threshold, chosen at its target FAR if it has one)",
+    )
+    verify.add_argument(
+        "--passes", type=_positive_int("--passes"), default=30, help="MC dropout passes"
+    )
+    verify.add_argument("--json", action="store_true", help="strict JSON output")
+    _key_options(verify, sign=False)
     verify.set_defaults(func=_verify)
 
     evaluate = sub.add_parser("evaluate", help="EER and FAR of a model on labelled data")
@@ -215,20 +354,23 @@ def build_parser():
     evaluate.add_argument("data_dir")
     evaluate.add_argument("--allowed", required=True)
     evaluate.add_argument("--versions", default="clean")
+    _key_options(evaluate, sign=False)
     evaluate.set_defaults(func=_evaluate)
     return parser
 
 
 def main(argv=None):
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (2 on any error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (OSError, ValueError, TypeError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"skvoice {args.command}: error: {message}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print(f"skvoice {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # every error is one line, never a traceback
+        print(f"skvoice {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

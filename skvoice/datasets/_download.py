@@ -7,6 +7,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from .._io_atomic import atomic_write
+
 __all__ = ["file_digest", "download", "fetch_archive", "unpack"]
 
 
@@ -23,34 +25,25 @@ def download(url, dest, checksum, opener):
     from tqdm.auto import tqdm
 
     algorithm, _, expected = checksum.partition(":") if checksum else ("md5", "", "")
-    tmp = tempfile.NamedTemporaryFile(
-        dir=dest.parent, prefix=dest.name, suffix=".part", delete=False
-    )
-    try:
-        h = hashlib.new(algorithm or "md5")
-        with opener(url) as resp, tmp:
-            total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-            with tqdm(
-                total=int(total) if total else None,
-                unit="B",
-                unit_scale=True,
-                desc=f"Downloading {dest.name}",
-            ) as bar:
-                for block in iter(lambda: resp.read(1 << 20), b""):
-                    tmp.write(block)
-                    h.update(block)
-                    bar.update(len(block))
+    h = hashlib.new(algorithm or "md5")
+    # Interrupted or bad download: atomic_write leaves nothing half-written behind.
+    with atomic_write(dest) as tmp, opener(url) as resp:
+        total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
+        with tqdm(
+            total=int(total) if total else None,
+            unit="B",
+            unit_scale=True,
+            desc=f"Downloading {dest.name}",
+        ) as bar:
+            for block in iter(lambda: resp.read(1 << 20), b""):
+                tmp.write(block)
+                h.update(block)
+                bar.update(len(block))
         if expected and h.hexdigest() != expected.lower():
             raise OSError(
                 f"Checksum mismatch for {url}: expected {algorithm}:{expected}, got "
                 f"{algorithm}:{h.hexdigest()}. The download was removed; try again."
             )
-        os.replace(tmp.name, dest)
-    except BaseException:
-        # Interrupted or bad download: leave nothing half-written behind.
-        if os.path.exists(tmp.name):
-            os.remove(tmp.name)
-        raise
 
 
 def fetch_archive(url, archive, checksum, opener):

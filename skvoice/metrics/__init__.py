@@ -7,6 +7,7 @@ from ._verification import (
     false_rejection_rate,
     far_at_frr,
     far_at_frr_scorer,
+    threshold_at_far,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "false_rejection_rate",
     "far_at_frr",
     "far_at_frr_scorer",
+    "threshold_at_far",
 ]

@@ -9,6 +9,7 @@ __all__ = [
     "false_acceptance_rate",
     "false_rejection_rate",
     "far_at_frr",
+    "threshold_at_far",
     "eer_scorer",
     "far_at_frr_scorer",
 ]
@@ -157,6 +158,51 @@ def far_at_frr(y_true, y_score, frr=0.05):
         raise ValueError(f"frr must lie in [0, 1], got {frr}.")
     far, frr_curve, _ = _roc(y_true, y_score)
     return float(far[frr_curve <= frr + 1e-12].min())
+
+
+def threshold_at_far(y_true, y_score, target_far):
+    """Lowest threshold whose false-acceptance rate on these scores is at most ``target_far``.
+
+    Accepting ``y_score >= threshold`` (the rule of scikit-learn's
+    :class:`~sklearn.model_selection.FixedThresholdClassifier`) accepts at most
+    ``floor(target_far * n_refused)`` of the refused recordings, and any lower
+    threshold accepts more. Choose it on scores of impostors the model never
+    heard (held-out speakers): on the training speakers' scores it is
+    optimistic. The estimators' ``target_far`` does this by cross-fitting.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 allowed, 0 refused.
+    y_score : array-like of shape (n_samples,)
+        Higher means more likely allowed.
+    target_far : float in (0, 1)
+        Largest tolerated false-acceptance rate.
+
+    Returns
+    -------
+    threshold : float
+        ``-inf`` when every refused recording may be accepted.
+
+    Examples
+    --------
+    >>> from skvoice.metrics import threshold_at_far
+    >>> y = [0, 0, 0, 0, 1, 1]
+    >>> scores = [0.1, 0.2, 0.3, 0.7, 0.5, 0.9]
+    >>> t = threshold_at_far(y, scores, 0.25)  # one impostor of four may pass
+    >>> float(t) > 0.3, [s >= t for s in scores]
+    (True, [False, False, False, True, True, True])
+    """
+    from ..verification._operating_point import far_cut
+
+    if not 0 < target_far < 1:
+        raise ValueError(f"target_far must lie in (0, 1), got {target_far}.")
+    y_true, y_score = _binary(y_true, y_score, "y_score")
+    y_score = np.asarray(y_score, dtype=np.float64)
+    if not np.all(np.isfinite(y_score)):
+        raise ValueError("y_score contains NaN or infinite values.")
+    cut = far_cut(y_score[y_true == 0], target_far)
+    return cut if np.isneginf(cut) else float(np.nextafter(cut, np.inf))
 
 
 def _neg_eer(y_true, y_score):

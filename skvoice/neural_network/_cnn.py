@@ -13,6 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..verification._operating_point import OperatingPointMixin
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
 from ._training import SkorchNet
@@ -91,7 +92,7 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
     )
 
 
-class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
+class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
     """Convolutional network on spectrograms, as a scikit-learn classifier.
 
     Trains on random crops of ``crop_frames`` frames of every recording (shorter
@@ -152,6 +153,23 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         cosine compares with the allowed voices alone. Monte Carlo dropout
         samples the class outputs, so :class:`~skvoice.uncertainty.MCDropoutClassifier`
         scores by posterior under ``"auto"`` (and refuses ``"cosine"``).
+    pos_label : int, float, bool, str or None, default=None
+        The allowed label (two classes). None: 1 (labels 0/1, False/True or
+        -1/1). Cosine scoring enrols the allowed speakers and ``target_far``
+        counts the refused ones, so there other labels without ``pos_label`` are
+        an error: the order of the labels never decides who is enrolled.
+    target_far : float in (0, 1) or None, default=None
+        False-acceptance rate to operate at (two classes, ``groups`` in fit).
+        ``fit`` then refits the network ``cv`` times without a fold of the
+        refused speakers and a share of the allowed speakers' recordings, scores
+        the held-out recordings, and sets ``threshold_`` so that at most this
+        share of those impostors, never heard by the model that scored them, is
+        accepted; ``predict`` uses it. See :ref:`operating_point`.
+    cv : int or None, default=None
+        Folds of that cross-fitting, which also calibrates ``predict_proba``
+        (on scores of impostors never heard rather than of training speakers).
+        None: no cross-fitting without ``target_far``, ``min(5,
+        n_refused_speakers)`` folds with it. Costs ``cv`` extra fits.
     class_weight : "balanced", dict or None, default="balanced"
         Weights of the classes in the loss; "balanced" weighs them inversely to
         their frequency (DAPS has 6 allowed and 14 refused speakers); with the
@@ -230,6 +248,17 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
     layer_history_ : dict
         With ``track_layers``: epoch -> {parameter name: tensor}; epoch 0 is the
         initialisation.
+    pos_label_ : object or None
+        The allowed label (None with more than two classes).
+    threshold_ : float
+        With two classes, ``predict`` accepts when the log-odds of
+        ``pos_label_`` exceed it: 0 without ``target_far``.
+    calibration_ : tuple of (float, float) or None
+        Slope and intercept mapping the raw score (cosine, or posterior
+        log-odds) to calibrated log-odds, from cross-fitting (None without).
+    crossfit_scores_ : ndarray of shape (n_recordings,)
+        With cross-fitting: each recording's raw score by the fold model that
+        did not see it.
 
     Examples
     --------
@@ -261,6 +290,9 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "objective": [StrOptions({"auto", "speakers", "binary"})],
         "backend": [StrOptions({"auto", "posterior", "cosine"})],
+        "pos_label": [Real, str, "boolean", None],
+        "target_far": [Interval(Real, 0, 1, closed="neither"), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), None],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "augment": ["boolean"],
         "early_stopping": ["boolean"],
@@ -291,6 +323,9 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         weight_decay=0.0,
         objective="auto",
         backend="auto",
+        pos_label=None,
+        target_far=None,
+        cv=None,
         class_weight="balanced",
         augment=False,
         early_stopping=False,
@@ -318,6 +353,9 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.objective = objective
         self.backend = backend
+        self.pos_label = pos_label
+        self.target_far = target_far
+        self.cv = cv
         self.class_weight = class_weight
         self.augment = augment
         self.early_stopping = early_stopping
@@ -337,6 +375,8 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
     # How the cosine backend scores: centred embeddings, no score normalisation
     # (s-norm was measured on the real-speech protocol; see the user guide).
     _verifier_params = {"score_norm": None, "center": True}
+    # Fold models of the cross-fitting: no cross-fitting of their own, no logs.
+    _crossfit_reset = {"target_far": None, "cv": None, "track_layers": False, "verbose": 0}
 
     def _build_module(self, n_classes):
         return self._module_class(
@@ -361,7 +401,8 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
             Spectrograms: ``(n_bins, T_i)`` or ``(C, n_bins, T_i)`` per recording,
             or a dense 3-D/4-D array, or a 2-D ``(n, n_bins)`` array (one frame each).
         y : array-like of shape (n_recordings,)
-            Labels (1 allowed, 0 refused, or any classes).
+            Labels (1 allowed, 0 refused; other labels with ``pos_label``; or
+            more than two classes).
         groups : array-like of shape (n_recordings,), default=None
             Speaker of each recording: keeps speakers apart in the internal
             validation split of ``early_stopping``.
@@ -408,6 +449,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
                 "backend='cosine' needs the speaker objective (groups=speakers in fit, each "
                 "speaker of one class) and two classes."
             )
+        self._check_binary_labels(needed=self.backend_ == "cosine")
         seed = seed_from(self.random_state)
         # Per recording, its speaker's name (the verifier enrols from all of them).
         rec_speaker = self.speakers_[targets] if self.objective_ == "speakers" else None
@@ -458,11 +500,24 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
             from ..verification import EnrollmentVerifier
 
             self.verifier_ = EnrollmentVerifier(**self._verifier_params).fit(
-                self._embeddings(specs), y_enc, speakers=rec_speaker
+                self._embeddings(specs), (y == self.pos_label_).astype(int), speakers=rec_speaker
             )
         if self.track_layers is not False:
             self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
+        speakers = None if groups is None else self._groups_1d(groups)
+        self._fit_operating_point(
+            specs,
+            y,
+            speakers,
+            {"groups": speakers},
+            lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
+        )
         return self
+
+    @staticmethod
+    def _groups_1d(groups):
+        speaker = np.asarray(groups)
+        return speaker[:, 0] if speaker.ndim == 2 else speaker
 
     def _speaker_datasets(self, specs, targets, seed):
         """Crops of the training speakers, and the held-out speakers' EER scoring.
@@ -489,8 +544,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         objective = self.objective
         speaker = None
         if groups is not None:
-            speaker = np.asarray(groups)
-            speaker = speaker[:, 0] if speaker.ndim == 2 else speaker
+            speaker = self._groups_1d(groups)
             if len(speaker) != len(y_enc):
                 raise ValueError(f"groups has {len(speaker)} rows but y has {len(y_enc)}.")
         if objective in ("auto", "speakers"):
@@ -529,20 +583,24 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         MC dropout); the default is one deterministic draw. Returns an array of
         shape ``(n_recordings, n_draws, n_classes)``: per draw, the windows' mean
         log-probability, renormalised, with speaker outputs summed into classes.
+        Without ``forward`` and with two classes, the calibrated decision score
+        (cosine or posterior) as two columns.
         """
         check_is_fitted(self)
         specs = self._check_X(X, reset=False)
-        if getattr(self, "backend_", "posterior") == "cosine":
-            if forward is None:
-                # Log-probabilities from the calibrated log-odds, without saturating.
-                d = self.verifier_.decision_function(self._embeddings(specs))
-                return np.stack([-np.logaddexp(0, d), -np.logaddexp(0, -d)], axis=1)[:, None]
+        if forward is None and len(self.classes_) == 2:
+            return self._binary_log_proba(self._allowed_log_odds(specs))[:, None]
+        if forward is not None and getattr(self, "backend_", "posterior") == "cosine":
             if self.backend != "auto":
                 raise ValueError(
                     "Monte Carlo dropout samples the network's class outputs; it needs "
                     "backend='posterior' (a deep ensemble works with either backend)."
                 )
             # Under "auto", MC dropout scores by posterior (below).
+        return self._posterior_log_proba(specs, forward)
+
+    def _posterior_log_proba(self, specs, forward=None):
+        """The network's class posteriors, ``(n_recordings, n_draws, n_classes)``."""
         if forward is None:
 
             def forward(m, w):
@@ -559,6 +617,21 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
                     out[..., c] = torch.logsumexp(logp[..., members], dim=-1)
             logp = out
         return logp.numpy()
+
+    def _raw_allowed_score(self, X):
+        """Uncalibrated score of the allowed class: best cosine, or posterior log-odds."""
+        specs = self._check_X(X, reset=False)
+        if getattr(self, "backend_", "posterior") == "cosine":
+            return self.verifier_.score_samples(self._embeddings(specs))
+        logp = self._posterior_log_proba(specs)[:, 0, :]
+        pos = self._pos_index
+        return logp[:, pos] - logp[:, 1 - pos]
+
+    def _default_log_odds(self, specs):
+        if getattr(self, "backend_", "posterior") == "cosine":
+            # The verifier enrols label 1: the allowed speakers.
+            return self.verifier_._allowed_log_odds(self._embeddings(specs))
+        return self._raw_allowed_score(specs)
 
     def predict_log_proba(self, X):
         """Log-probabilities: windows' mean log-probability, renormalised.
@@ -590,7 +663,7 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         return np.exp(self.predict_log_proba(X))
 
     def decision_function(self, X):
-        """Score of the positive class (binary) or per class, as log-odds.
+        """Log-odds of ``classes_[1]`` (two classes) or log-probabilities per class.
 
         Parameters
         ----------
@@ -601,11 +674,14 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_recordings,) or (n_recordings, n_classes)
         """
-        logp = self.predict_log_proba(X)
-        return logp[:, 1] - logp[:, 0] if len(self.classes_) == 2 else logp
+        if len(self.classes_) == 2:
+            check_is_fitted(self)
+            log_odds = self._allowed_log_odds(self._check_X(X, reset=False))
+            return log_odds if self._pos_index == 1 else -log_odds
+        return self.predict_log_proba(X)
 
     def predict(self, X):
-        """Most probable class per recording.
+        """Class per recording: allowed above ``threshold_`` (two classes), else the most probable.
 
         Parameters
         ----------
@@ -616,6 +692,9 @@ class CNNClassifier(SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_recordings,)
         """
+        if len(self.classes_) == 2:
+            check_is_fitted(self)
+            return self._decide(self._allowed_log_odds(self._check_X(X, reset=False)))
         logp = self.predict_log_proba(X)
         return self.classes_[np.argmax(logp, axis=1)]
 

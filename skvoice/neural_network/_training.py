@@ -2,7 +2,6 @@
 resumable checkpoints."""
 
 import contextlib
-import os
 import warnings
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.history import History
+
+from .._io_atomic import atomic_write
 
 __all__ = ["SkorchNet", "ResumableCheckpoint", "autocast", "fit_fingerprint"]
 
@@ -138,13 +139,8 @@ class ResumableCheckpoint(Callback):
             "rng": _rng_state(net.device),
             "generators": {k: g.get_state() for k, g in gens.items()},
         }
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_write(path) as fh:
+            torch.save(state, fh)
 
     def on_epoch_end(self, net, **kwargs):
         self._save(net, complete=False)

@@ -1,18 +1,62 @@
 """What MC dropout and deep ensembles share: predictions from member probabilities."""
 
-import numpy as np
+from numbers import Integral, Real
 
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from ..verification._operating_point import OperatingPointMixin
 from ._metrics import uncertainty_decomposition
 
 __all__ = ["MemberProbaMixin"]
 
 
-class MemberProbaMixin:
+#: Constraints of the operating-point parameters the wrappers share.
+OPERATING_POINT_CONSTRAINTS = {
+    "pos_label": [Real, str, "boolean", None],
+    "target_far": [Interval(Real, 0, 1, closed="neither"), None],
+    "cv": [Interval(Integral, 2, None, closed="left"), None],
+}
+
+
+def speakers_in(fit_params):
+    """The speakers among ``fit`` parameters: ``groups`` or a step's ``__groups``."""
+    for key, value in fit_params.items():
+        if key == "groups" or key.endswith("__groups"):
+            return None if value is None else np.asarray(value)
+    return None
+
+
+class MemberProbaMixin(OperatingPointMixin):
     """``predict_proba`` (with uncertainty), ``predict`` and tags from ``predict_member_proba``.
 
     Subclasses implement ``predict_member_proba(X)`` -> ``(n_members, n, n_classes)``
     and keep the wrapped estimator in ``estimator`` (default ``CNNClassifier()``).
+    With two classes, the operating point (``pos_label``, ``target_far``, ``cv``)
+    works on the log-odds of the mean probability.
     """
+
+    def _finish_fit(self, X, y, fit_params):
+        """Labels and operating point, once the members are fitted."""
+        self._check_binary_labels(needed=False)
+        self._fit_operating_point(
+            X,
+            y,
+            speakers_in(fit_params),
+            fit_params,
+            lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
+        )
+
+    def _mean_log_odds(self, proba):
+        p = np.clip(proba[:, self._pos_index], 1e-300, 1.0)
+        q = np.clip(1.0 - proba[:, self._pos_index], 1e-300, 1.0)
+        return np.log(p) - np.log(q)
+
+    def _raw_allowed_score(self, X):
+        return self._mean_log_odds(self.predict_member_proba(X).mean(axis=0))
+
+    def _default_log_odds(self, X):
+        return self._raw_allowed_score(X)
 
     def predict_proba(self, X, return_uncertainty=False):
         """Mean probability of the passes or members, optionally with its uncertainty.
@@ -33,10 +77,13 @@ class MemberProbaMixin:
             :func:`uncertainty_decomposition`).
         """
         proba, unc = uncertainty_decomposition(self.predict_member_proba(X))
+        if getattr(self, "calibration_", None) is not None:
+            # Cross-fitted calibration of the mean; the uncertainty is the members'.
+            proba = np.exp(self._binary_log_proba(self._calibrated(self._mean_log_odds(proba))))
         return (proba, unc) if return_uncertainty else proba
 
     def predict(self, X):
-        """Class of highest mean probability.
+        """Allowed when the log-odds exceed ``threshold_`` (two classes), else the most probable.
 
         Parameters
         ----------
@@ -48,6 +95,8 @@ class MemberProbaMixin:
         y_pred : ndarray of shape (n_samples,)
         """
         proba = self.predict_proba(X)
+        if getattr(self, "pos_label_", None) is not None:
+            return self._decide(self._mean_log_odds(proba))
         return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):

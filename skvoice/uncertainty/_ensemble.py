@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything
-from ._base import MemberProbaMixin
+from ._base import OPERATING_POINT_CONSTRAINTS, MemberProbaMixin
 from ._routing import RoutingMixin
 
 __all__ = ["DeepEnsembleClassifier"]
@@ -51,9 +51,29 @@ class DeepEnsembleClassifier(
         Seeds of the members (and of the bootstrap samples).
     verbose : bool, default=False
         Show a progress bar over the members.
+    pos_label : int, float, bool, str or None, default=None
+        The allowed label (two classes). None: 1 (labels 0/1, False/True or
+        -1/1); other labels need it when ``target_far`` or ``cv`` is set.
+    target_far : float in (0, 1) or None, default=None
+        False-acceptance rate to operate at: ``fit`` refits the wrapper on
+        ``cv`` speaker folds, scores the held-out refused speakers (impostors the
+        fold's model never heard) and sets ``threshold_`` so that at most this
+        share of them is accepted; ``predict`` uses it. Needs the speakers
+        (``groups``) in ``fit``.
+    cv : int or None, default=None
+        Folds of that cross-fitting, which also calibrates the mean probability.
+        None: no cross-fitting without ``target_far``, ``min(5,
+        n_refused_speakers)`` folds with it.
 
     Attributes
     ----------
+    pos_label_ : object or None
+        The allowed label (None with more than two classes).
+    threshold_ : float
+        ``predict`` accepts when the log-odds of the (calibrated) mean
+        probability exceed it: 0 without ``target_far``.
+    calibration_ : tuple of (float, float) or None
+        Cross-fitted calibration of the mean probability's log-odds.
     estimators_ : list of estimators
         The fitted members.
     classes_ : ndarray
@@ -79,6 +99,7 @@ class DeepEnsembleClassifier(
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        **OPERATING_POINT_CONSTRAINTS,
     }
 
     def __init__(
@@ -89,6 +110,9 @@ class DeepEnsembleClassifier(
         n_jobs=None,
         random_state=None,
         verbose=False,
+        pos_label=None,
+        target_far=None,
+        cv=None,
     ):
         self.estimator = estimator
         self.n_estimators = n_estimators
@@ -96,6 +120,9 @@ class DeepEnsembleClassifier(
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.pos_label = pos_label
+        self.target_far = target_far
+        self.cv = cv
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
@@ -147,6 +174,7 @@ class DeepEnsembleClassifier(
                 raise ValueError(
                     "A bootstrap sample missed a class; use more data or bootstrap=False."
                 )
+        self._finish_fit(X, y, fit_params)
         return self
 
     def predict_member_proba(self, X):

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
-from ._base import MemberProbaMixin
+from ._base import OPERATING_POINT_CONSTRAINTS, MemberProbaMixin
 from ._routing import RoutingMixin
 
 __all__ = ["MCDropoutClassifier", "sample_with_dropout", "split_final_step"]
@@ -185,9 +185,29 @@ class MCDropoutClassifier(
         inner estimator's training: every ``random_state`` inside ``estimator``
         is set from it (as scikit-learn's ensembles do), so that one seed fixes
         the whole model. With None, the inner estimator keeps its own seeds.
+    pos_label : int, float, bool, str or None, default=None
+        The allowed label (two classes). None: 1 (labels 0/1, False/True or
+        -1/1); other labels need it when ``target_far`` or ``cv`` is set.
+    target_far : float in (0, 1) or None, default=None
+        False-acceptance rate to operate at: ``fit`` refits the wrapper on
+        ``cv`` speaker folds, scores the held-out refused speakers (impostors the
+        fold's model never heard) and sets ``threshold_`` so that at most this
+        share of them is accepted; ``predict`` uses it. Needs the speakers
+        (``groups``) in ``fit``.
+    cv : int or None, default=None
+        Folds of that cross-fitting, which also calibrates the mean probability.
+        None: no cross-fitting without ``target_far``, ``min(5,
+        n_refused_speakers)`` folds with it.
 
     Attributes
     ----------
+    pos_label_ : object or None
+        The allowed label (None with more than two classes).
+    threshold_ : float
+        ``predict`` accepts when the log-odds of the (calibrated) mean
+        probability exceed it: 0 without ``target_far``.
+    calibration_ : tuple of (float, float) or None
+        Cross-fitted calibration of the mean probability's log-odds.
     estimator_ : estimator
         The fitted inner estimator.
     classes_ : ndarray
@@ -213,12 +233,24 @@ class MCDropoutClassifier(
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "n_passes": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        **OPERATING_POINT_CONSTRAINTS,
     }
 
-    def __init__(self, estimator=None, n_passes=30, random_state=None):
+    def __init__(
+        self,
+        estimator=None,
+        n_passes=30,
+        random_state=None,
+        pos_label=None,
+        target_far=None,
+        cv=None,
+    ):
         self.estimator = estimator
         self.n_passes = n_passes
         self.random_state = random_state
+        self.pos_label = pos_label
+        self.target_far = target_far
+        self.cv = cv
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
@@ -252,6 +284,7 @@ class MCDropoutClassifier(
         self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
+        self._finish_fit(X, y, fit_params)
         return self
 
     def predict_member_proba(self, X):

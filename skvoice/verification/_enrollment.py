@@ -1,10 +1,15 @@
 """EnrollmentVerifier: accept a recording whose embedding is close to an enrolled user."""
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._operating_point import OperatingPointMixin
 
 __all__ = ["EnrollmentVerifier"]
 
@@ -13,7 +18,7 @@ def _unit(E):
     return E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
 
 
-class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
+class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     """Speaker verification over embeddings: cosine to the enrolled users.
 
     ``fit`` enrols the allowed class: one centroid per allowed speaker when
@@ -22,9 +27,11 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
     optionally s-normalised against a cohort of the refused training speakers.
     Probabilities come from a logistic (Platt) calibration of the training scores,
     where each allowed recording is scored against its speaker's centroid without
-    itself (leave one out), so the calibration sees honest genuine scores. Users are
-    added and removed with :meth:`enroll` and :meth:`unenroll`, without touching
-    the embedder.
+    itself (leave one out). The refused training speakers are in the cohort, so
+    their scores are easier than an unseen impostor's: with ``target_far`` or
+    ``cv`` the calibration and the threshold come from speaker cross-fitting
+    instead (see :ref:`operating_point`). Users are added and removed with
+    :meth:`enroll` and :meth:`unenroll`, without touching the embedder.
 
     Parameters
     ----------
@@ -35,11 +42,35 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
     center : bool, default=True
         Subtract the mean training embedding before the cosine (the mean is the
         part all voices share).
+    pos_label : int, float, bool, str or None, default=None
+        The allowed label. None: 1 (labels 0/1, False/True or -1/1); other
+        labels without it are an error, so the order of the labels never
+        decides who is enrolled.
+    target_far : float in (0, 1) or None, default=None
+        False-acceptance rate to operate at: ``predict`` accepts a recording when
+        its calibrated log-odds exceed ``threshold_``, chosen so that at most this
+        share of the cross-fitted impostor scores (refused speakers scored by
+        models that never saw them) is accepted. Needs ``speakers``.
+    cv : int or None, default=None
+        Folds of the speaker cross-fitting that calibrates the probabilities and
+        chooses ``threshold_``. None: no cross-fitting without ``target_far``,
+        ``min(5, n_refused_speakers)`` folds with it.
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        ``[refused, allowed]`` labels.
+        The two labels, sorted.
+    pos_label_ : object
+        The allowed label.
+    threshold_ : float
+        ``predict`` accepts when the log-odds of the allowed label exceed it: 0
+        without ``target_far``.
+    calibration_ : tuple of (float, float) or None
+        Slope and intercept of the cross-fitted calibration (None without
+        cross-fitting: ``calibrator_`` is used).
+    crossfit_scores_ : ndarray of shape (n_recordings,)
+        With cross-fitting: each training recording's score by the model that
+        did not see it.
     enrolled_ : dict
         Speaker -> unit centroid of their embeddings.
     cohort_ : ndarray of shape (n_cohort, n_features)
@@ -65,9 +96,20 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
 
     __metadata_request__fit = {"speakers": True}
 
-    def __init__(self, score_norm="s-norm", center=True):
+    _parameter_constraints = {
+        "score_norm": [StrOptions({"s-norm"}), None],
+        "center": ["boolean"],
+        "pos_label": [Real, str, "boolean", None],
+        "target_far": [Interval(Real, 0, 1, closed="neither"), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), None],
+    }
+
+    def __init__(self, score_norm="s-norm", center=True, pos_label=None, target_far=None, cv=None):
         self.score_norm = score_norm
         self.center = center
+        self.pos_label = pos_label
+        self.target_far = target_far
+        self.cv = cv
 
     def _prep(self, E):
         E = np.asarray(E, dtype=np.float64)
@@ -89,6 +131,7 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         t = (S - mu_t[:, None]) / sd_t[:, None]
         return 0.5 * (z + t)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, E, y, speakers=None):
         """Enrol the allowed speakers and calibrate the scores.
 
@@ -97,7 +140,7 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         E : array-like of shape (n_recordings, n_features)
             Embeddings (e.g. from :class:`~skvoice.neural_network.SpeakerEmbedder`).
         y : array-like of shape (n_recordings,)
-            Two classes; the greater label (1) is the allowed one.
+            Two classes; ``pos_label`` (default 1) is the allowed one.
         speakers : array-like of shape (n_recordings,), default=None
             Speaker of each recording: one centroid per allowed speaker and per
             cohort speaker. Without it every recording stands alone.
@@ -106,8 +149,6 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
-        if self.score_norm not in (None, "s-norm"):
-            raise ValueError(f"score_norm must be None or 's-norm', got {self.score_norm!r}.")
         E, y = validate_data(self, E, y, reset=True, dtype=np.float64)
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y")
@@ -122,6 +163,8 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
                 "Only binary classification is supported (refused, allowed). The type of "
                 f"the target is {y_type}."
             )
+        self._check_binary_labels(needed=True)
+        given = speakers
         if speakers is None:
             speakers = np.arange(len(y)).astype(str)
         speakers = column_or_1d(np.asarray(speakers)).astype(str)
@@ -129,7 +172,7 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"speakers has {len(speakers)} rows but y has {len(y)}.")
         self.mean_ = E.mean(axis=0) if self.center else np.zeros(E.shape[1])
         U = self._prep(E)
-        allowed = y == self.classes_[1]
+        allowed = y == self.pos_label_
         self.enrolled_ = {}
         for s in np.unique(speakers[allowed]):
             self.enrolled_[str(s)] = _unit(U[speakers == s].mean(0, keepdims=True))[0]
@@ -148,6 +191,13 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
                 cents[names.index(speakers[i])] = _unit(U[others].mean(0, keepdims=True))[0]
                 scores[i] = self._best(U[i : i + 1], cents)[0]
         self.calibrator_ = LogisticRegression(C=1e3).fit(scores[:, None], allowed.astype(int))
+        self._fit_operating_point(
+            E,
+            y,
+            None if given is None else speakers,
+            {"speakers": speakers},
+            lambda E_k, y_k, params: self._crossfit_clone().fit(E_k, y_k, **params),
+        )
         return self
 
     def _best(self, U, centroids):
@@ -177,10 +227,12 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         return self._scores(self._prep(E))
 
     def decision_function(self, E):
-        """Calibrated log-odds of being allowed: a monotone map of :meth:`score_samples`.
+        """Calibrated log-odds of ``classes_[1]``: a monotone map of :meth:`score_samples`.
 
-        Positive means allowed, as for every scikit-learn classifier; the ranking
-        (hence EER and DET curves) is that of the cosine scores.
+        As for every scikit-learn classifier, positive means ``classes_[1]``
+        (the allowed label with 0/1 labels; negate it when ``pos_label`` is
+        ``classes_[0]``). The ranking (hence EER and DET curves) is that of the
+        cosine scores.
 
         Parameters
         ----------
@@ -191,12 +243,19 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_recordings,)
         """
+        log_odds = self._allowed_log_odds(E)
+        return log_odds if self._pos_index == 1 else -log_odds
+
+    def _raw_allowed_score(self, E):
+        return self.score_samples(E)
+
+    def _default_log_odds(self, E):
         s = self.score_samples(E)
         a, b = self.calibrator_.coef_[0, 0], self.calibrator_.intercept_[0]
         return np.where(np.isfinite(s), a * np.nan_to_num(s, neginf=0.0) + b, -np.inf)
 
     def predict_proba(self, E):
-        """Calibrated probabilities of refused and allowed.
+        """Calibrated probabilities of the two labels.
 
         Parameters
         ----------
@@ -206,13 +265,12 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_recordings, 2)
+            Columns follow ``classes_``.
         """
-        d = self.decision_function(E)
-        p1 = 1.0 / (1.0 + np.exp(-np.clip(d, -500, 500)))
-        return np.c_[1.0 - p1, p1]
+        return np.exp(self._binary_log_proba(self._allowed_log_odds(E)))
 
     def predict(self, E):
-        """Allowed when the calibrated log-odds are positive.
+        """Allowed when the calibrated log-odds exceed ``threshold_``.
 
         Parameters
         ----------
@@ -223,8 +281,7 @@ class EnrollmentVerifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_recordings,)
         """
-        d = self.decision_function(E)
-        return self.classes_[(d > 0).astype(int)]
+        return self._decide(self._allowed_log_odds(E))
 
     def enroll(self, E_new, speaker):
         """Add (or replace) an allowed user from a few of their embeddings.

@@ -1,0 +1,273 @@
+"""Which class is allowed, and where the threshold lies: ``pos_label`` and ``target_far``.
+
+An access-control estimator needs to know which label is the allowed one (never
+the order of ``classes_``) and, to run at a chosen false-acceptance rate, a
+threshold chosen on impostor scores that are out-of-sample for the speakers who
+produce them. The scores of the training speakers are not: the network learnt
+them, and their embeddings sit in the cohort. So the threshold and the
+calibration come from cross-fitting: the estimator is refitted ``cv`` times,
+each time without one fold of the refused speakers (and without a share of every
+allowed speaker's recordings), and each held-out recording is scored by the
+model that never saw it. Held-out refused speakers are impostors never heard;
+held-out allowed recordings are new utterances of enrolled users: the two
+situations of deployment.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing
+
+__all__ = [
+    "resolve_pos_label",
+    "crossfit_folds",
+    "far_cut",
+    "OperatingPointMixin",
+]
+
+
+def resolve_pos_label(classes, pos_label, owner):
+    """The allowed label among two ``classes``; labels other than 0/1 need ``pos_label``.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (2,)
+        Sorted class labels.
+    pos_label : object or None
+        The allowed label, or None for 1 / True.
+    owner : str
+        Name of the estimator, for the error message.
+
+    Returns
+    -------
+    pos_label : object
+        The element of ``classes`` that is allowed.
+    """
+    values = list(np.asarray(classes).tolist())
+    if pos_label is None:
+        # {0, 1}, {False, True} and scikit-learn's {-1, 1}: the allowed class is 1.
+        if all(isinstance(v, (bool, int, float)) for v in values) and (
+            set(values) <= {0, 1} or set(values) <= {-1, 1}
+        ):
+            return classes[values.index(1)] if 1 in values else classes[-1]
+        raise ValueError(
+            f"{owner} cannot tell which of the labels {values} is the allowed one: pass "
+            "pos_label=<allowed label> (only 0/1, False/True or -1/1 labels need none, "
+            "and then 1 is allowed). The order of the labels never decides it."
+        )
+    matches = [i for i, v in enumerate(values) if v == pos_label]
+    if not matches:
+        raise ValueError(f"pos_label={pos_label!r} is not one of the labels {values}.")
+    return classes[matches[0]]
+
+
+def crossfit_folds(allowed, speakers, n_folds, seed):
+    """Train/test indices of speaker cross-fitting.
+
+    Every refused speaker falls in one fold, whole; every allowed speaker's
+    recordings are spread over the folds. So each test fold holds impostors that
+    its model never heard and new recordings of users it enrolled.
+
+    Parameters
+    ----------
+    allowed : ndarray of bool of shape (n,)
+        Whether each recording is of the allowed class.
+    speakers : ndarray of shape (n,)
+        Speaker of each recording.
+    n_folds : int
+        Number of folds (at most the number of refused speakers).
+    seed : int
+        Seed of the assignment.
+
+    Returns
+    -------
+    folds : list of (train, test) index arrays
+    """
+    rng = np.random.default_rng(seed)
+    names, spk = np.unique(np.asarray(speakers).astype(str), return_inverse=True)
+    n_allowed = np.bincount(spk, weights=allowed.astype(float), minlength=len(names))
+    n_total = np.bincount(spk, minlength=len(names))
+    cls = (n_allowed > 0).astype(int)
+    mixed = names[(n_allowed > 0) & (n_allowed < n_total)]
+    if mixed.size:
+        raise ValueError(
+            f"Speaker(s) {mixed.tolist()} have allowed and refused recordings: a speaker "
+            "is either allowed or not."
+        )
+    refused = rng.permutation(np.flatnonzero(cls == 0))
+    if len(refused) < n_folds:
+        raise ValueError(
+            f"Cross-fitting with {n_folds} folds needs at least {n_folds} refused speakers; "
+            f"found {len(refused)}."
+        )
+    fold = np.empty(len(spk), dtype=int)
+    speaker_fold = np.empty(len(names), dtype=int)
+    speaker_fold[refused] = np.arange(len(refused)) % n_folds
+    is_refused_rec = ~allowed
+    fold[is_refused_rec] = speaker_fold[spk[is_refused_rec]]
+    for k in np.flatnonzero(cls == 1):
+        idx = rng.permutation(np.flatnonzero(spk == k))
+        fold[idx] = (np.arange(len(idx)) + rng.integers(n_folds)) % n_folds
+    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(n_folds)]
+
+
+def far_cut(impostor_scores, target_far):
+    """The highest impostor score that must be refused to keep FAR <= ``target_far``.
+
+    Accepting only scores strictly above the returned value accepts at most
+    ``floor(target_far * n)`` of the ``n`` impostors (fewer with ties), and no
+    lower cut does. ``-inf`` when every impostor may be accepted.
+    """
+    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64))[::-1]
+    if scores.size == 0:
+        raise ValueError("No impostor scores to choose a threshold on.")
+    # The small tolerance keeps e.g. 0.29 * 100 = 28.999999999999996 at 29.
+    k = int(np.floor(target_far * scores.size + 1e-9))
+    return -np.inf if k >= scores.size else float(scores[k])
+
+
+def _platt(raw, allowed):
+    """Slope and intercept of a logistic calibration of ``raw`` scores (slope > 0)."""
+    from sklearn.linear_model import LogisticRegression
+
+    finite = np.isfinite(raw)
+    z = raw[finite]
+    if len(np.unique(allowed[finite])) < 2:
+        raise ValueError("Cross-fitting gave scores of one class only; cannot calibrate.")
+    lr = LogisticRegression(C=1e3).fit(z[:, None], allowed[finite].astype(int))
+    a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    if a <= 0:
+        warnings.warn(
+            "The cross-fitted scores do not rank allowed recordings above refused ones; "
+            "the calibrated probabilities are nearly flat. The model does not separate "
+            "the speakers it was not trained on.",
+            UserWarning,
+            stacklevel=4,
+        )
+        a = 1e-3
+    return a, b
+
+
+def subset_fit_params(params, idx, n):
+    """``params`` with every length-``n`` array indexed by ``idx``."""
+    out = {}
+    for key, value in params.items():
+        if hasattr(value, "__len__") and not isinstance(value, str) and len(value) == n:
+            out[key] = _safe_indexing(value, idx)
+        else:
+            out[key] = value
+    return out
+
+
+class OperatingPointMixin:
+    """``pos_label``, ``target_far`` and cross-fitted calibration for a binary estimator.
+
+    Subclasses provide ``_raw_allowed_score(X)`` (higher means more likely
+    allowed; any monotone scale) and ``_default_log_odds(X)`` (the calibrated
+    log-odds of the allowed class without cross-fitting), and call
+    :meth:`_fit_operating_point` at the end of ``fit``.
+    """
+
+    _crossfit_reset = {"target_far": None, "cv": None}
+
+    def _check_binary_labels(self, needed):
+        """Set ``pos_label_`` (when there are two classes and it is ``needed``)."""
+        if len(self.classes_) != 2:
+            if self.target_far is not None or self.cv is not None:
+                raise ValueError(
+                    f"target_far and cv need two classes (refused, allowed); y has "
+                    f"{len(self.classes_)}."
+                )
+            self.pos_label_ = None
+            return
+        if needed or self.target_far is not None or self.cv is not None:
+            self.pos_label_ = resolve_pos_label(self.classes_, self.pos_label, type(self).__name__)
+        else:
+            # Not deciding who is enrolled: the scikit-learn convention, classes_[1].
+            self.pos_label_ = (
+                self.classes_[1]
+                if self.pos_label is None
+                else resolve_pos_label(self.classes_, self.pos_label, type(self).__name__)
+            )
+
+    @property
+    def _pos_index(self):
+        return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
+
+    def _fit_operating_point(self, X, y, speakers, fit_params, refit):
+        """Set ``threshold_``, ``calibration_`` and ``crossfit_scores_``.
+
+        ``refit(X_train, y_train, params_train)`` fits a clone of the estimator
+        with the cross-fitting switched off.
+        """
+        self.threshold_ = 0.0
+        self.calibration_ = None
+        if self.target_far is None and self.cv is None:
+            return
+        if speakers is None:
+            raise ValueError(
+                "target_far and cv choose the threshold on speakers held out of training, "
+                "so fit needs the speaker of each recording (groups / speakers)."
+            )
+        from tqdm.auto import tqdm
+
+        from .._random import seed_from
+
+        y = np.asarray(y)
+        allowed = y == self.pos_label_
+        n_refused = len(np.unique(np.asarray(speakers).astype(str)[~allowed]))
+        n_folds = self.cv if self.cv is not None else min(5, n_refused)
+        if n_folds < 2:
+            raise ValueError(
+                f"Cross-fitting needs at least 2 refused speakers; found {n_refused}."
+            )
+        folds = crossfit_folds(
+            allowed, speakers, n_folds, seed_from(getattr(self, "random_state", 0))
+        )
+        raw = np.empty(len(y))
+        for train, test in tqdm(
+            folds, desc="Cross-fitting", disable=not getattr(self, "verbose", False)
+        ):
+            model = refit(
+                _safe_indexing(X, train), y[train], subset_fit_params(fit_params, train, len(y))
+            )
+            raw[test] = model._raw_allowed_score(_safe_indexing(X, test))
+        self.crossfit_scores_ = raw
+        self.calibration_ = _platt(raw, allowed)
+        if self.target_far is not None:
+            a, b = self.calibration_
+            cut = far_cut(raw[~allowed], self.target_far)
+            self.threshold_ = -np.inf if np.isneginf(cut) else a * cut + b
+
+    def _crossfit_clone(self):
+        """A clone that fits without cross-fitting (for the folds)."""
+        return clone(self).set_params(**self._crossfit_reset)
+
+    def _allowed_log_odds(self, X):
+        """Calibrated log-odds of the allowed class."""
+        calibration = getattr(self, "calibration_", None)
+        if calibration is None:
+            return self._default_log_odds(X)
+        return self._calibrated(self._raw_allowed_score(X))
+
+    def _calibrated(self, raw):
+        """The cross-fitted calibration applied to raw scores (``-inf`` stays)."""
+        a, b = self.calibration_
+        raw = np.asarray(raw, dtype=np.float64)
+        return np.where(np.isneginf(raw), -np.inf, a * np.nan_to_num(raw, neginf=0.0) + b)
+
+    def _binary_log_proba(self, log_odds):
+        """``(n, 2)`` log-probabilities in the order of ``classes_``."""
+        log_odds = np.asarray(log_odds, dtype=np.float64)
+        out = np.empty((len(log_odds), 2))
+        pos = self._pos_index
+        out[:, pos] = -np.logaddexp(0.0, -log_odds)
+        out[:, 1 - pos] = -np.logaddexp(0.0, log_odds)
+        return out
+
+    def _decide(self, log_odds):
+        """Labels: allowed where the log-odds exceed ``threshold_``."""
+        accept = np.asarray(log_odds) > getattr(self, "threshold_", 0.0)
+        pos = self._pos_index
+        return self.classes_[np.where(accept, pos, 1 - pos)]
