@@ -11,6 +11,22 @@ from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 
 
+def rewrite(path, manifest, weights, key=None, integrity=True):
+    """A model file with this content and valid digests (signed with ``key``)."""
+    from skvoice._persist import _digests, _signature
+
+    text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+    members = {"manifest.json": text.encode(), "weights.pt": weights}
+    digests = _digests(members)
+    record = {"sha256": digests, "hmac_sha256": None if key is None else _signature(key, digests)}
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        if integrity:
+            zf.writestr("integrity.json", json.dumps(record))
+    return path
+
+
 @pytest.fixture(scope="module")
 def fitted():
     v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
@@ -45,10 +61,8 @@ def test_tampered_truncated_and_other_versions(fitted, tmp_path):
         weights = zf.read("weights.pt")
 
     def write(name, man, w=weights):
-        with zipfile.ZipFile(tmp_path / name, "w") as zf:
-            zf.writestr("manifest.json", json.dumps(man))
-            zf.writestr("weights.pt", w)
-        return tmp_path / name
+        # As someone who knows the format would: with matching digests.
+        return rewrite(tmp_path / name, man, w)
 
     with pytest.raises(ModelFormatError, match="format 99"):
         load_model(write("v99.skvoice", {**manifest, "format_version": 99}))
@@ -60,7 +74,7 @@ def test_tampered_truncated_and_other_versions(fitted, tmp_path):
         load_model(write("badw.skvoice", manifest, w=b"garbage"))
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "none.skvoice")
-    assert FORMAT_VERSION == 1
+    assert FORMAT_VERSION == 2
 
 
 def test_interrupted_save_leaves_no_file(fitted, tmp_path, monkeypatch):

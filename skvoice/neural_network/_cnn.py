@@ -674,8 +674,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         -------
         scores : ndarray of shape (n_recordings,) or (n_recordings, n_classes)
         """
+        check_is_fitted(self)
         if len(self.classes_) == 2:
-            check_is_fitted(self)
             log_odds = self._allowed_log_odds(self._check_X(X, reset=False))
             return log_odds if self._pos_index == 1 else -log_odds
         return self.predict_log_proba(X)
@@ -692,8 +692,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         -------
         y_pred : ndarray of shape (n_recordings,)
         """
+        check_is_fitted(self)
         if len(self.classes_) == 2:
-            check_is_fitted(self)
             return self._decide(self._allowed_log_odds(self._check_X(X, reset=False)))
         logp = self.predict_log_proba(X)
         return self.classes_[np.argmax(logp, axis=1)]

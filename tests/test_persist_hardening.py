@@ -1,0 +1,278 @@
+"""Model files from someone else: size caps, integrity, signatures, schema, fuzzing."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.pipeline import make_pipeline
+
+from skvoice._persist import ModelFormatError, UnsignedModelWarning, load_model, save_model
+from skvoice.datasets import make_voices
+from skvoice.neural_network import CNNClassifier
+from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
+
+from .test_persist import rewrite
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
+    pipe = make_pipeline(
+        SilenceTrimmer(),
+        SpectrogramExtractor(n_mels=32),
+        CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=2, random_state=0),
+    )
+    pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
+    path = save_model(pipe, tmp_path_factory.mktemp("m") / "m.skvoice")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        weights = zf.read("weights.pt")
+    return path, manifest, weights, pipe.predict_proba(v.data[:4]), v.data[:4]
+
+
+def _copy(manifest):
+    return json.loads(json.dumps(manifest))
+
+
+def test_signed_model_round_trip_and_wrong_key(saved, tmp_path):
+    path, manifest, weights, proba, X = saved
+    signed = rewrite(tmp_path / "s.skvoice", manifest, weights, key=b"k1")
+    np.testing.assert_array_equal(load_model(signed, key=b"k1").predict_proba(X), proba)
+    np.testing.assert_array_equal(load_model(signed).predict_proba(X), proba)  # no key: no check
+    with pytest.raises(ModelFormatError, match="signature does not match"):
+        load_model(signed, key=b"k2")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["accept everyone", "classes reversed", "extra enrolled speaker", "threshold lowered"],
+)
+def test_tampering_that_keeps_the_format_is_caught_by_the_signature(saved, tmp_path, edit):
+    path, manifest, weights, _, _ = saved
+    evil = _copy(manifest)
+    net = evil["network"]
+    ver = net["verifier_"]
+    if edit == "accept everyone":
+        ver["calibration"] = [0.0, 50.0]
+    elif edit == "classes reversed":
+        net["classes_"] = net["classes_"][::-1]
+    elif edit == "extra enrolled speaker":
+        ver["enrolled_"]["intruder"] = ver["mean_"]
+    else:
+        net["threshold_"] = -1e9
+    # The attacker recomputes the digests (they are not secret) but has no key.
+    tampered = rewrite(tmp_path / "t.skvoice", evil, weights, key=b"wrong")
+    with pytest.raises(ModelFormatError, match="signature"):
+        load_model(tampered, key=b"secret")
+    unsigned = rewrite(tmp_path / "u.skvoice", evil, weights)
+    with pytest.raises(ModelFormatError, match="not signed"):
+        load_model(unsigned, key=b"secret")
+    with pytest.warns(UnsignedModelWarning):
+        load_model(unsigned, key=b"secret", allow_unsigned=True)
+
+
+def test_corruption_is_caught_by_the_digest(saved, tmp_path):
+    path, manifest, weights, _, _ = saved
+    # A stored (uncompressed) member with one byte changed and a fixed-up CRC, so
+    # that only the SHA-256 can notice.
+    good = rewrite(tmp_path / "g.skvoice", manifest, weights)
+    with zipfile.ZipFile(good) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    w = bytearray(members["weights.pt"])
+    w[len(w) // 2] ^= 0x01
+    with zipfile.ZipFile(tmp_path / "c.skvoice", "w") as zf:
+        zf.writestr("manifest.json", members["manifest.json"])
+        zf.writestr("weights.pt", bytes(w))
+        zf.writestr("integrity.json", members["integrity.json"])
+    with pytest.raises(ModelFormatError, match="corrupted"):
+        load_model(tmp_path / "c.skvoice")
+
+
+def test_duplicate_and_unknown_members_are_refused(saved, tmp_path):
+    path, manifest, weights, _, _ = saved
+    dup = rewrite(tmp_path / "d.skvoice", manifest, weights)
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        with zipfile.ZipFile(dup, "a") as zf:
+            zf.writestr("manifest.json", json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="duplicate members"):
+        load_model(dup)
+    extra = rewrite(tmp_path / "e.skvoice", manifest, weights)
+    with zipfile.ZipFile(extra, "a") as zf:
+        zf.writestr("payload.py", "import os")
+    with pytest.raises(ModelFormatError, match="unexpected members"):
+        load_model(extra)
+
+
+def test_local_resources_never_come_from_the_file(saved, tmp_path):
+    path, manifest, weights, proba, X = saved
+    evil = _copy(manifest)
+    evil["steps"][0]["params"]["n_jobs"] = 512
+    evil["steps"][-1]["params"]["checkpoint_dir"] = "/etc"
+    evil["steps"][-1]["params"]["device"] = "cuda:7"
+    model = load_model(rewrite(tmp_path / "r.skvoice", evil, weights))
+    assert model[0].n_jobs is None
+    assert model[-1].checkpoint_dir is None and model[-1].device == "cpu"
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
+
+
+def _schema_edits(manifest):
+    m = _copy
+    yield "no steps", {**m(manifest), "steps": []}
+    yield "steps not a list", {**m(manifest), "steps": {"a": 1}}
+    bare = m(manifest)
+    bare["steps"] = bare["steps"][:1]
+    yield "no network step", bare
+    bad = m(manifest)
+    bad["steps"][0]["params"]["frame_length"] = -3
+    yield "invalid parameter", bad
+    bad = m(manifest)
+    bad["steps"][0]["params"]["evil"] = 1
+    yield "unknown parameter", bad
+    bad = m(manifest)
+    bad["network"]["speaker_class_"] = [7] * len(bad["network"]["speaker_class_"])
+    yield "speaker class out of range", bad
+    bad = m(manifest)
+    bad["network"]["pos_label_"] = 5
+    yield "pos_label not a class", bad
+    bad = m(manifest)
+    bad["network"]["verifier_"]["mean_"] = [1.0, 2.0]
+    yield "verifier width", bad
+    bad = m(manifest)
+    bad["network"]["n_features_in_"] = "32"
+    yield "wrong type", bad
+    bad = m(manifest)
+    bad["network"]["threshold_"] = float("nan")
+    yield "nan threshold", bad
+    # Too deep for the json module to write: by hand.
+    deep = json.dumps(manifest).replace('"sr": 16000', '"sr": ' + "[" * 100_000 + "]" * 100_000)
+    assert deep != json.dumps(manifest)
+    yield "deep nesting", deep
+
+
+def test_every_inconsistent_manifest_is_a_model_format_error(saved, tmp_path):
+    path, manifest, weights, _, _ = saved
+    for i, (what, evil) in enumerate(_schema_edits(manifest)):
+        bad = rewrite(tmp_path / f"{i}.skvoice", evil, weights)
+        try:
+            load_model(bad)
+        except ModelFormatError:
+            continue
+        pytest.fail(f"a manifest with {what} loaded")
+
+
+def test_a_bare_network_and_format_1_files_load(saved, tmp_path):
+    path, manifest, weights, proba, X = saved
+    model = load_model(path)
+    bare = save_model(model[-1], tmp_path / "bare.skvoice")
+    assert len(load_model(bare)) == 1
+    # Format 1 (before the operating point): no integrity member, no threshold.
+    v1 = _copy(manifest)
+    v1["format_version"] = 1
+    for key in ("pos_label_", "threshold_", "calibration_"):
+        del v1["network"][key]
+    old = rewrite(tmp_path / "v1.skvoice", v1, weights, integrity=False)
+    np.testing.assert_array_equal(load_model(old).predict_proba(X), proba)
+    assert load_model(old)[-1].pos_label_ == 1
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzzed_files_load_identically_or_fail_cleanly(saved, tmp_path, data):
+    path, _, _, proba, X = saved
+    raw = bytearray(open(path, "rb").read())
+    kind = data.draw(st.sampled_from(["flip", "truncate", "splice"]))
+    if kind == "flip":
+        for i in data.draw(st.lists(st.integers(0, len(raw) - 1), min_size=1, max_size=4)):
+            raw[i] ^= data.draw(st.integers(1, 255))
+    elif kind == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    else:
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i:i] = data.draw(st.binary(min_size=1, max_size=64))
+    bad = tmp_path / "fuzz.skvoice"
+    bad.write_bytes(bytes(raw))
+    try:
+        model = load_model(bad)
+    except ModelFormatError:
+        return
+    # What still loads carries the same content (a flip in zip metadata only).
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
+
+
+_BOUNDED = textwrap.dedent(
+    """
+    import io, json, resource, sys, zipfile
+    import numpy as np
+    from skvoice._persist import ModelFormatError, load_model
+    good = sys.argv[1]
+    load_model(good)  # warm up: imports, thread pools
+    vm = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize")][0]
+    limit = vm + 768 * 2**20  # the bombs below would need several GiB
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    rng = np.random.default_rng(0)
+    data = open(good, "rb").read()
+    failures = 0
+    for path in sys.argv[2:]:
+        try:
+            load_model(path)
+            raise SystemExit(f"{path} loaded")
+        except ModelFormatError:
+            failures += 1
+    for k in range(150):
+        raw = bytearray(data)
+        for i in rng.integers(0, len(raw), rng.integers(1, 5)):
+            raw[i] ^= int(rng.integers(1, 256))
+        open("fuzz.skvoice", "wb").write(bytes(raw))
+        try:
+            load_model("fuzz.skvoice")
+        except ModelFormatError:
+            failures += 1
+    print("bounded", failures)
+    """
+)
+
+
+def test_bombs_and_fuzz_fail_within_bounded_memory(saved, tmp_path):
+    path, manifest, weights, _, _ = saved
+    # A 13 KiB-scale manifest declaring 2**26 outputs (a 4.7 GiB head if built).
+    huge = _copy(manifest)
+    huge["network"]["n_outputs"] = 67108864
+    huge["network"]["speakers_"] = []
+    bomb_outputs = rewrite(tmp_path / "outputs.skvoice", huge, weights)
+    # A network parameter that would build a 2**24-wide embedding layer: the
+    # declared shapes are compared with the weights' before anything is built.
+    wide = _copy(manifest)
+    wide["steps"][-1]["params"]["embedding_dim"] = 2**24
+    bomb_width = rewrite(tmp_path / "width.skvoice", wide, weights)
+    # A small zip whose manifest unpacks to 64 MiB of spaces.
+    padded = json.dumps(manifest) + " " * (64 * 2**20)
+    bomb_zip = tmp_path / "zip.skvoice"
+    with zipfile.ZipFile(bomb_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", padded)
+        zf.writestr("weights.pt", weights)
+    assert bomb_zip.stat().st_size < 2**20
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _BOUNDED,
+            str(path),
+            str(bomb_outputs),
+            str(bomb_width),
+            str(bomb_zip),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split()[0] == "bounded"
