@@ -6,7 +6,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .io._lazy import LazyRecordings, check_paths
-from .io._validation import all_paths, iter_waveforms
+from .io._validation import all_paths, check_lazy_rate, iter_waveforms
 
 
 def _is_rectangular_nested(X):
@@ -49,7 +49,16 @@ class WaveformTransformerMixin(TransformerMixin):
     a list of 1-D waveforms, a 2-D array (equal lengths) or a list of paths.
     """
 
-    _min_samples = 1
+    @property
+    def _min_samples(self):
+        """The shortest recording accepted: one hop, so at least one frame of its own.
+
+        Frames are centred and padded, so a 1-sample recording would still give a
+        frame (of padding) and a confident score; one hop of samples is the least
+        that is analysed at all.
+        """
+        hop = getattr(self, "hop_length", None)
+        return int(hop) if isinstance(hop, (int, np.integer)) and hop > 0 else 1
 
     def _validate_params_and_input(self, X):
         """Check the parameters and every recording, keeping none of them.
@@ -62,6 +71,7 @@ class WaveformTransformerMixin(TransformerMixin):
         if hasattr(self, "_check_params"):
             self._check_params()
         if isinstance(X, LazyRecordings):
+            check_lazy_rate(X, self.sr)
             return
         paths = all_paths(X)
         if paths is not None:

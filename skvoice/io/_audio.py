@@ -69,7 +69,8 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
     FileNotFoundError
         When ``path`` does not exist.
     AudioReadError
-        When the file cannot be decoded (a ``ValueError`` naming the path).
+        When the file cannot be decoded, holds no samples, or holds NaN or
+        infinite samples (a ``ValueError`` naming the path).
 
     Examples
     --------
@@ -96,6 +97,10 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
         raise AudioReadError(f"Cannot read audio file {path!r}: {exc}") from exc
     if data.shape[0] == 0:
         raise AudioReadError(f"Audio file {path!r} holds no samples.")
+    if not np.all(np.isfinite(data)):
+        # Float files can hold NaN or inf; clipping would hide a broken recording.
+        bad = "NaN" if np.isnan(data).any() else "infinite"
+        raise AudioReadError(f"Audio file {path!r} holds {bad} samples.")
     if mono:
         data = data.mean(axis=1)
     if sr is not None and sr != file_sr:

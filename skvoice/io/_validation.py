@@ -135,6 +135,16 @@ def _as_batch(X):
     raise TypeError(f"Expected a list of 1-D waveforms or a 2-D array, got {type(X).__name__}.")
 
 
+def check_lazy_rate(X, sr):
+    """Refuse a LazyRecordings read at another rate than the step's ``sr``."""
+    if isinstance(X, LazyRecordings) and sr is not None and X.sr != sr:
+        raise ValueError(
+            f"These LazyRecordings are read at {X.sr} Hz but this step works at sr={sr}: "
+            f"make them with sr={sr} (the files are then resampled), or set the step's "
+            f"sr={X.sr}."
+        )
+
+
 def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=None):
     """Yield validated waveforms one at a time (see :func:`check_waveforms`).
 
@@ -143,7 +153,10 @@ def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=
     batch = _as_batch(X)
     if len(batch) == 0:
         raise ValueError("Expected at least one recording, got an empty batch.")
+    check_lazy_rate(batch, sr)
+    paths = batch.paths if isinstance(batch, LazyRecordings) else None
     for i, x in enumerate(batch):
+        source = paths[i] if paths is not None else (x if is_path_like(x) else None)
         if is_path_like(x):
             if not allow_paths:
                 raise TypeError(f"Recording {i}: got a path {str(x)!r}, expected samples.")
@@ -157,7 +170,14 @@ def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=
             )
         arr = _as_waveform(x, i, dtype)
         if arr.shape[0] < min_samples:
+            where = f" ({str(source)!r})" if source is not None else ""
+            table = (
+                f" (a 2-D array's columns are samples: found array with {arr.shape[0]} feature(s))"
+                if isinstance(batch, np.ndarray) and batch.dtype != object
+                else ""
+            )
             raise ValueError(
-                f"Recording {i}: {arr.shape[0]} samples, at least {min_samples} are needed."
+                f"Recording {i}{where}: {arr.shape[0]} samples, shorter than one analysis "
+                f"hop of {min_samples} samples{table}; too short to decide on."
             )
         yield arr

@@ -627,7 +627,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         pos = self._pos_index
         return logp[:, pos] - logp[:, 1 - pos]
 
-    def _default_log_odds(self, specs):
+    def _default_log_odds(self, X):
+        specs = self._check_X(X, reset=False)
         if getattr(self, "backend_", "posterior") == "cosine":
             # The verifier enrols label 1: the allowed speakers.
             return self.verifier_._allowed_log_odds(self._embeddings(specs))

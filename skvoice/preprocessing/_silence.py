@@ -101,6 +101,11 @@ def _crossfade_join(y, intervals, n_fade):
     return out.astype(y.dtype, copy=False)
 
 
+#: Frames whose RMS level is below this (dB re full scale) are silent whatever
+#: ``ref`` says: the level of one step of 16-bit audio, about -90.3 dBFS.
+DIGITAL_SILENCE_DB = 20.0 * np.log10(1.0 / 32768)
+
+
 class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
     """Remove silence from recordings.
 
@@ -110,8 +115,11 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
     pauses longer than ``min_silence`` seconds and joins the speech around them
     with a short crossfade.
 
-    A recording in which no frame is above the threshold is returned whole,
-    with a warning naming its index, so one silent file cannot break a batch.
+    Frames below one step of 16-bit audio (about -90 dBFS) are silent whatever
+    the reference, so an all-zero (digitally silent) recording is recognised as
+    silent. A recording in which no frame is above the threshold is returned
+    whole, with a warning naming its index, so one silent file cannot break a
+    batch.
 
     Parameters
     ----------
@@ -194,12 +202,13 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
 
     def _intervals_one(self, y):
         """Kept ``(start, end)`` sample intervals of one waveform, or None if silent."""
-        loud = (
-            frame_rms_db(
-                y, frame_length=self.frame_length, hop_length=self.hop_length, ref=self.ref
-            )
-            > -self.top_db
+        level = frame_rms_db(
+            y, frame_length=self.frame_length, hop_length=self.hop_length, ref=1.0
         )
+        ref_db = level.max() if self.ref == "max" else 20.0 * np.log10(max(1e-5, self.ref))
+        # Digital silence is silent whatever the reference: an all-zero recording
+        # is its own loudest frame, and would otherwise count as loud throughout.
+        loud = (level - ref_db > -self.top_db) & (level > DIGITAL_SILENCE_DB)
         idx = np.flatnonzero(loud)
         if idx.size == 0:
             return None
@@ -223,10 +232,16 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
     def _trim_one(self, y, index):
         intervals = self._intervals_one(y)
         if intervals is None:
+            level = frame_rms_db(
+                y, frame_length=self.frame_length, hop_length=self.hop_length, ref=1.0
+            )
+            what = (
+                "digital silence (every frame below -90 dBFS)"
+                if np.all(level <= DIGITAL_SILENCE_DB)
+                else f"no frame above -{self.top_db} dB"
+            )
             warnings.warn(
-                f"Recording {index}: no frame above -{self.top_db} dB; returned untrimmed.",
-                UserWarning,
-                stacklevel=3,
+                f"Recording {index}: {what}; returned untrimmed.", UserWarning, stacklevel=3
             )
             return y
         if len(intervals) == 1:

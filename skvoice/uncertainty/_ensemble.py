@@ -151,7 +151,7 @@ class DeepEnsembleClassifier(
             )
         y = column_or_1d(y, warn=True)
         base = self._default_estimator()
-        fit_params = self._fit_params_for_estimator(fit_params)
+        given, fit_params = fit_params, self._fit_params_for_estimator(fit_params)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=self.n_estimators)
         n = len(y)
@@ -174,7 +174,7 @@ class DeepEnsembleClassifier(
                 raise ValueError(
                     "A bootstrap sample missed a class; use more data or bootstrap=False."
                 )
-        self._finish_fit(X, y, fit_params)
+        self._finish_fit(X, y, given)
         return self
 
     def predict_member_proba(self, X):

@@ -27,6 +27,15 @@ class RoutingMixin:
 
     def _fit_params_for_estimator(self, fit_params):
         if not _routing_enabled():
+            from sklearn.utils.validation import has_fit_parameter
+
+            if "groups" in fit_params and not has_fit_parameter(
+                self._default_estimator(), "groups"
+            ):
+                # The speakers serve the wrapper's own cross-fitting
+                # (target_far); an estimator whose fit takes no groups never
+                # sees them.
+                return {k: v for k, v in fit_params.items() if k != "groups"}
             return fit_params
         return process_routing(self, "fit", **fit_params).estimator.fit
 

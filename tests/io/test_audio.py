@@ -88,3 +88,19 @@ def test_bad_sr(tmp_path):
     sf.write(path, _tone(8000), 8000)
     with pytest.raises(ValueError, match="sr"):
         load_audio(path, sr=-5)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_float_files_with_non_finite_samples_are_named(tmp_path, bad):
+    # Regression: inf was silently clipped to full scale, NaN failed later without
+    # naming the file.
+    import soundfile as sf
+
+    from skvoice.io import AudioReadError, load_audio
+
+    y = np.zeros(1600, dtype=np.float32)
+    y[100] = bad
+    path = tmp_path / "broken.wav"
+    sf.write(path, y, 16000, subtype="FLOAT")
+    with pytest.raises(AudioReadError, match="broken.wav.*(NaN|infinite)"):
+        load_audio(path)

@@ -151,3 +151,22 @@ def test_pipeline_memory_computes_features_once(corpus, tmp_path, monkeypatch, a
     assert n_first == len(data) and len(calls) == n_first  # served from the cache
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+def test_every_step_checks_the_rate_of_lazy_recordings(tmp_path):
+    # Regression: LazyRecordings read at 8 kHz went silently into a 16 kHz
+    # extractor (only the trimmer checked).
+    import soundfile as sf
+
+    from skvoice.io import LazyRecordings
+    from skvoice.preprocessing import F0Extractor, MFCCStatistics, SpectrogramExtractor
+
+    path = tmp_path / "a.wav"
+    sf.write(path, np.random.default_rng(0).standard_normal(8000) * 0.1, 8000)
+    lazy = LazyRecordings([str(path)], sr=8000)
+    for step in (SpectrogramExtractor(), MFCCStatistics(), F0Extractor()):
+        with pytest.raises(ValueError, match="read at 8000 Hz but this step works at sr=16000"):
+            step.fit(lazy)
+        with pytest.raises(ValueError, match="read at 8000 Hz"):
+            step.set_params(sr=8000).fit([np.zeros(4000)]).set_params(sr=16000).transform(lazy)
+    assert SpectrogramExtractor(sr=8000).fit_transform(lazy)[0].shape[0] == 64

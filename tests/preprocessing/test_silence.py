@@ -102,7 +102,7 @@ def test_bad_params():
         SilenceTrimmer(top_db=-1).fit([np.ones(10)])
 
 
-@given(waveforms(max_len=5000), st.sampled_from(["edges", "all"]))
+@given(waveforms(min_len=64, max_len=5000), st.sampled_from(["edges", "all"]))
 def test_property_trim_is_idempotent_and_never_empty(batch, mode):
     import warnings
 
@@ -110,6 +110,11 @@ def test_property_trim_is_idempotent_and_never_empty(batch, mode):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         once = trimmer.fit_transform(batch)
+        if min(len(a) for a in once) < 64:
+            # Less than one hop of sound left: too short to trim (or decide) on.
+            with pytest.raises(ValueError, match="shorter than one analysis hop"):
+                trimmer.transform(once)
+            return
         twice = trimmer.transform(once)
     for y, a, b in zip(batch, once, twice):
         assert 0 < len(a) <= len(y) and np.all(np.isfinite(a))
@@ -181,3 +186,25 @@ def test_default_min_silence_is_a_quarter_second():
     y = with_gap(0.4)
     (s1, e1), (s2, e2) = trim.get_intervals([y])[0]
     assert len(trim.transform([y])[0]) == (e1 - s1) + (e2 - s2) - 160
+
+
+def test_digital_silence_is_silent_whatever_the_reference():
+    # Regression: with ref="max" an all-zero recording is its own loudest frame,
+    # so every frame counted as loud and nothing was trimmed or reported.
+    import warnings
+
+    tone = np.sin(np.arange(16000) * 0.1).astype(np.float32)
+    padded = np.r_[np.zeros(8192, np.float32), tone, np.zeros(8192, np.float32)]
+    for ref in ("max", 1.0):
+        trimmer = SilenceTrimmer(ref=ref, top_db=120).fit([padded])
+        with pytest.warns(UserWarning, match="Recording 1: digital silence"):
+            out = trimmer.transform([padded, np.zeros(16000, np.float32)])
+        # top_db=120 would keep the zeros as "loud" relative to the tone; the
+        # absolute floor still trims them, to within one frame.
+        assert len(out[0]) < len(padded) - 2 * 8192 + 2 * 2048
+        np.testing.assert_array_equal(out[1], np.zeros(16000))
+    # Quiet but real sound (-60 dBFS) is not digital silence.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = SilenceTrimmer().fit_transform([1e-3 * tone])
+    assert len(out[0]) >= 15000

@@ -150,7 +150,24 @@ def test_pickle_and_clone_keep_values(voices):
     np.testing.assert_array_equal(a, c)
 
 
-@given(waveforms(min_len=1, max_len=4000), st.sampled_from(["mel", "linear", "log"]))
+def test_recordings_shorter_than_one_hop_are_refused_by_name(tmp_path):
+    # Regression: a 1-sample or 10-sample recording gave a frame of padding and,
+    # downstream, a confident probability.
+    import soundfile as sf
+
+    ext = SpectrogramExtractor(n_fft=256, hop_length=64).fit([np.ones(64)])
+    with pytest.raises(
+        ValueError, match=r"Recording 1: 10 samples, shorter than one analysis hop"
+    ):
+        ext.transform([np.ones(400), np.ones(10)])
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros(20), 16000)
+    with pytest.raises(ValueError, match="short.wav"):
+        ext.transform([str(short)])
+    assert ext.transform([np.ones(64)])[0].shape[1] == 2
+
+
+@given(waveforms(min_len=64, max_len=4000), st.sampled_from(["mel", "linear", "log"]))
 def test_property_shapes_and_finite(batch, kind):
     ext = SpectrogramExtractor(kind=kind, n_fft=256, hop_length=64, n_mels=16)
     out = ext.fit_transform(batch)

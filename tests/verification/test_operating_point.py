@@ -173,3 +173,109 @@ def test_composes_with_sklearn_threshold_classifiers():
     assert gate.predict(held).mean() <= 0.05
     tuned = TunedThresholdClassifierCV(EnrollmentVerifier(), cv=3, random_state=0).fit(E, y)
     assert set(tuned.predict(held)) <= {0, 1}
+
+
+def _tiny_specs(n_speakers=8, per=4, seed=0):
+    """Spectrogram-like inputs: each speaker a spectral shape, plus noise."""
+    rng = np.random.default_rng(seed)
+    shapes = rng.standard_normal((n_speakers, 12, 1)).astype(np.float32)
+    X = [
+        shapes[k] + 0.5 * rng.standard_normal((12, 24)).astype(np.float32)
+        for k in range(n_speakers)
+        for _ in range(per)
+    ]
+    spk = np.repeat([f"s{k}" for k in range(n_speakers)], per)
+    return X, spk
+
+
+def _tiny_cnn(**kw):
+    from skvoice.neural_network import CNNClassifier
+
+    return CNNClassifier(
+        n_filters=4, n_blocks=1, embedding_dim=8, crop_frames=8, max_epochs=3, random_state=0, **kw
+    )
+
+
+def test_cnn_string_labels_enrol_the_pos_label(tmp_path):
+    X, spk = _tiny_specs()
+    y01 = np.isin(spk, ["s0", "s1"]).astype(int)
+    names = np.where(y01 == 1, "allowed", "refused")
+    # Cosine scoring enrols a class: it must be named.
+    with pytest.raises(ValueError, match="cannot tell which"):
+        _tiny_cnn().fit(X, names, groups=spk)
+    ref = _tiny_cnn().fit(X, y01, groups=spk)
+    net = _tiny_cnn(pos_label="allowed").fit(X, names, groups=spk)
+    assert net.backend_ == "cosine"
+    assert sorted(net.verifier_.enrolled_) == ["s0", "s1"] == sorted(ref.verifier_.enrolled_)
+    np.testing.assert_allclose(net.predict_proba(X)[:, 0], ref.predict_proba(X)[:, 1])
+    np.testing.assert_array_equal(net.predict(X) == "allowed", ref.predict(X) == 1)
+    # The posterior scoring enrols nobody: scikit-learn's convention holds there.
+    binary = _tiny_cnn(objective="binary").fit(X, names)
+    assert binary.pos_label_ == "refused"
+
+
+def test_cnn_target_far_threshold_is_used_and_saved(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from skvoice import load_model, save_model
+
+    X, spk = _tiny_specs(n_speakers=8, per=5)
+    y = np.isin(spk, ["s0", "s1"]).astype(int)
+    net = _tiny_cnn(target_far=0.1, cv=3).fit(X, y, groups=spk)
+    assert net.crossfit_scores_.shape == (len(X),) and np.all(np.isfinite(net.crossfit_scores_))
+    refused = y == 0
+    a, b = net.calibration_
+    assert a > 0
+    oof = a * net.crossfit_scores_[refused] + b
+    assert np.mean(oof > net.threshold_) <= 0.1
+    # The lowest threshold that does so: one impostor more would pass below it.
+    assert np.mean(oof >= net.threshold_) > 0.1 or net.threshold_ == oof.min()
+    d = net.decision_function(X)
+    np.testing.assert_array_equal(net.predict(X), (d > net.threshold_).astype(int))
+    np.testing.assert_allclose(net.predict_proba(X)[:, 1], 1 / (1 + np.exp(-d)))
+    loaded = load_model(save_model(Pipeline([("cnnclassifier", net)]), tmp_path / "m.skvoice"))
+    assert loaded[-1].threshold_ == net.threshold_
+    assert loaded[-1].calibration_ == net.calibration_
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    with pytest.raises(ValueError, match="speaker of each recording"):
+        _tiny_cnn(target_far=0.1).fit(X, y)
+
+
+def test_wrappers_take_a_target_far():
+    from sklearn.linear_model import LogisticRegression
+
+    from skvoice.uncertainty import DeepEnsembleClassifier
+
+    E, spk = _embeddings(n_speakers=20, per=8, seed=5)
+    y = np.isin(spk, ["s00", "s01", "s02", "s03"]).astype(int)
+    ens = DeepEnsembleClassifier(
+        LogisticRegression(class_weight="balanced", max_iter=2000),
+        n_estimators=2,
+        target_far=0.1,
+        cv=4,
+        random_state=0,
+    ).fit(E, y, groups=spk)
+    refused = y == 0
+    a, b = ens.calibration_
+    assert np.mean(a * ens.crossfit_scores_[refused] + b > ens.threshold_) <= 0.1
+    proba, unc = ens.predict_proba(E, return_uncertainty=True)
+    z = np.log(proba[:, 1]) - np.log(proba[:, 0])
+    np.testing.assert_array_equal(ens.predict(E), (z > ens.threshold_).astype(int))
+    assert unc.total.shape == (len(E),)
+    with pytest.raises(ValueError, match="speaker of each recording"):
+        DeepEnsembleClassifier(LogisticRegression(), n_estimators=2, target_far=0.1).fit(E, y)
+
+
+@pytest.mark.slow
+def test_mc_dropout_takes_a_target_far():
+    from skvoice.uncertainty import MCDropoutClassifier
+
+    X, spk = _tiny_specs(n_speakers=6, per=4)
+    y = np.isin(spk, ["s0", "s1"]).astype(int)
+    mc = MCDropoutClassifier(
+        _tiny_cnn(objective="binary"), n_passes=4, target_far=0.2, cv=2, random_state=0
+    ).fit(X, y, groups=spk)
+    assert mc.calibration_ is not None and np.isfinite(mc.threshold_)
+    proba = mc.predict_proba(X)
+    z = np.log(proba[:, 1]) - np.log(proba[:, 0])
+    np.testing.assert_array_equal(mc.predict(X), (z > mc.threshold_).astype(int))
