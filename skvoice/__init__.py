@@ -16,7 +16,7 @@ from . import (  # noqa: E402
     preprocessing,
     uncertainty,  # noqa: E402
 )
-from ._persist import ModelFormatError, load_model, save_model  # noqa: E402
+from ._persist import ModelFormatError, UnsignedModelWarning, load_model, save_model  # noqa: E402
 from .datasets import make_voices  # noqa: E402
 from .io import check_waveforms, load_audio  # noqa: E402
 from .metrics import equal_error_rate, far_at_frr  # noqa: E402
@@ -34,6 +34,7 @@ from .verification import EnrollmentVerifier  # noqa: E402
 
 __all__ = [
     "ModelFormatError",
+    "UnsignedModelWarning",
     "load_model",
     "save_model",
     "CNNClassifier",
