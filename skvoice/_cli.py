@@ -230,30 +230,29 @@ def _evaluate(args):
     return 0
 
 
-def _open_unit(name):
+def _checked(name, cast, ok, requirement):
+    """An argparse type: ``cast`` the text, and refuse values for which ``ok`` is false."""
+
     def parse(text):
         try:
-            value = float(text)
+            value = cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not 0 < value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must lie strictly between 0 and 1")
+            raise argparse.ArgumentTypeError(
+                f"{name} must be {requirement}, got {text!r}"
+            ) from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{name} must be {requirement}, got {text!r}")
         return value
 
     return parse
+
+
+def _open_unit(name):
+    return _checked(name, float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
 
 
 def _positive_int(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1")
-        return value
-
-    return parse
+    return _checked(name, int, lambda v: v >= 1, "an integer of at least 1")
 
 
 def _key_options(parser, sign):

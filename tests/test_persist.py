@@ -27,8 +27,8 @@ def rewrite(path, manifest, weights, key=None, integrity=True):
     return path
 
 
-@pytest.fixture(scope="module")
-def fitted():
+def fit_tiny_pipeline():
+    """A small fitted access-control pipeline (cosine scoring) and its voices."""
     v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
     pipe = make_pipeline(
         SilenceTrimmer(),
@@ -37,6 +37,11 @@ def fitted():
     )
     pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
     return pipe, v
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return fit_tiny_pipeline()
 
 
 def test_round_trip_identical_predictions(fitted, tmp_path):

@@ -10,25 +10,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.pipeline import make_pipeline
 
 from skvoice._persist import ModelFormatError, UnsignedModelWarning, load_model, save_model
-from skvoice.datasets import make_voices
-from skvoice.neural_network import CNNClassifier
-from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 
-from .test_persist import rewrite
+from .test_persist import fit_tiny_pipeline, rewrite
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
-    pipe = make_pipeline(
-        SilenceTrimmer(),
-        SpectrogramExtractor(n_mels=32),
-        CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=2, random_state=0),
-    )
-    pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
+    pipe, v = fit_tiny_pipeline()
     path = save_model(pipe, tmp_path_factory.mktemp("m") / "m.skvoice")
     with zipfile.ZipFile(path) as zf:
         manifest = json.loads(zf.read("manifest.json"))

@@ -19,6 +19,31 @@ OPERATING_POINT_CONSTRAINTS = {
 }
 
 
+#: The operating-point parameters' documentation, shared by the wrappers'
+#: docstrings (which hold the ``%(operating_point)s`` placeholder).
+OPERATING_POINT_DOC = """\
+    pos_label : int, float, bool, str or None, default=None
+        The allowed label (two classes). None: 1 (labels 0/1, False/True or
+        -1/1); other labels need it when ``target_far`` or ``cv`` is set.
+    target_far : float in (0, 1) or None, default=None
+        False-acceptance rate to operate at: ``fit`` refits the wrapper on
+        ``cv`` speaker folds, scores the held-out refused speakers (impostors the
+        fold's model never heard) and sets ``threshold_`` so that at most this
+        share of them is accepted; ``predict`` uses it. Needs the speakers
+        (``groups``) in ``fit``.
+    cv : int or None, default=None
+        Folds of that cross-fitting, which also calibrates the mean probability.
+        None: no cross-fitting without ``target_far``, ``min(5,
+        n_refused_speakers)`` folds with it.
+"""
+
+
+def with_operating_point_doc(cls):
+    """Class decorator: fill the ``%(operating_point)s`` placeholder of the docstring."""
+    cls.__doc__ = cls.__doc__.replace("    %(operating_point)s\n", OPERATING_POINT_DOC)
+    return cls
+
+
 def speakers_in(fit_params):
     """The speakers among ``fit`` parameters: ``groups`` or a step's ``__groups``."""
     for key, value in fit_params.items():

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything
-from ._base import OPERATING_POINT_CONSTRAINTS, MemberProbaMixin
+from ._base import OPERATING_POINT_CONSTRAINTS, MemberProbaMixin, with_operating_point_doc
 from ._routing import RoutingMixin
 
 __all__ = ["DeepEnsembleClassifier"]
@@ -27,6 +27,7 @@ def _fit_member(estimator, X, y, fit_params, indices):
     return estimator.fit(X, y, **fit_params)
 
 
+@with_operating_point_doc
 class DeepEnsembleClassifier(
     RoutingMixin, MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
 ):
@@ -51,19 +52,7 @@ class DeepEnsembleClassifier(
         Seeds of the members (and of the bootstrap samples).
     verbose : bool, default=False
         Show a progress bar over the members.
-    pos_label : int, float, bool, str or None, default=None
-        The allowed label (two classes). None: 1 (labels 0/1, False/True or
-        -1/1); other labels need it when ``target_far`` or ``cv`` is set.
-    target_far : float in (0, 1) or None, default=None
-        False-acceptance rate to operate at: ``fit`` refits the wrapper on
-        ``cv`` speaker folds, scores the held-out refused speakers (impostors the
-        fold's model never heard) and sets ``threshold_`` so that at most this
-        share of them is accepted; ``predict`` uses it. Needs the speakers
-        (``groups``) in ``fit``.
-    cv : int or None, default=None
-        Folds of that cross-fitting, which also calibrates the mean probability.
-        None: no cross-fitting without ``target_far``, ``min(5,
-        n_refused_speakers)`` folds with it.
+    %(operating_point)s
 
     Attributes
     ----------
