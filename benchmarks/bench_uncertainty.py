@@ -1,168 +1,179 @@
-"""MC dropout against deep ensembles: quality, cost and out-of-distribution flags.
+"""Which uncertainty flags voices never heard? MC dropout, ensembles and novelty, on real speech.
 
-Usage: python benchmarks/bench_uncertainty.py [--epochs N]
+Usage: python benchmarks/bench_uncertainty.py --data DIR [--seeds 0 1 2 3 4] [--quick]
 
-On one open-set split of noisy make_voices data (test: held-out recordings of the
-allowed speakers and impostors never heard in training) prints three tables:
+On the public protocol of ``benchmarks/_real.py`` (speechocean762: 20 training
+speakers, 6 allowed; test recordings of those 20 and of 105 speakers never heard),
+for each seed the default pipeline (trim, log-mel, ``CNNClassifier`` with the
+speakers) is fitted, and every signal is computed on the test recordings:
 
-1. the single CNN, MC dropout (10, 30, 100 passes; dropout before the head, and in
-   every block) and deep ensembles (3, 5, 10 members, each ensemble trained and
-   timed on its own): balanced accuracy, EER, ECE, NLL, Brier, AUROC of each
-   uncertainty for detecting misclassified recordings, area under risk-coverage,
-   fit and predict time;
-2. the cost of MC dropout relative to one deterministic predict_proba;
-3. mean uncertainty on in-distribution recordings against unseen impostors, white
-   noise, pure tones and music-like chords, with the AUROC of telling each apart from
-   in-distribution recordings by epistemic uncertainty.
+- MC dropout on the default network (dropout before the head, 30 passes): total,
+  aleatoric, epistemic uncertainty and the std of the allowed probability;
+- MC dropout in the trunk (a network with ``block_dropout=0.1``, 10 passes): the
+  spread of the sampled embeddings' cosine scores to the allowed centroids;
+- a deep ensemble of 5 default networks: total, epistemic, std, and the spread of
+  the members' decision scores (their disagreement in the embedding's scoring);
+- novelty of the default network (``CNNClassifier.novelty_score``): Mahalanobis
+  and cosine distance to the nearest training speaker, and the energy score of
+  the speaker logits.
 
-Prediction times are the median of ``--repeat`` calls after one warm-up. Writes
-``benchmarks/results/uncertainty.md``.
+For each signal: the ROC AUC of telling never-heard impostors from the allowed
+speakers' test recordings, and from the refused training speakers' test
+recordings (higher signal = never heard); the never-heard impostors' acceptance
+(FAR) when the 10 % most uncertain test recordings are deferred (a deferred
+impostor is not accepted), against the FAR without deferral, both with the
+default network's decisions; and the time of computing the signal on the test
+recordings relative to one plain ``predict_proba`` of the default network
+(training time not counted: the ensemble trains 5 networks, the trunk-dropout
+row one more). Mean +- sd over the seeds. Writes ``benchmarks/results/uncertainty.md``.
 """
 
 import argparse
 import time
+import warnings
 
 import numpy as np
-from _common import markdown_table, median_time, write_result
-from sklearn.base import clone
-from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
+import torch
+from _common import markdown_table, mean_sd, write_result
+from _real import load_corpus, protocol
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
 
-from skvoice.datasets import make_voices
-from skvoice.metrics import equal_error_rate
-from skvoice.model_selection import OpenSetGroupKFold
 from skvoice.neural_network import CNNClassifier
+from skvoice.neural_network._base import torch_threads
+from skvoice.neural_network._data import sliding_windows
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
-from skvoice.uncertainty import (
-    DeepEnsembleClassifier,
-    MCDropoutClassifier,
-    area_under_risk_coverage,
-    expected_calibration_error,
-    misclassification_auroc,
-    negative_log_likelihood,
-    uncertainty_decomposition,
-)
-
-SR = 16000
+from skvoice.uncertainty import DeepEnsembleClassifier, MCDropoutClassifier, sample_with_dropout
 
 
-def odd_inputs(rng, n=12, seconds=2.0):
-    t = np.arange(int(SR * seconds)) / SR
-    noise = [0.3 * rng.standard_normal(t.size) for _ in range(n)]
-    tones = [0.5 * np.sin(2 * np.pi * rng.uniform(100, 2000) * t) for _ in range(n)]
-    chords = []
-    for _ in range(n):
-        root = rng.uniform(110, 440)
-        chord = sum(
-            np.sin(2 * np.pi * root * r * k * t) / k for r in (1, 1.26, 1.5) for k in range(1, 6)
-        )
-        chords.append(0.2 * chord * np.exp(-t % 0.5 * 3))  # notes restruck every 0.5 s
-    return {"white noise": noise, "pure tones": tones, "chords": chords}
+class _Embed(torch.nn.Module):
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return self.module.embed(x)
 
 
-def summarise(name, y, member_proba, fit_time, predict_time):
-    proba, u = uncertainty_decomposition(member_proba)
-    pred = (proba[:, 1] >= 0.5).astype(int)
-    row = {
-        "model": name,
-        "bal. acc.": balanced_accuracy_score(y, pred),
-        "EER": equal_error_rate(y, proba[:, 1]),
-        "ECE": expected_calibration_error(y, proba),
-        "NLL": negative_log_likelihood(y, proba),
-        "Brier": brier_score_loss(y, proba[:, 1]),
-        "AUROC err (total)": misclassification_auroc(y, pred, u.total),
-        "AUROC err (epistemic)": misclassification_auroc(y, pred, u.epistemic),
-        "AURC": area_under_risk_coverage(y, pred, u.total),
-        "fit s": fit_time,
-        "predict s": predict_time,
-    }
-    return row, u
+def trunk_mc_spread(net, specs, n_passes, seed):
+    """Per recording, the std over passes of the sampled embedding's cosine score."""
+    ver = net.verifier_
+    centroids = np.array(list(ver.enrolled_.values()))
+    embed = _Embed(net.net_.module_).eval()
+    gen = torch.Generator().manual_seed(seed)
+    spread = []
+    with torch_threads(), torch.inference_mode():
+        for spec in net._check_X(specs, reset=False):
+            windows, _ = sliding_windows([spec], net.crop_frames, net._window_hop())
+            E = sample_with_dropout(embed, windows, n_passes, generator=gen).mean(1)  # (P, d)
+            U = E.double().numpy() - ver.mean_
+            U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-12)
+            spread.append((U @ centroids.T).max(axis=1).std())
+    return np.array(spread)
 
 
-def table(rows):
-    keys = list(rows[0])
-    cells = [[f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in keys] for r in rows]
-    return markdown_table(keys, cells)
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
 
 
-def main(epochs=20, repeat=5):
-    rng = np.random.default_rng(0)
-    voices = make_voices(n_speakers=9, n_recordings=12, duration=2.0, snr_db=15, random_state=0)
-    trimmer, ext = SilenceTrimmer(), SpectrogramExtractor()
-    specs = ext.fit_transform(trimmer.fit_transform(voices.data))
-    y, spk = voices.target, voices.speaker
-    train, test = next(OpenSetGroupKFold(3).split(specs, y, spk))
-    Xtr, Xte = [specs[i] for i in train], [specs[i] for i in test]
-    ytr, yte = y[train], y[test]
-    unseen = [specs[i] for i in test if y[i] == 0]
-    ind = [specs[i] for i in test if y[i] == 1]
-    odd = {k: ext.transform(v) for k, v in odd_inputs(rng).items()}
-    odd["unseen impostors"] = unseen
-    base = CNNClassifier(max_epochs=epochs, backend="posterior", random_state=0)
-
-    rows, unc, cost_rows = [], {}, []
-    for label, block in [("head", 0.0), ("every block", 0.1)]:
-        net = clone(base).set_params(block_dropout=block)
-        t = time.perf_counter()
-        net.fit(Xtr, ytr, groups=spk[train])
-        fit_time = time.perf_counter() - t
-        p = net.predict_proba(Xte)
-        one = median_time(lambda net=net: net.predict_proba(Xte), repeat)
-        if block == 0.0:
-            r, _ = summarise("single CNN", yte, p[None], fit_time, one)
-            rows.append(r)
-        for passes in (10, 30, 100):
-            mc = MCDropoutClassifier(net, n_passes=passes, random_state=0)
-            mc.estimator_, mc.classes_ = net, net.classes_  # reuse the trained network
-            members = mc.predict_member_proba(Xte)
-            pt = median_time(lambda mc=mc: mc.predict_member_proba(Xte), repeat)
-            name = f"MC dropout ({label}), {passes} passes"
-            r, u = summarise(name, yte, members, fit_time, pt)
-            rows.append(r)
-            cost_rows.append({"model": name, "predict s": pt, "x one pass": pt / one})
-            if passes == 30:
-                unc[name] = mc
-    for m in (3, 5, 10):
-        ens = DeepEnsembleClassifier(base, n_estimators=m, random_state=0)
-        t = time.perf_counter()
-        ens.fit(Xtr, ytr, groups=spk[train])
-        fit_time = time.perf_counter() - t
-        members = ens.predict_member_proba(Xte)
-        pt = median_time(lambda ens=ens: ens.predict_member_proba(Xte), repeat)
-        r, _ = summarise(f"deep ensemble, {m} members", yte, members, fit_time, pt)
-        rows.append(r)
-        if m == 5:
-            unc["deep ensemble, 5 members"] = ens
-
-    body = (
-        "Quality on the open-set test split "
-        f"({len(yte)} recordings, {int((yte == 0).sum())} of unseen impostors):\n\n"
-        + table(rows)
-        + "\n\nCost of MC dropout relative to one deterministic pass (median of "
-        f"{repeat} calls):\n\n"
-        + table(cost_rows)
-        + "\n\nOut of distribution: mean epistemic (mean total) uncertainty, and AUROC of "
-        "epistemic uncertainty separating each group from allowed speakers' recordings:\n\n"
+def one_seed(so, seed):
+    p = protocol(so, seed)
+    Xtr = [so.waves[i] for i in p.train]
+    Xte = [so.waves[i] for i in p.test]
+    ytr, spk = p.y[p.train], so.speaker[p.train]
+    front = make_pipeline(SilenceTrimmer(), SpectrogramExtractor())
+    specs_tr = front.fit_transform(Xtr)
+    specs_te = front.transform(Xte)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        net = CNNClassifier(random_state=seed).fit(specs_tr, ytr, groups=spk)
+        trunk = CNNClassifier(block_dropout=0.1, random_state=seed).fit(specs_tr, ytr, groups=spk)
+        ens = DeepEnsembleClassifier(CNNClassifier(), n_estimators=5, random_state=seed)
+        ens.fit(specs_tr, ytr, groups=spk)
+    _, plain_s = timed(lambda: net.predict_proba(specs_te))
+    accepted = net.predict(specs_te) == 1
+    signals, cost = {}, {}
+    mc = MCDropoutClassifier(net, n_passes=30, random_state=seed)
+    mc.estimator_, mc.classes_ = net, net.classes_
+    (_, u), t = timed(lambda: mc.predict_proba(specs_te, return_uncertainty=True))
+    for k in ("total", "aleatoric", "epistemic", "std"):
+        signals[f"MC dropout, head (30): {k}"], cost[f"MC dropout, head (30): {k}"] = u[k], t
+    name = "MC dropout, trunk (10): spread of cosine score"
+    signals[name], cost[name] = timed(lambda: trunk_mc_spread(trunk, specs_te, 10, seed))
+    (_, u), t = timed(lambda: ens.predict_proba(specs_te, return_uncertainty=True))
+    for k in ("total", "epistemic", "std"):
+        signals[f"ensemble (5): {k}"], cost[f"ensemble (5): {k}"] = u[k], t
+    name = "ensemble (5): spread of members' scores"
+    signals[name], cost[name] = timed(
+        lambda: np.std([m.decision_function(specs_te) for m in ens.estimators_], axis=0)
     )
-    out_rows = []
-    for name, model in unc.items():
-        _, u_in = model.predict_proba(ind, return_uncertainty=True)
-        row = {
-            "model": name,
-            "allowed (in dist.)": f"{u_in.epistemic.mean():.3f} ({u_in.total.mean():.3f})",
+    for method in ("mahalanobis", "cosine", "energy"):
+        name = f"novelty: {method}"
+        signals[name], cost[name] = timed(lambda m=method: net.novelty_score(specs_te, method=m))
+    kind = p.kind[p.test]
+    unseen, allowed, seen = kind == "unseen", kind == "allowed", kind == "seen"
+    far = accepted[unseen].mean()
+    out = {}
+    for name, s in signals.items():
+        s = np.asarray(s, dtype=float)
+        deferred = np.zeros(len(s), bool)
+        deferred[np.argsort(-s, kind="stable")[: int(0.1 * len(s))]] = True
+        out[name] = {
+            "vs allowed": roc_auc_score(unseen[unseen | allowed], s[unseen | allowed]),
+            "vs seen": roc_auc_score(unseen[unseen | seen], s[unseen | seen]),
+            "FAR": far,
+            "FAR deferred": (accepted & ~deferred)[unseen].mean(),
+            "cost": cost[name] / plain_s,
         }
-        for group, Xg in odd.items():
-            _, u = model.predict_proba(Xg, return_uncertainty=True)
-            auc = roc_auc_score(
-                np.r_[np.zeros(len(ind)), np.ones(len(Xg))], np.r_[u_in.epistemic, u.epistemic]
-            )
-            row[group] = f"{u.epistemic.mean():.3f} ({u.total.mean():.3f}), AUROC {auc:.2f}"
-        out_rows.append(row)
-    write_result("uncertainty", body + table(out_rows))
+    return out
+
+
+def main(data, seeds):
+    so = load_corpus(data)
+    runs = []
+    for seed in seeds:
+        r = one_seed(so, seed)
+        runs.append(r)
+        best = max(r, key=lambda k: r[k]["vs allowed"])
+        print(f"seed {seed} | best vs allowed: {best} {r[best]['vs allowed']:.3f}", flush=True)
+    rows = []
+    for name in runs[0]:
+
+        def cell(key, fmt="{:.3f}", scale=1.0, name=name):
+            return mean_sd([scale * r[name][key] for r in runs], fmt)
+
+        rows.append(
+            [
+                name,
+                cell("vs allowed"),
+                cell("vs seen"),
+                cell("FAR", "{:.1f}", 100),
+                cell("FAR deferred", "{:.1f}", 100),
+                cell("cost", "{:.1f}"),
+            ]
+        )
+    head = (
+        "signal",
+        "AUROC never heard vs allowed",
+        "AUROC never heard vs refused, seen",
+        "FAR never heard (%)",
+        "FAR, 10 % deferred (%)",
+        "time / plain predict",
+    )
+    return (
+        f"speechocean762 access-control protocol, seeds {list(seeds)}, mean +- sd; decisions "
+        "of the default CNN with speakers (calibrated log-odds > 0); 2 CPU threads:\n\n"
+        + markdown_table(head, rows)
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=5, help="timed calls per prediction")
+    parser.add_argument("--data", required=True, help="extracted speechocean762 folder")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--quick", action="store_true", help="seed 0 only")
     args = parser.parse_args()
-    main(args.epochs, args.repeat)
+    seeds = [0] if args.quick else args.seeds
+    write_result("uncertainty_quick" if args.quick else "uncertainty", main(args.data, seeds))

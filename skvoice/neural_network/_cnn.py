@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ..verification._operating_point import OperatingPointMixin
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
+from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
 from ._training import SkorchNet
 from ._validation import SpeakerVerificationScoring, hold_out_speakers
 
@@ -259,6 +260,13 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
     crossfit_scores_ : ndarray of shape (n_recordings,)
         With cross-fitting: each recording's raw score by the fold model that
         did not see it.
+    embedding_mean_ : ndarray of shape (embedding_dim,)
+        Mean training embedding (for :meth:`novelty_score`).
+    speaker_centroids_ : ndarray of shape (n_speakers, embedding_dim)
+        Centred mean embedding of every training speaker (every class without
+        ``groups``).
+    whitening_ : ndarray of shape (embedding_dim, embedding_dim)
+        Cholesky factor of the inverse shared within-speaker covariance.
 
     Examples
     --------
@@ -496,12 +504,17 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
             raise KeyboardInterrupt("CNNClassifier.fit was interrupted.")
         self.history_ = self.net_.history
         self.net_.module_.eval()  # a fitted network predicts; training mode ends with fit
+        embeddings = self._embeddings(specs)
         if self.backend_ == "cosine":
             from ..verification import EnrollmentVerifier
 
             self.verifier_ = EnrollmentVerifier(**self._verifier_params).fit(
-                self._embeddings(specs), (y == self.pos_label_).astype(int), speakers=rec_speaker
+                embeddings, (y == self.pos_label_).astype(int), speakers=rec_speaker
             )
+        # Where the training voices lie, for novelty_score.
+        self.embedding_mean_, self.speaker_centroids_, self.whitening_ = fit_novelty(
+            embeddings, rec_speaker if rec_speaker is not None else y
+        )
         if self.track_layers is not False:
             self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
         speakers = None if groups is None else self._groups_1d(groups)
@@ -633,6 +646,68 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
             # The verifier enrols label 1: the allowed speakers.
             return self.verifier_._allowed_log_odds(self._embeddings(specs))
         return self._raw_allowed_score(specs)
+
+    def novelty_score(self, X, method="mahalanobis"):
+        """How far each recording lies from every voice the network was trained on.
+
+        MC dropout and ensembles spread their predictions where the training data
+        were ambiguous, not where they never were, so a voice never heard can
+        get a confident posterior with no spread; this measures distance in the
+        embedding space instead. See the uncertainty user guide for how well each
+        method flags never-heard impostors on real speech.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+        method : {"mahalanobis", "cosine", "energy"}, default="mahalanobis"
+            ``"mahalanobis"``: the smallest Mahalanobis distance of the embedding
+            to a training speaker's centroid, with the within-speaker covariance
+            shared by all speakers (Ledoit-Wolf shrunk). ``"cosine"``: one minus
+            the best cosine similarity to a training speaker's centroid (centred
+            embeddings). ``"energy"``: the free energy of the network's outputs,
+            ``-logsumexp`` of the logits, averaged over the windows. Training
+            speakers are the ``groups`` of ``fit`` (the classes without them).
+
+        Returns
+        -------
+        novelty : ndarray of shape (n_recordings,)
+            Higher means further from the training voices.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skvoice.neural_network import CNNClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = [rng.standard_normal((16, 40)).astype(np.float32) + k for k in (0, 1) * 10]
+        >>> clf = CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=5,
+        ...                     random_state=0).fit(X, [0, 1] * 10)
+        >>> far_away = [rng.standard_normal((16, 40)).astype(np.float32) + 8]
+        >>> bool(clf.novelty_score(far_away)[0] > clf.novelty_score(X).max())
+        True
+        """
+        check_is_fitted(self)
+        if method not in NOVELTY_METHODS:
+            raise ValueError(f"method must be one of {NOVELTY_METHODS}, got {method!r}.")
+        specs = self._check_X(X, reset=False)
+        if method == "energy":
+
+            def energy(m, w):
+                return -torch.logsumexp(m(w).float(), dim=-1)
+
+            return self._mean_over_windows(specs, energy).double().numpy()
+        if not hasattr(self, "whitening_"):
+            raise ValueError(
+                "This model holds no training statistics for novelty (saved by an older "
+                "skvoice); refit it."
+            )
+        return embedding_novelty(
+            self._embeddings(specs),
+            self.embedding_mean_,
+            self.speaker_centroids_,
+            self.whitening_,
+            method,
+        )
 
     def predict_log_proba(self, X):
         """Log-probabilities: windows' mean log-probability, renormalised.

@@ -72,6 +72,19 @@ class MemberProbaMixin(OperatingPointMixin):
             lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
         )
 
+    def _novelty(self, X):
+        """Mean ``novelty_score`` of the fitted networks, or None without one."""
+        from ._mc import split_final_step
+
+        fitted = [self.estimator_] if hasattr(self, "estimator_") else self.estimators_
+        scores = []
+        for est in fitted:
+            transform, final = split_final_step(est)
+            if not hasattr(final, "novelty_score"):
+                return None
+            scores.append(final.novelty_score(transform(X)))
+        return np.mean(scores, axis=0)
+
     def _mean_log_odds(self, proba):
         p = np.clip(proba[:, self._pos_index], 1e-300, 1.0)
         q = np.clip(1.0 - proba[:, self._pos_index], 1e-300, 1.0)
@@ -99,9 +112,19 @@ class MemberProbaMixin(OperatingPointMixin):
         uncertainty : :class:`~sklearn.utils.Bunch`
             Only with ``return_uncertainty``: ``total``, ``aleatoric``,
             ``epistemic`` and ``std`` per sample (see
-            :func:`uncertainty_decomposition`).
+            :func:`uncertainty_decomposition`), and, when the network provides
+            it, ``novelty``: how far the recording lies from every training
+            voice (:meth:`~skvoice.neural_network.CNNClassifier.novelty_score`,
+            Mahalanobis; averaged over the members of an ensemble). The spread
+            of the members says where the training data were ambiguous;
+            ``novelty`` says where they never were, and is what flags a voice
+            never heard (see the uncertainty user guide).
         """
         proba, unc = uncertainty_decomposition(self.predict_member_proba(X))
+        if return_uncertainty:
+            novelty = self._novelty(X)
+            if novelty is not None:
+                unc["novelty"] = novelty
         if getattr(self, "calibration_", None) is not None:
             # Cross-fitted calibration of the mean; the uncertainty is the members'.
             proba = np.exp(self._binary_log_proba(self._calibrated(self._mean_log_odds(proba))))
