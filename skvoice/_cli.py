@@ -133,6 +133,8 @@ def _verify(args):
     import json
     import math
 
+    import numpy as np
+
     from .io import load_audio
     from .uncertainty import MCDropoutClassifier
 
@@ -163,7 +165,10 @@ def _verify(args):
         mc.estimator_, mc.classes_ = net, net.classes_
         # MC dropout adds the uncertainty of the network's class outputs.
         _, unc = mc.predict_proba(specs, return_uncertainty=True)
-        for f, p, ok, total, epi in zip(files, proba, accept, unc.total, unc.epistemic):
+        novelty = unc.get("novelty", np.full(len(files), np.nan))
+        for f, p, ok, total, epi, nov in zip(
+            files, proba, accept, unc.total, unc.epistemic, novelty
+        ):
 
             def num(x):
                 return round(float(x), 4) if math.isfinite(x) else None
@@ -175,6 +180,7 @@ def _verify(args):
                     "probability": num(p),
                     "uncertainty": num(total),
                     "epistemic": num(epi),
+                    "novelty": num(nov),
                 }
             )
     for f, why in failed:
@@ -192,7 +198,8 @@ def _verify(args):
 
             print(
                 f"{r['file']}: {r['decision']} (p={fmt(r['probability'])}, "
-                f"uncertainty={fmt(r['uncertainty'])}, epistemic={fmt(r['epistemic'])})"
+                f"uncertainty={fmt(r['uncertainty'])}, epistemic={fmt(r['epistemic'])}, "
+                f"novelty={fmt(r['novelty'])})"
             )
     for f, why in failed:
         print(f"skvoice verify: error: {f}: {why}", file=sys.stderr)

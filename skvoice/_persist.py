@@ -130,6 +130,12 @@ def _network_state(net):
         fitted["speaker_class_"] = _jsonable(net.speaker_class_)
     if hasattr(net, "verifier_"):
         fitted["verifier_"] = _verifier_state(net.verifier_)
+    if hasattr(net, "whitening_"):
+        fitted["novelty"] = {
+            "embedding_mean_": _jsonable(net.embedding_mean_),
+            "speaker_centroids_": _jsonable(net.speaker_centroids_),
+            "whitening_": _jsonable(net.whitening_),
+        }
     return fitted
 
 
@@ -408,6 +414,31 @@ def _verifier_from_state(path, state, dim):
     return ver
 
 
+def _novelty_from_state(path, net, state):
+    """The training statistics of ``novelty_score``, checked against the network's width."""
+    dim = net.embedding_dim
+    _require(isinstance(state, dict), path, "bad novelty record")
+    centroids, whitening = state.get("speaker_centroids_"), state.get("whitening_")
+    _require(_is_vector(state.get("embedding_mean_"), dim), path, "bad embedding_mean_")
+    _require(
+        isinstance(centroids, list)
+        and 1 <= len(centroids) <= _MAX_OUTPUTS
+        and all(_is_vector(c, dim) for c in centroids),
+        path,
+        "bad speaker_centroids_",
+    )
+    _require(
+        isinstance(whitening, list)
+        and len(whitening) == dim
+        and all(_is_vector(r, dim) for r in whitening),
+        path,
+        "bad whitening_",
+    )
+    net.embedding_mean_ = np.asarray(state["embedding_mean_"], dtype=np.float64)
+    net.speaker_centroids_ = np.asarray(centroids, dtype=np.float64)
+    net.whitening_ = np.asarray(whitening, dtype=np.float64)
+
+
 # Parameters that never come from a file: resources and places on this machine.
 _LOCAL_PARAMS = {"n_jobs": None, "checkpoint_dir": None, "device": "cpu", "verbose": 0}
 
@@ -559,6 +590,8 @@ def load_model(path, *, key=None, allow_unsigned=False):
         state = _load_weights(path, members["weights.pt"], net, info["n_outputs"])
         if "verifier_" in info:
             net.verifier_ = _verifier_from_state(path, info["verifier_"], net.embedding_dim)
+        if "novelty" in info:
+            _novelty_from_state(path, net, info["novelty"])
         for _, step in steps[:-1]:
             if hasattr(step, "_check_params"):
                 step._check_params()
