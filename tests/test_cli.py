@@ -24,7 +24,13 @@ def test_demo_writes_report(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "s00" in printed and "Report written to" in printed and "EER" in printed
     page = (out / "index.html").read_text()
-    for part in ("corpus.png", "inspection.png", "Open-set evaluation", "MC dropout"):
+    for part in (
+        "corpus.png",
+        "inspection.png",
+        "Open-set evaluation",
+        "MC dropout",
+        "AUROC unseen by novelty",
+    ):
         assert part in page
     assert (out / "corpus.png").exists() and (out / "inspection.png").exists()
     assert "s03" in (out / "summary.csv").read_text()
