@@ -7,30 +7,59 @@ uncertainty-aware convolutional networks on spectrograms.
 
 __version__ = "0.1.0.dev0"
 
-from . import (  # noqa: E402
-    datasets,
-    io,
-    metrics,
-    model_selection,
-    neural_network,
-    preprocessing,
-    uncertainty,  # noqa: E402
-)
-from ._persist import ModelFormatError, UnsignedModelWarning, load_model, save_model  # noqa: E402
-from .datasets import make_voices  # noqa: E402
-from .io import check_waveforms, load_audio  # noqa: E402
-from .metrics import equal_error_rate, far_at_frr  # noqa: E402
-from .model_selection import OpenSetGroupKFold  # noqa: E402
-from .neural_network import CNNClassifier, SpeakerEmbedder  # noqa: E402
-from .preprocessing import (  # noqa: E402
-    ChannelUnion,
-    F0Extractor,
-    MFCCStatistics,
-    SilenceTrimmer,
-    SpectrogramExtractor,
-)
-from .uncertainty import DeepEnsembleClassifier, MCDropoutClassifier  # noqa: E402
-from .verification import EnrollmentVerifier  # noqa: E402
+# The package imports lazily (PEP 562): ``import skvoice`` and ``skvoice --help``
+# stay fast, and torch is imported only when a network is first used.
+_SUBPACKAGES = {
+    "datasets",
+    "eda",
+    "inspection",
+    "io",
+    "metrics",
+    "model_selection",
+    "neural_network",
+    "preprocessing",
+    "uncertainty",
+    "verification",
+}
+_NAMES = {
+    "ModelFormatError": "._persist",
+    "UnsignedModelWarning": "._persist",
+    "load_model": "._persist",
+    "save_model": "._persist",
+    "make_voices": ".datasets",
+    "check_waveforms": ".io",
+    "load_audio": ".io",
+    "equal_error_rate": ".metrics",
+    "far_at_frr": ".metrics",
+    "OpenSetGroupKFold": ".model_selection",
+    "CNNClassifier": ".neural_network",
+    "SpeakerEmbedder": ".neural_network",
+    "ChannelUnion": ".preprocessing",
+    "F0Extractor": ".preprocessing",
+    "MFCCStatistics": ".preprocessing",
+    "SilenceTrimmer": ".preprocessing",
+    "SpectrogramExtractor": ".preprocessing",
+    "DeepEnsembleClassifier": ".uncertainty",
+    "MCDropoutClassifier": ".uncertainty",
+    "EnrollmentVerifier": ".verification",
+}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name], __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBPACKAGES | set(_NAMES))
+
 
 __all__ = [
     "ModelFormatError",

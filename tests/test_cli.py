@@ -192,3 +192,22 @@ def test_verify_help_states_exit_codes():
     sub = build_parser()._subparsers._group_actions[0].choices["verify"]
     text = " ".join(sub.format_help().split())
     assert "0 when every file is accepted, 1 when any is refused, 2 on any error" in text
+
+
+def test_help_imports_no_heavy_module():
+    # `skvoice --help` must answer at once: the package imports lazily. (Its time
+    # is measured in benchmarks/bench_cli.py, not here.)
+    code = (
+        "import sys\n"
+        "from skvoice._cli import main\n"
+        "for cmd in ([], ['verify'], ['train']):\n"
+        "    try:\n"
+        "        main([*cmd, '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'librosa', 'skorch') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"
