@@ -25,12 +25,15 @@ def _load_corpus(path, allowed, versions, return_paths=False):
     from pathlib import Path
 
     from .datasets import load_daps, load_speaker_folder
+    from .datasets._base import list_audio_files
     from .datasets._daps import _NAME
 
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"No such data folder: {str(root)!r}")
-    daps_like = any(_NAME.match(f.stem) for f in root.rglob("*.wav"))
+    daps_like = any(
+        _NAME.match(f.stem) for f in list_audio_files(root) if f.suffix.lower() == ".wav"
+    )
     if daps_like:
         return load_daps(root, versions=versions, allowed=allowed, return_paths=return_paths)
     return load_speaker_folder(root, allowed=allowed, return_paths=return_paths)
@@ -71,17 +74,64 @@ def _allowed(text):
     return names
 
 
+def _check_writable(path):
+    """Fail now, naming ``path``, if the model could not be written there later."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot write the model to {path!r}: no folder {folder!r}.")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot write the model to {path!r}: it is a folder.")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise PermissionError(
+            f"Cannot write the model to {path!r}: {exc.strerror or exc}."
+        ) from None
+
+
+def _drop_unreadable(data, skip_bad):
+    """With ``--skip-bad``, the recordings that decode, and the list of the others."""
+    from .io import load_audio
+
+    if not skip_bad:
+        return data
+    good, bad = [], []
+    for i, f in enumerate(data.data):
+        try:
+            load_audio(f, sr=data.sr)
+            good.append(i)
+        except Exception as exc:  # any decoding failure: skipped and listed
+            bad.append((f, _one_line(exc)))
+    for f, why in bad:
+        print(f"skipped {f}: {why}", file=sys.stderr)
+    if bad:
+        print(f"Skipped {len(bad)} unreadable file(s) of {len(data.data)}", file=sys.stderr)
+    for key in ("data", "target", "speaker", "filename"):
+        if key in data:
+            values = data[key]
+            data[key] = [values[i] for i in good] if isinstance(values, list) else values[good]
+    return data
+
+
 def _train(args):
     from sklearn.pipeline import make_pipeline
 
     from ._persist import save_model
     from .neural_network import CNNClassifier
+    from .neural_network._progress import EpochProgressBar
     from .preprocessing import SilenceTrimmer, SpectrogramExtractor
 
+    _check_writable(args.out)  # before a long fit, not after it
+    key = _key(args)
     # Paths: the pipeline streams the files and keeps only their spectrograms.
     data = _load_corpus(
         args.data_dir, _allowed(args.allowed), args.versions.split(","), return_paths=True
     )
+    data = _drop_unreadable(data, args.skip_bad)
     if len(set(data.target)) < 2:
         raise ValueError("The data hold only allowed or only refused speakers.")
     print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
@@ -91,12 +141,13 @@ def _train(args):
         device=args.device,
         amp=args.amp,
         checkpoint_dir=args.checkpoint_dir,
+        callbacks=None if args.quiet else [("progress", EpochProgressBar())],
         random_state=args.seed,
         verbose=int(args.verbose),
     )
     pipe = make_pipeline(SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr), net)
     pipe.fit(data.data, data.target, cnnclassifier__groups=data.speaker)
-    save_model(pipe, args.out, key=_key(args))
+    save_model(pipe, args.out, key=key)
     if args.target_far is not None:
         print(
             f"Threshold for a false-acceptance rate of {args.target_far:g}: "
@@ -213,27 +264,99 @@ def _one_line(exc):
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _model_allowed(net, given):
+    """The allowed speakers: those the model enrolled, checked against ``--allowed``."""
+    import numpy as np
+
+    enrolled = None
+    if getattr(net, "objective_", None) == "speakers":
+        pos = int(list(net.classes_).index(net.pos_label_))
+        enrolled = sorted(str(s) for s in np.asarray(net.speakers_)[net.speaker_class_ == pos])
+    if given is None:
+        if enrolled is None:
+            raise ValueError("This model does not record its speakers: pass --allowed.")
+        return enrolled
+    names = _allowed(given)
+    if enrolled is not None:
+        refused = sorted(set(names) - set(enrolled))
+        if refused:
+            raise ValueError(
+                f"--allowed names {refused}, whom the model does not accept; the model's "
+                f"allowed speakers are {enrolled} (leave --allowed out to use them)."
+            )
+    return names
+
+
+def _bootstrap_ci(stat, n, rng, draws=1000):
+    """95 % percentile interval of ``stat(indices)`` over bootstrap resamples of ``n`` items."""
+    import numpy as np
+
+    values = [stat(rng.integers(0, n, n)) for _ in range(draws)]
+    values = [v for v in values if np.isfinite(v)]
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
 def _evaluate(args):
-    from sklearn.metrics import balanced_accuracy_score
+    """Pooled and per-speaker rates, with the speakers' status in training."""
+    import numpy as np
 
     from .metrics import equal_error_rate, far_at_frr
 
     model = _load(args)
     net = model[-1]
-    data = _load_corpus(
-        args.data_dir, _allowed(args.allowed), args.versions.split(","), return_paths=True
-    )
+    if net.pos_label_ is None:
+        raise ValueError(f"{args.model!r} is not a two-class access-control model.")
+    allowed = _model_allowed(net, args.allowed)
+    data = _load_corpus(args.data_dir, allowed, args.versions.split(","), return_paths=True)
+    data = _drop_unreadable(data, args.skip_bad)
     pos = int(list(net.classes_).index(net.pos_label_))
-    proba = model.predict_proba(data.data)[:, pos]
-    decided = (model.predict(data.data) == net.pos_label_).astype(int)
-    y = data.target
-    print(f"{len(y)} recordings ({int(y.sum())} allowed, {int((y == 0).sum())} refused)")
-    print(f"EER: {equal_error_rate(y, proba):.4f}")
-    print(f"FAR at 5 % FRR: {far_at_frr(y, proba, 0.05):.4f}")
-    print(f"balanced accuracy: {balanced_accuracy_score(y, decided):.4f}")
-    refused = y == 0
-    print(f"FAR at the model's threshold: {decided[refused].mean():.4f}")
-    print(f"FRR at the model's threshold: {1 - decided[~refused].mean():.4f}")
+    scores = model.predict_proba(data.data)[:, pos]
+    accepted = (model.predict(data.data) == net.pos_label_).astype(float)
+    y = np.asarray(data.target)
+    speakers = np.asarray(data.speaker).astype(str)
+    trained = set(np.asarray(getattr(net, "speakers_", [])).astype(str))
+    status = np.where(
+        y == 1,
+        "allowed",
+        np.where(np.isin(speakers, list(trained)), "refused, trained", "never heard"),
+    )
+    rng = np.random.default_rng(0)
+    print(
+        f"{len(y)} recordings ({int(y.sum())} allowed, {int((y == 0).sum())} refused) of "
+        f"{len(set(speakers))} speakers; allowed: {', '.join(allowed)}"
+    )
+    print(f"EER, all trials: {equal_error_rate(y, scores):.4f}")
+    for group in ("never heard", "refused, trained"):
+        impostor = status == group
+        if not impostor.any():
+            print(f"allowed vs {group}: no such recordings")
+            continue
+        keep = (status == "allowed") | impostor
+        yk, sk, ak = y[keep], scores[keep], accepted[keep]
+        if len(set(yk)) < 2:
+            print(f"allowed vs {group}: no allowed recordings")
+            continue
+        far = ak[yk == 0].mean()
+        lo, hi = _bootstrap_ci(lambda i, a=ak[yk == 0]: a[i].mean(), int((yk == 0).sum()), rng)
+        eer = equal_error_rate(yk, sk)
+        print(
+            f"allowed vs {group}: EER {eer:.4f}, FAR at 5 % FRR {far_at_frr(yk, sk, 0.05):.4f}, "
+            f"FAR at the model's threshold {far:.4f} [95 % CI {lo:.4f}-{hi:.4f}]"
+        )
+    frr = 1 - accepted[y == 1].mean() if (y == 1).any() else float("nan")
+    print(f"FRR at the model's threshold: {frr:.4f}")
+    print()
+    print(f"{'speaker':<20} {'status':<17} {'recordings':>10} {'accepted':>9}  95 % CI")
+    for name in sorted(set(speakers), key=lambda s: (status[speakers == s][0], s)):
+        rows = speakers == name
+        acc = accepted[rows]
+        lo, hi = _bootstrap_ci(lambda i, a=acc: a[i].mean(), len(acc), rng)
+        print(
+            f"{name:<20} {status[rows][0]:<17} {len(acc):>10} {acc.mean():>9.2f}  "
+            f"{lo:.2f}-{hi:.2f}"
+        )
     return 0
 
 
@@ -326,6 +449,12 @@ def build_parser():
     )
     _key_options(train, sign=True)
     train.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip (and list) files that cannot be decoded instead of stopping",
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
         "--checkpoint-dir",
         default=None,
         help="save a checkpoint every epoch; rerun the same command to resume",
@@ -358,7 +487,15 @@ def build_parser():
     evaluate = sub.add_parser("evaluate", help="EER and FAR of a model on labelled data")
     evaluate.add_argument("model")
     evaluate.add_argument("data_dir")
-    evaluate.add_argument("--allowed", required=True)
+    evaluate.add_argument(
+        "--allowed",
+        default=None,
+        help="comma-separated allowed speakers (default: the speakers the model enrolled; "
+        "names the model does not accept are an error)",
+    )
+    evaluate.add_argument(
+        "--skip-bad", action="store_true", help="skip (and list) files that cannot be decoded"
+    )
     evaluate.add_argument("--versions", default="clean")
     _key_options(evaluate, sign=False)
     evaluate.set_defaults(func=_evaluate)

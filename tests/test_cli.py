@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from skvoice._cli import main
 
@@ -88,6 +89,16 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
             held_files.setdefault(s, []).append(str(root / s / f"rec{k}.wav"))
     model = tmp_path / "model.skvoice"
     env_args = [sys.executable, "-m", "skvoice"]
+    # A model path that cannot be written fails at once, before any training.
+    res = subprocess.run(
+        env_args
+        + ["train", str(train), "--allowed", "s00,s01", "--out", str(tmp_path / "no" / "m")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 2 and "Cannot write the model" in res.stderr
+    assert str(tmp_path / "no" / "m") in res.stderr and "Training on" not in res.stdout
     res = subprocess.run(
         env_args
         + ["train", str(train), "--allowed", "s00,s01", "--out", str(model), "--epochs", "20"]
@@ -98,6 +109,8 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert model.exists()
+    # One progress bar over the epochs, with the loss, on stderr.
+    assert "Training" in res.stderr and "20/20" in res.stderr and "train_loss" in res.stderr
     assert len(list((tmp_path / "ckpt").glob("cnn-*.pt"))) == 1
     allowed = held_files["s00"] + held_files["s01"]
     impostor = held_files["s05"][:6]
@@ -136,16 +149,72 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     rows = json.loads(res.stdout)
     assert [r["decision"] for r in rows] == ["accept", "error"]
     assert str(bad) in res.stderr and "Traceback" not in res.stderr
-    # Evaluate on the held-out recordings: s00/s01 against s02-s04 and the unseen s05.
+    # Evaluate on the held-out recordings: s00/s01 against s02-s04 and the unseen
+    # s05, whose folder is a symbolic link (found all the same).
+    elsewhere = tmp_path / "elsewhere"
+    (held / "s05").rename(elsewhere)
+    (held / "s05").symlink_to(elsewhere, target_is_directory=True)
     res = subprocess.run(
-        env_args + ["evaluate", str(model), str(held), "--allowed", "s00,s01"],
+        env_args + ["evaluate", str(model), str(held)],  # the allowed set from the model
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert res.returncode == 0, res.stderr
-    assert "20 recordings (4 allowed, 16 refused)" in res.stdout
-    assert "EER: 0.0000" in res.stdout
+    assert "20 recordings (4 allowed, 16 refused) of 6 speakers; allowed: s00, s01" in res.stdout
+    assert "EER, all trials: 0.0000" in res.stdout
+    table = {
+        line.split()[0]: line.split()
+        for line in res.stdout.splitlines()
+        if line.startswith("s0") and len(line.split()) >= 5
+    }
+    # Per speaker, the acceptance rate is the hand count of the model's decisions.
+    from skvoice import load_model
+
+    loaded = load_model(model)
+    for spk, files in held_files.items():
+        n_accepted = int(np.sum(loaded.predict(sorted(files, key=str)) == 1))
+        row = table[spk]
+        assert int(row[-3]) == len(files)
+        assert float(row[-2]) == pytest.approx(n_accepted / len(files), abs=0.005)
+    assert table["s05"][1:3] == ["never", "heard"] and table["s02"][1:3] == ["refused,", "trained"]
+    # A refused training speaker named as allowed is an error, not an EER of 1.
+    res = subprocess.run(
+        env_args + ["evaluate", str(model), str(held), "--allowed", "s02"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 2 and "['s02']" in res.stderr and "['s00', 's01']" in res.stderr
+    # An unreadable file: named without --skip-bad, listed and skipped with it.
+    (held / "s02" / "broken.wav").write_bytes(b"not audio")
+    res = subprocess.run(
+        env_args + ["evaluate", str(model), str(held)], capture_output=True, text=True, timeout=600
+    )
+    assert res.returncode == 2 and "broken.wav" in res.stderr
+    res = subprocess.run(
+        env_args + ["evaluate", str(model), str(held), "--skip-bad"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "skipped" in res.stderr and "broken.wav" in res.stderr
+    assert "20 recordings" in res.stdout
+
+
+def test_train_quiet_has_no_progress_bar(tmp_path):
+    data = tmp_path / "data"
+    _write_corpus(data, n_speakers=3, n_recordings=2)
+    res = subprocess.run(
+        [sys.executable, "-m", "skvoice", "train", str(data), "--allowed", "s00"]
+        + ["--out", str(tmp_path / "m.skvoice"), "--epochs", "1", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Training:" not in res.stderr and "epoch" not in res.stderr
 
 
 def test_cli_errors_are_one_line(tmp_path):

@@ -32,15 +32,29 @@ def get_data_home(data_home=None):
 
 
 def list_audio_files(root):
-    """Sorted audio files under ``root`` (recursively), skipping hidden ones."""
+    """Sorted audio files under ``root`` (recursively), skipping hidden ones.
+
+    Symbolic links to folders are followed (a speaker folder is often a link to
+    where the recordings live), each real folder once, so a link cycle ends.
+    """
     root = Path(root)
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in AUDIO_EXTENSIONS
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    found, seen = [], set()
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            path = Path(folder) / name
+            if (
+                not name.startswith(".")
+                and path.suffix.lower() in AUDIO_EXTENSIONS
+                and path.is_file()
+            ):
+                found.append(path)
+    return sorted(found)
 
 
 def read_many(paths, sr, n_jobs=None, desc="Reading audio"):

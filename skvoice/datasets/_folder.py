@@ -77,7 +77,10 @@ def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None, retu
     allowed = [str(a) for a in np.atleast_1d(allowed)]
     unknown = sorted(set(allowed) - set(speakers))
     if unknown:
-        raise ValueError(f"Allowed speaker(s) {unknown} have no recordings in {str(root)!r}.")
+        raise ValueError(
+            f"Allowed speaker(s) {unknown} have no recordings in {str(root)!r}; the "
+            f"speakers found are {sorted(set(speakers))}."
+        )
     speakers = np.array(speakers)
     return Bunch(
         data=[str(f) for f in files] if return_paths else read_many(files, sr, n_jobs=n_jobs),

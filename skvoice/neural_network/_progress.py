@@ -1,0 +1,42 @@
+"""A progress bar over training epochs, with the loss: the skorch callback the CLI uses."""
+
+from skorch.callbacks import Callback
+
+__all__ = ["EpochProgressBar"]
+
+
+class EpochProgressBar(Callback):
+    """One tqdm bar over the epochs of a fit, showing the last losses.
+
+    skorch's own ``ProgressBar`` counts batches within each epoch; this one
+    counts epochs, so a long fit shows how far it is and whether the loss still
+    falls. Pass it in ``CNNClassifier(callbacks=[("progress", EpochProgressBar())])``.
+
+    Parameters
+    ----------
+    desc : str, default="Training"
+        Label of the bar.
+    """
+
+    def __init__(self, desc="Training"):
+        self.desc = desc
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        done = len(net.history)
+        self.bar_ = tqdm(total=net.max_epochs, initial=done, desc=self.desc, unit="epoch")
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        shown = {k: f"{row[k]:.3f}" for k in ("train_loss", "valid_loss", "valid_eer") if k in row}
+        self.bar_.set_postfix(shown, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("bar_", None)  # a live bar is not picklable
+        return state
