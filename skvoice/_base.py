@@ -5,6 +5,7 @@ from joblib import Parallel, delayed
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._progress import progress
 from .io._lazy import LazyRecordings, check_paths
 from .io._validation import all_paths, check_lazy_rate, iter_waveforms
 
@@ -112,7 +113,8 @@ class WaveformTransformerMixin(TransformerMixin):
         waves = self._iter_checked(X)
         n_jobs = getattr(self, "n_jobs", None)
         if n_jobs in (None, 1):
-            return [func(w) for w in waves]
+            total = len(X) if hasattr(X, "__len__") else None
+            return [func(w) for w in progress(waves, total, type(self).__name__)]
         return Parallel(n_jobs=n_jobs)(delayed(func)(w) for w in waves)
 
     def __sklearn_tags__(self):

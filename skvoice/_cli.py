@@ -395,7 +395,7 @@ def _key_options(parser, sign):
             else "file holding the key the model was signed with; a model whose "
             "signature does not match is refused"
         )
-        + " (default: the file named by $SKVOICE_KEY_FILE)",
+        + "; without it, the file named by $SKVOICE_KEY_FILE, if set",
     )
     if not sign:
         parser.add_argument(
@@ -414,30 +414,37 @@ def build_parser():
 
     parser.add_argument("--version", action="version", version=f"skvoice {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the study on the embedded synthetic voices")
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    demo = sub.add_parser(
+        "demo", formatter_class=fmt, help="run the study on the embedded synthetic voices"
+    )
     demo.add_argument("--out", default="skvoice-report", help="report folder")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
-    demo.add_argument("--n-speakers", type=int, default=10)
-    demo.add_argument("--n-recordings", type=int, default=20)
+    demo.add_argument("--n-speakers", type=int, default=10, help="synthetic speakers")
+    demo.add_argument("--n-recordings", type=int, default=20, help="recordings per speaker")
     demo.add_argument("--epochs", type=int, default=12, help="CNN training epochs")
     demo.add_argument("--quick", action="store_true", help="3 folds instead of 4")
     demo.set_defaults(func=_demo)
 
-    eda = sub.add_parser("eda", help="corpus analysis of a DAPS tree or speaker folders")
-    eda.add_argument("data_dir")
-    eda.add_argument("--out", required=True)
+    eda = sub.add_parser(
+        "eda", formatter_class=fmt, help="corpus analysis of a DAPS tree or speaker folders"
+    )
+    eda.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
+    eda.add_argument("--out", required=True, help="report folder to write")
     eda.add_argument("--allowed", default="", help="comma-separated allowed speakers")
-    eda.add_argument("--versions", default="clean")
+    eda.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
     eda.set_defaults(func=_eda)
 
-    train = sub.add_parser("train", help="train a CNN access-control model on a folder")
+    train = sub.add_parser(
+        "train", formatter_class=fmt, help="train a CNN access-control model on a folder"
+    )
     train.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
     train.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
     train.add_argument("--out", required=True, help="model file to write")
     train.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--verbose", action="store_true")
+    train.add_argument("--epochs", type=int, default=30, help="training epochs")
+    train.add_argument("--seed", type=int, default=0, help="random seed of the whole fit")
+    train.add_argument("--verbose", action="store_true", help="skorch's per-epoch table")
     train.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
     train.add_argument("--amp", action="store_true", help="bfloat16 mixed precision")
     train.add_argument(
@@ -453,7 +460,7 @@ def build_parser():
         action="store_true",
         help="skip (and list) files that cannot be decoded instead of stopping",
     )
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.add_argument(
         "--checkpoint-dir",
         default=None,
@@ -463,6 +470,7 @@ def build_parser():
 
     verify = sub.add_parser(
         "verify",
+        formatter_class=fmt,
         help="decide for each audio file",
         description="Decide for each audio file. Exit status: 0 when every file is "
         "accepted, 1 when any is refused, 2 on any error (a bad file is reported and "
@@ -474,19 +482,24 @@ def build_parser():
         "--threshold",
         type=_open_unit("--threshold"),
         default=None,
-        help="accept when the probability of the allowed class exceeds this, in (0, 1) "
-        "(default: the model's own threshold, chosen at its target FAR if it has one)",
+        help="accept when the probability of the allowed class exceeds this, in (0, 1); "
+        "without it, the model's own threshold (chosen at its target FAR if it has one)",
     )
     verify.add_argument(
         "--passes", type=_positive_int("--passes"), default=30, help="MC dropout passes"
     )
     verify.add_argument("--json", action="store_true", help="strict JSON output")
+    verify.add_argument("--quiet", action="store_true", help="no progress bars")
     _key_options(verify, sign=False)
     verify.set_defaults(func=_verify)
 
-    evaluate = sub.add_parser("evaluate", help="EER and FAR of a model on labelled data")
-    evaluate.add_argument("model")
-    evaluate.add_argument("data_dir")
+    evaluate = sub.add_parser(
+        "evaluate", formatter_class=fmt, help="EER and FAR of a model on labelled data"
+    )
+    evaluate.add_argument("model", help="model file written by 'skvoice train'")
+    evaluate.add_argument(
+        "data_dir", help="labelled recordings (a DAPS tree or one folder per speaker)"
+    )
     evaluate.add_argument(
         "--allowed",
         default=None,
@@ -496,7 +509,8 @@ def build_parser():
     evaluate.add_argument(
         "--skip-bad", action="store_true", help="skip (and list) files that cannot be decoded"
     )
-    evaluate.add_argument("--versions", default="clean")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    evaluate.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
     _key_options(evaluate, sign=False)
     evaluate.set_defaults(func=_evaluate)
     return parser
@@ -504,10 +518,14 @@ def build_parser():
 
 def main(argv=None):
     """Run the command line; returns the exit code (2 on any error)."""
+    from ._progress import show_progress
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        # Bars on stderr for the long loops (features, network, MC passes).
+        with show_progress(not getattr(args, "quiet", False)):
+            return args.func(args)
     except KeyboardInterrupt:
         print(f"skvoice {args.command}: interrupted", file=sys.stderr)
         return 130

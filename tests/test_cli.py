@@ -280,3 +280,15 @@ def test_help_imports_no_heavy_module():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_option_has_help_and_shows_its_default():
+    from skvoice._cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        for action in sub._actions:
+            if action.dest != "help":
+                assert action.help, (name, action.dest)
+        text = sub.format_help()
+        assert text.count("(default:") >= 1, name

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import torch
 
+from .._progress import progress
 from .._random import seed_from
 from ._data import CropDataset, check_spectrograms, sliding_windows
 
@@ -73,7 +74,7 @@ class SpectrogramNetMixin:
         """
         hop = self._window_hop()
         outs, owners = [], []
-        for i, spec in enumerate(specs):
+        for i, spec in enumerate(progress(specs, len(specs), "Network")):
             windows, _ = sliding_windows([spec], self.crop_frames, hop)
             outs.append(fn(windows.to(self.device_)).float().cpu())
             owners.append(torch.full((windows.shape[0],), i, dtype=torch.long))

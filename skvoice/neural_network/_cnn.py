@@ -17,7 +17,7 @@ from ..verification._operating_point import OperatingPointMixin
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
-from ._training import SkorchNet
+from ._training import SkorchNet, plain_print
 from ._validation import SpeakerVerificationScoring, hold_out_speakers
 
 __all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
@@ -88,6 +88,8 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
         verbose=estimator.verbose,
         iterator_train__shuffle=True,
         iterator_train__generator=torch.Generator().manual_seed(seed),
+        # skorch's epoch log, without colour codes when the output is not a terminal.
+        callbacks__print_log__sink=plain_print,
         **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
         **kwargs,
     )

@@ -177,3 +177,19 @@ def restore(net, state, generators=None):
     for name, gen in _generators(net, generators).items():
         if name in state["generators"]:
             gen.set_state(state["generators"][name])
+
+
+_ANSI = __import__("re").compile(r"\x1b\[[0-9;]*m")
+
+
+def plain_print(text, file=None):
+    """``print`` without ANSI colour codes when the output is not a terminal.
+
+    skorch's epoch log colours the best scores; in a log file or a pipe those
+    codes are noise, so they are stripped there.
+    """
+    import sys
+
+    out = sys.stdout if file is None else file
+    isatty = getattr(out, "isatty", None)
+    print(text if (isatty is not None and isatty()) else _ANSI.sub("", text), file=out)

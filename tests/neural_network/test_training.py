@@ -139,3 +139,32 @@ def test_cuda_training_keeps_data_and_weights_on_the_device(amp):
     assert set(seen) == {"cuda"}
     # Same seeds, other kernels: close to the CPU fit, not bit-equal.
     assert np.abs(proba - cpu.predict_proba(X)).max() < (0.1 if amp else 0.02)
+
+
+def test_verbose_log_has_no_colour_codes_outside_a_terminal(capsys):
+    # Regression: skorch coloured the best scores with ANSI codes in log files.
+    import numpy as np
+
+    from skvoice.neural_network import CNNClassifier
+
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((8, 16)).astype(np.float32) + k for k in (0, 1) * 4]
+    CNNClassifier(
+        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=3, objective="binary", verbose=1
+    ).fit(X, [0, 1] * 4)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "\x1b[" not in out
+
+
+def test_progress_bars_only_when_asked(capsys):
+    import numpy as np
+
+    from skvoice._progress import show_progress
+    from skvoice.preprocessing import SpectrogramExtractor
+
+    X = [np.random.default_rng(0).standard_normal(4000)] * 3
+    SpectrogramExtractor().fit_transform(X)
+    assert "SpectrogramExtractor" not in capsys.readouterr().err
+    with show_progress():
+        SpectrogramExtractor().fit_transform(X)
+    assert "SpectrogramExtractor" in capsys.readouterr().err
