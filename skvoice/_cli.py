@@ -287,22 +287,19 @@ def _model_allowed(net, given):
     return names
 
 
-def _bootstrap_ci(stat, n, rng, draws=1000):
-    """95 % percentile interval of ``stat(indices)`` over bootstrap resamples of ``n`` items."""
+def _bootstrap_ci(values, rng, draws=1000):
+    """95 % percentile interval of the mean of ``values`` over bootstrap resamples."""
     import numpy as np
 
-    values = [stat(rng.integers(0, n, n)) for _ in range(draws)]
-    values = [v for v in values if np.isfinite(v)]
-    if not values:
-        return float("nan"), float("nan")
-    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+    means = values[rng.integers(0, len(values), (draws, len(values)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 def _evaluate(args):
     """Pooled and per-speaker rates, with the speakers' status in training."""
     import numpy as np
 
-    from .metrics import equal_error_rate, far_at_frr
+    from .metrics import acceptance_by_speaker, equal_error_rate, far_at_frr
 
     model = _load(args)
     net = model[-1]
@@ -339,7 +336,7 @@ def _evaluate(args):
             print(f"allowed vs {group}: no allowed recordings")
             continue
         far = ak[yk == 0].mean()
-        lo, hi = _bootstrap_ci(lambda i, a=ak[yk == 0]: a[i].mean(), int((yk == 0).sum()), rng)
+        lo, hi = _bootstrap_ci(ak[yk == 0], rng)
         eer = equal_error_rate(yk, sk)
         print(
             f"allowed vs {group}: EER {eer:.4f}, FAR at 5 % FRR {far_at_frr(yk, sk, 0.05):.4f}, "
@@ -349,13 +346,14 @@ def _evaluate(args):
     print(f"FRR at the model's threshold: {frr:.4f}")
     print()
     print(f"{'speaker':<20} {'status':<17} {'recordings':>10} {'accepted':>9}  95 % CI")
-    for name in sorted(set(speakers), key=lambda s: (status[speakers == s][0], s)):
-        rows = speakers == name
-        acc = accepted[rows]
-        lo, hi = _bootstrap_ci(lambda i, a=acc: a[i].mean(), len(acc), rng)
+    table = acceptance_by_speaker(y, accepted.astype(int), speakers)
+    status_of = {name: status[speakers == name][0] for name in table["speaker"]}
+    order = sorted(range(len(table["speaker"])), key=lambda k: (status_of[table["speaker"][k]], k))
+    for k in order:
+        name = table["speaker"][k]
         print(
-            f"{name:<20} {status[rows][0]:<17} {len(acc):>10} {acc.mean():>9.2f}  "
-            f"{lo:.2f}-{hi:.2f}"
+            f"{name:<20} {status_of[name]:<17} {table['recordings'][k]:>10} "
+            f"{table['accepted'][k]:>9.2f}  {table['ci_low'][k]:.2f}-{table['ci_high'][k]:.2f}"
         )
     return 0
 

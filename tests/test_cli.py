@@ -31,8 +31,11 @@ def test_demo_writes_report(tmp_path, capsys):
         "Open-set evaluation",
         "MC dropout",
         "AUROC unseen by novelty",
+        "cosine of its embedding",
+        "never heard",
     ):
         assert part in page
+    assert "loses</strong> to the F0+MFCC baseline" in page or "beats the F0+MFCC" in page
     assert (out / "corpus.png").exists() and (out / "inspection.png").exists()
     assert "s03" in (out / "summary.csv").read_text()
 

@@ -1,6 +1,7 @@
 """Metrics of access control: EER, FAR, FRR and scorers for model selection."""
 
 from ._verification import (
+    acceptance_by_speaker,
     eer_scorer,
     equal_error_rate,
     false_acceptance_rate,
@@ -11,6 +12,7 @@ from ._verification import (
 )
 
 __all__ = [
+    "acceptance_by_speaker",
     "eer_scorer",
     "equal_error_rate",
     "false_acceptance_rate",

@@ -10,6 +10,7 @@ __all__ = [
     "false_rejection_rate",
     "far_at_frr",
     "threshold_at_far",
+    "acceptance_by_speaker",
     "eer_scorer",
     "far_at_frr_scorer",
 ]
@@ -203,6 +204,66 @@ def threshold_at_far(y_true, y_score, target_far):
         raise ValueError("y_score contains NaN or infinite values.")
     cut = far_cut(y_score[y_true == 0], target_far)
     return cut if np.isneginf(cut) else float(np.nextafter(cut, np.inf))
+
+
+def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random_state=0):
+    """Per speaker: how often they were let in, with a bootstrap interval.
+
+    A pooled EER hides who gets in: one impostor accepted half of the time is a
+    different risk from many accepted now and then. This gives, for every
+    speaker, the share of their recordings accepted (a false acceptance rate for
+    a refused speaker, one minus the false rejection rate for an allowed one)
+    and a 95 % percentile interval over bootstrap resamples of their recordings.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 allowed, 0 refused.
+    y_pred : array-like of shape (n_samples,)
+        Decisions: 1 accepted, 0 refused.
+    speakers : array-like of shape (n_samples,)
+        Speaker of each recording.
+    n_bootstraps : int, default=1000
+        Bootstrap resamples per speaker.
+    random_state : int, default=0
+        Seed of the resampling.
+
+    Returns
+    -------
+    table : dict of ndarray
+        ``speaker``, ``allowed`` (bool), ``recordings``, ``accepted`` (share),
+        ``ci_low`` and ``ci_high``, one entry per speaker in sorted order.
+
+    Examples
+    --------
+    >>> from skvoice.metrics import acceptance_by_speaker
+    >>> t = acceptance_by_speaker([1, 1, 0, 0, 0], [1, 0, 0, 1, 1], ["a", "a", "b", "b", "b"])
+    >>> t["speaker"].tolist(), t["accepted"].round(2).tolist()
+    (['a', 'b'], [0.5, 0.67])
+    """
+    y_true, y_pred = _binary(y_true, y_pred, "y_pred")
+    speakers = column_or_1d(np.asarray(speakers)).astype(str)
+    if len(speakers) != len(y_true):
+        raise ValueError(f"speakers has {len(speakers)} values but y_true has {len(y_true)}.")
+    rng = np.random.default_rng(random_state)
+    names = np.unique(speakers)
+    out = {k: [] for k in ("speaker", "allowed", "recordings", "accepted", "ci_low", "ci_high")}
+    for name in names:
+        rows = speakers == name
+        labels = np.unique(y_true[rows])
+        if len(labels) > 1:
+            raise ValueError(f"Speaker {name!r} has allowed and refused recordings.")
+        accepted = (np.asarray(y_pred)[rows] == 1).astype(float)
+        # Every resample at once: (n_bootstraps, n_recordings) indices.
+        draws = rng.integers(0, len(accepted), (n_bootstraps, len(accepted)))
+        means = accepted[draws].mean(axis=1)
+        out["speaker"].append(name)
+        out["allowed"].append(bool(labels[0] == 1))
+        out["recordings"].append(int(rows.sum()))
+        out["accepted"].append(float(accepted.mean()))
+        out["ci_low"].append(float(np.percentile(means, 2.5)))
+        out["ci_high"].append(float(np.percentile(means, 97.5)))
+    return {k: np.asarray(v) for k, v in out.items()}
 
 
 def _neg_eer(y_true, y_score):

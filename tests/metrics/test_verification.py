@@ -155,3 +155,25 @@ def test_far_at_frr_scorer_takes_its_frr():
     assert -far_at_frr_scorer(Fixed(s), None, y) == far_at_frr(y, s, frr=0.05) == 0.25
     scorer = make_scorer(_neg_far_at_frr, response_method="decision_function", frr=0.25)
     assert -scorer(Fixed(s), None, y) == far_at_frr(y, s, frr=0.25) == 0.0
+
+
+def test_acceptance_by_speaker_against_a_hand_count():
+    from skvoice.metrics import acceptance_by_speaker
+
+    rng = np.random.default_rng(0)
+    spk = np.repeat(["b", "a", "c"], [5, 8, 3])
+    y = (spk == "a").astype(int)
+    pred = rng.integers(0, 2, len(y))
+    t = acceptance_by_speaker(y, pred, spk, n_bootstraps=500)
+    assert t["speaker"].tolist() == ["a", "b", "c"]
+    assert t["allowed"].tolist() == [True, False, False]
+    assert t["recordings"].tolist() == [8, 5, 3]
+    for k, name in enumerate(t["speaker"]):
+        hand = pred[spk == name].mean()
+        assert t["accepted"][k] == pytest.approx(hand)
+        assert t["ci_low"][k] <= hand <= t["ci_high"][k]
+    # A speaker always accepted has a degenerate interval at 1.
+    t = acceptance_by_speaker([0, 0], [1, 1], ["x", "x"])
+    assert (t["ci_low"][0], t["ci_high"][0]) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="allowed and refused"):
+        acceptance_by_speaker([0, 1], [1, 1], ["x", "x"])
