@@ -77,7 +77,9 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     _print_table(rows)
     write_csv(out / "summary.csv", rows)
     fig = plot_corpus(X, spk, y, sr)
-    examples = ClassSpectrogramDisplay.from_recordings(X, y, sr, random_state=seed).figure_
+    examples = ClassSpectrogramDisplay.from_recordings(
+        X, y, sr, random_state=seed, speakers=spk
+    ).figure_
     sections.append(
         (
             "Corpus",
@@ -214,7 +216,16 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     axes[0].set_xscale("linear")
     axes[0].set(xlabel="mel band", title="Occlusion importance per speaker")
     LayerDriftDisplay.from_estimator(net, ax=axes[1])
-    sections.append(("Inside the CNN", _savefig(fig, out / "inspection.png")))
+    how_to_read = (
+        "<p><em>Left</em>: for each training speaker, how much the network's posterior "
+        "for that speaker drops when one mel band is masked (occlusion); a peak is a "
+        "band the network relies on to recognise the speaker. It explains the speaker "
+        "posteriors of the head, which the cosine decision does not use directly.</p>"
+        "<p><em>Right</em>: how far each layer's weights moved from their initial values "
+        "during training (relative norm of the change), one line per layer; layers that "
+        "barely move learn little and could be frozen or removed.</p>"
+    )
+    sections.append(("Inside the CNN", _savefig(fig, out / "inspection.png") + how_to_read))
 
     elapsed = time.perf_counter() - start
     intro = (

@@ -92,9 +92,11 @@ class SpeakerCountDisplay:
         """
         fig, ax = axes_or_new(ax, (6, 3))
         allowed = _column(self.table, "allowed").astype(bool)
-        colours = np.where(allowed, ALLOWED_COLOUR, REFUSED_COLOUR)
-        names = [str(s) for s in _column(self.table, "speaker")]
-        ax.bar(names, _column(self.table, "recordings"), color=colours)
+        # Allowed speakers first, as in every other panel of the corpus figure.
+        order = np.argsort(~allowed, kind="stable")
+        colours = np.where(allowed, ALLOWED_COLOUR, REFUSED_COLOUR)[order]
+        names = [str(s) for s in np.asarray(_column(self.table, "speaker"))[order]]
+        ax.bar(names, np.asarray(_column(self.table, "recordings"))[order], color=colours)
         ax.set(ylabel="recordings", title="Recordings per speaker (green: allowed)")
         self.figure_, self.ax_ = fig, ax
         return self
@@ -411,14 +413,17 @@ class ClassSpectrogramDisplay:
         Title per class label (default ``{1: "allowed", 0: "refused"}``).
     """
 
-    def __init__(self, spectrograms, frequencies, hop_seconds, class_names=None):
+    def __init__(self, spectrograms, frequencies, hop_seconds, class_names=None, speakers=None):
         self.spectrograms = spectrograms
         self.frequencies = frequencies
         self.hop_seconds = hop_seconds
         self.class_names = class_names
+        self.speakers = speakers
 
     @classmethod
-    def from_recordings(cls, X, target, sr=16000, n_examples=1, random_state=None, fig=None):
+    def from_recordings(
+        cls, X, target, sr=16000, n_examples=1, random_state=None, fig=None, speakers=None
+    ):
         """Pick ``n_examples`` recordings of each class and plot both spectrograms.
 
         Parameters
@@ -435,6 +440,8 @@ class ClassSpectrogramDisplay:
             Draws the examples; None takes the first of each class.
         fig : matplotlib Figure, default=None
             Figure to draw in.
+        speakers : array-like of shape (n_recordings,), default=None
+            Speaker of each recording, named in each example's title.
 
         Returns
         -------
@@ -448,7 +455,7 @@ class ClassSpectrogramDisplay:
             "mel": SpectrogramExtractor(kind="mel", **common),
             "linear": SpectrogramExtractor(kind="linear", **common),
         }
-        specs, freqs = {}, {}
+        specs, freqs, names = {}, {}, {}
         rng = None if random_state is None else check_random_state(random_state)
         for label in np.unique(target):
             idx = np.flatnonzero(target == label)
@@ -457,13 +464,15 @@ class ClassSpectrogramDisplay:
             else:
                 idx = rng.choice(idx, size=min(n_examples, len(idx)), replace=False)
             chosen = [X[i] for i in idx]
+            if speakers is not None:
+                names[label.item()] = [str(np.asarray(speakers)[i]) for i in idx]
             specs[label.item()] = {}
             for kind, ext in extractors.items():
                 ext.fit(chosen)
                 specs[label.item()][kind] = ext.transform(chosen)
                 freqs[kind] = ext.frequencies_
         hop = extractors["mel"].hop_length / sr
-        return cls(specs, freqs, hop).plot(fig=fig)
+        return cls(specs, freqs, hop, speakers=names or None).plot(fig=fig)
 
     def plot(self, fig=None):
         """One row per class and example; mel on the left, linear on the right.
@@ -491,8 +500,12 @@ class ClassSpectrogramDisplay:
             for c, kind in enumerate(("mel", "linear")):
                 S = by_kind[kind][k]
                 t = np.arange(S.shape[1]) * self.hop_seconds
-                axes[r, c].pcolormesh(t, self.frequencies[kind], S, shading="auto")
-                title = f"{names.get(label, label)}: {kind} spectrogram (dB)"
+                mesh = axes[r, c].pcolormesh(t, self.frequencies[kind], S, shading="auto")
+                fig.colorbar(mesh, ax=axes[r, c], label="dB")
+                who = ""
+                if self.speakers and label in self.speakers:
+                    who = f" ({self.speakers[label][k]})"
+                title = f"{names.get(label, label)}{who}: {kind} spectrogram"
                 axes[r, c].set(xlabel="s", ylabel="Hz", title=title)
         self.figure_, self.axes_ = fig, axes
         return self

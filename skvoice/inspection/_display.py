@@ -324,9 +324,19 @@ class LayerDriftDisplay:
         -------
         self : LayerDriftDisplay
         """
+        import matplotlib.pyplot as plt
+
         fig, ax = _axes(ax, figsize=(7, 3.5))
+        # 20 colours, then line styles: no two layers share a colour and a style.
+        colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
         for j, name in enumerate(self.drift.layers):
-            ax.plot(self.drift.epochs, self.drift.from_init[:, j], label=name)
+            ax.plot(
+                self.drift.epochs,
+                self.drift.from_init[:, j],
+                label=name,
+                color=colours[j % 20],
+                linestyle=styles[(j // 20) % 4],
+            )
         ax.set(
             xlabel="epoch",
             ylabel="||θ_t − θ_0|| / ||θ_0||",
