@@ -71,9 +71,24 @@ def test_speaker_count_display_bars_and_colours():
     disp = SpeakerCountDisplay.from_labels(["b", "a", "b", "c", "b"], [0, 1, 0, 1, 0])
     heights = [p.get_height() for p in disp.ax_.patches]
     colours = [to_hex(p.get_facecolor()) for p in disp.ax_.patches]
-    assert heights == [1, 3, 1]  # a, b, c
-    assert colours[0] == colours[2] == to_hex("tab:green") != colours[1]
+    labels = [t.get_text() for t in disp.ax_.get_xticklabels()]
+    # Allowed speakers first, as in every other panel of the corpus figure.
+    assert labels == ["a", "c", "b"] and heights == [1, 1, 3]
+    assert colours[0] == colours[1] == to_hex("tab:green") != colours[2]
     plt.close(disp.figure_)
+
+
+def test_every_corpus_panel_orders_speakers_alike(voices):
+    from skvoice.eda import DurationDisplay, SpeakerCountDisplay
+
+    count = SpeakerCountDisplay.from_labels(voices.speaker, voices.target)
+    duration = DurationDisplay.from_recordings(
+        voices.data, voices.speaker, voices.target, voices.sr
+    )
+    first = [t.get_text() for t in count.ax_.get_xticklabels()]
+    second = [t.get_text() for t in duration.ax_.get_xticklabels()]
+    assert first == second[: len(first)] or first == second
+    plt.close("all")
 
 
 def test_duration_display_medians_match_the_table(voices):
