@@ -108,8 +108,13 @@ def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=F
     return Bunch(speakers=names, frequencies=ext.frequencies_, intensity=intensity)
 
 
-def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0):
+def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0, top_db=30.0):
     """Every voiced frame's F0, in long format.
+
+    Only frames within ``top_db`` of the recording's loudest frame count: pYIN
+    calls some frames of background noise voiced, at the floor of its search
+    range (60-75 Hz with the default ``fmin``), which drew a row of false low
+    outliers under every speaker's F0 distribution.
 
     Parameters
     ----------
@@ -121,16 +126,29 @@ def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0):
         Sample rate.
     fmin, fmax : float
         pYIN search range.
+    top_db : float or None, default=30.0
+        Frames more than this below the recording's loudest frame are left out
+        (None keeps every frame pYIN calls voiced).
 
     Returns
     -------
     table : DataFrame (or dict of arrays)
         Columns ``speaker``, ``recording``, ``time`` (s), ``f0`` (Hz).
     """
-    ext = F0Extractor(sr=sr, fmin=fmin, fmax=fmax).fit(X)
+    from ..io import check_waveforms
+    from ..preprocessing._silence import frame_rms_db
+
+    waves = check_waveforms(X, allow_paths=True, sr=sr)
+    ext = F0Extractor(sr=sr, fmin=fmin, fmax=fmax).fit(waves)
     rows = {"speaker": [], "recording": [], "time": [], "f0": []}
-    for i, (f0, s) in enumerate(zip(ext.transform(X), np.asarray(speakers))):
+    for i, (y, f0, s) in enumerate(zip(waves, ext.transform(waves), np.asarray(speakers))):
         v = ~np.isnan(f0)
+        if top_db is not None:
+            level = frame_rms_db(
+                y, frame_length=ext.frame_length, hop_length=ext.hop_length, ref="max"
+            )
+            n = min(len(level), len(v))
+            v[:n] &= level[:n] > -top_db
         t = np.flatnonzero(v) * ext.hop_length / sr
         rows["speaker"] += [s] * int(v.sum())
         rows["recording"] += [i] * int(v.sum())

@@ -199,3 +199,20 @@ def test_class_spectrogram_display_matches_librosa():
     allowed_mels = disp.spectrograms[1]["mel"]
     assert any(np.array_equal(a.spectrograms[1]["mel"][0], m) for m in allowed_mels)
     plt.close("all")
+
+
+def test_f0_table_has_no_pitch_floor_outliers_from_background_noise():
+    # Regression: pYIN called some background-noise frames voiced at the floor of
+    # its range (60-75 Hz), a row of false outliers under every speaker's F0 box,
+    # on voices whose true F0 never goes that low.
+    from skvoice.datasets import make_voices
+    from skvoice.eda import f0_table
+
+    v = make_voices(n_speakers=10, n_recordings=6, random_state=0)
+    lowest_true = min(np.nanmin(f) for f in v.f0)
+    assert lowest_true > 80
+    kept = np.asarray(f0_table(v.data, v.speaker, v.sr)["f0"])
+    assert kept.min() > 0.9 * lowest_true
+    every = np.asarray(f0_table(v.data, v.speaker, v.sr, top_db=None)["f0"])
+    assert (every < 75).sum() > 0  # the outliers the gate removes
+    assert len(kept) > 0.99 * len(every)  # and almost nothing else
