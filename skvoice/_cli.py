@@ -21,7 +21,7 @@ def _demo(args):
     return 0
 
 
-def _load_corpus(path, allowed, versions, return_paths=False):
+def _load_corpus(path, allowed, versions, return_paths=False, sr=16000):
     from pathlib import Path
 
     from .datasets import load_daps, load_speaker_folder
@@ -35,33 +35,87 @@ def _load_corpus(path, allowed, versions, return_paths=False):
         _NAME.match(f.stem) for f in list_audio_files(root) if f.suffix.lower() == ".wav"
     )
     if daps_like:
-        return load_daps(root, versions=versions, allowed=allowed, return_paths=return_paths)
-    return load_speaker_folder(root, allowed=allowed, return_paths=return_paths)
+        return load_daps(
+            root, versions=versions, allowed=allowed, sr=sr, return_paths=return_paths
+        )
+    return load_speaker_folder(root, allowed=allowed, sr=sr, return_paths=return_paths)
+
+
+def _native_rates(files, sr):
+    """Print the corpus's native sample rates; return the ``fmax`` the mel bands may use.
+
+    Files below the working rate are resampled up, but hold nothing above their own
+    Nyquist frequency: mel bands up there would be empty, so ``fmax`` follows the
+    lowest native rate.
+    """
+    from collections import Counter
+
+    import soundfile as sf
+
+    rates = Counter()
+    for f in files:
+        try:
+            rates[sf.info(str(f)).samplerate] += 1
+        except Exception:  # unreadable files are reported where they are read
+            continue
+    listed = ", ".join(f"{r} Hz ({n} files)" for r, n in sorted(rates.items()))
+    print(f"Native sample rates: {listed or 'unknown'}; working rate {sr} Hz")
+    lowest = min(rates) if rates else sr
+    if lowest < sr:
+        print(
+            f"Files at {lowest} Hz hold nothing above {lowest // 2} Hz: the mel bands stop "
+            f"there (fmax={lowest // 2})."
+        )
+        return lowest / 2
+    return None
 
 
 def _eda(args):
     from pathlib import Path
 
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
-    from .eda import plot_corpus, recordings_per_speaker
+    from ._report import table_html
+    from .eda import duration_table, f0_table, plot_corpus, recordings_per_speaker
 
     allowed = _allowed(args.allowed) if args.allowed else []
-    data = _load_corpus(args.data_dir, allowed, args.versions.split(","))
+    data = _load_corpus(args.data_dir, allowed, args.versions.split(","), sr=args.sr)
+    _native_rates(data.filename, args.sr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fig = plot_corpus(data.data, data.speaker, data.target, data.sr)
     fig.savefig(out / "corpus.png", dpi=90)
-    table = recordings_per_speaker(data.speaker, data.target)
-    rows = "".join(
-        f"<tr><td>{s}</td><td>{a}</td><td>{n}</td></tr>"
-        for s, a, n in zip(table["speaker"], table["allowed"], table["recordings"])
-    )
+    counts = recordings_per_speaker(data.speaker, data.target)
+    durations = duration_table(data.data, data.speaker, data.sr)
+    f0 = f0_table(data.data, data.speaker, data.sr)
+    rows = []
+    for name, allowed_, n in zip(counts["speaker"], counts["allowed"], counts["recordings"]):
+        mine = np.asarray(durations["speaker"]) == name
+        voiced = np.asarray(f0["f0"])[np.asarray(f0["speaker"]) == name]
+        q1, med, q3 = np.percentile(voiced, [25, 50, 75]) if len(voiced) else (np.nan,) * 3
+        rows.append(
+            {
+                "speaker": str(name),
+                "allowed": bool(allowed_),
+                "recordings": int(n),
+                "duration s (mean)": round(
+                    float(np.mean(np.asarray(durations["before"])[mine])), 2
+                ),
+                "after trimming s (mean)": round(
+                    float(np.mean(np.asarray(durations["after"])[mine])), 2
+                ),
+                "F0 median Hz": round(float(med), 1),
+                "F0 IQR Hz": f"{q1:.0f}-{q3:.0f}",
+            }
+        )
     (out / "index.html").write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>skvoice eda</title></head>"
-        "<body><h1>Corpus analysis</h1><table><tr><th>speaker</th><th>allowed</th>"
-        f"<th>recordings</th></tr>{rows}</table><img src='corpus.png'></body></html>"
+        "<body><h1>Corpus analysis</h1>"
+        + table_html(rows)
+        + "<p>F0: pYIN over frames within 30 dB of each recording's loudest frame.</p>"
+        "<img src='corpus.png'></body></html>"
     )
     print(f"Report written to {(out / 'index.html').resolve()}")
     return 0
@@ -129,8 +183,9 @@ def _train(args):
     key = _key(args)
     # Paths: the pipeline streams the files and keeps only their spectrograms.
     data = _load_corpus(
-        args.data_dir, _allowed(args.allowed), args.versions.split(","), return_paths=True
+        args.data_dir, _allowed(args.allowed), args.versions.split(","), True, args.sr
     )
+    fmax = _native_rates(data.filename, args.sr)
     data = _drop_unreadable(data, args.skip_bad)
     if len(set(data.target)) < 2:
         raise ValueError("The data hold only allowed or only refused speakers.")
@@ -145,7 +200,9 @@ def _train(args):
         random_state=args.seed,
         verbose=int(args.verbose),
     )
-    pipe = make_pipeline(SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr), net)
+    pipe = make_pipeline(
+        SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr, fmax=fmax), net
+    )
     pipe.fit(data.data, data.target, cnnclassifier__groups=data.speaker)
     save_model(pipe, args.out, key=key)
     if args.target_far is not None:
@@ -431,6 +488,10 @@ def build_parser():
     eda.add_argument("--out", required=True, help="report folder to write")
     eda.add_argument("--allowed", default="", help="comma-separated allowed speakers")
     eda.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    eda.add_argument(
+        "--sr", type=_positive_int("--sr"), default=16000, help="working sample rate (Hz)"
+    )
+    eda.add_argument("--quiet", action="store_true", help="no progress bars")
     eda.set_defaults(func=_eda)
 
     train = sub.add_parser(
@@ -441,6 +502,12 @@ def build_parser():
     train.add_argument("--out", required=True, help="model file to write")
     train.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
     train.add_argument("--epochs", type=int, default=30, help="training epochs")
+    train.add_argument(
+        "--sr",
+        type=_positive_int("--sr"),
+        default=16000,
+        help="working sample rate (Hz): every file is resampled to it with soxr",
+    )
     train.add_argument("--seed", type=int, default=0, help="random seed of the whole fit")
     train.add_argument("--verbose", action="store_true", help="skorch's per-epoch table")
     train.add_argument("--device", default="cpu", help="cpu or cuda[:n]")

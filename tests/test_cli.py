@@ -295,3 +295,40 @@ def test_every_option_has_help_and_shows_its_default():
                 assert action.help, (name, action.dest)
         text = sub.format_help()
         assert text.count("(default:") >= 1, name
+
+
+def test_native_rates_are_reported_and_mel_bands_stop_at_the_lowest_nyquist(tmp_path):
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    from skvoice import load_model
+    from skvoice.datasets import make_voices
+
+    v = make_voices(n_speakers=3, n_recordings=3, duration=1.0, random_state=0)
+    for i, (y, s) in enumerate(zip(v.data, v.speaker)):
+        (tmp_path / "data" / s).mkdir(parents=True, exist_ok=True)
+        if s == "s02":  # a telephone speaker
+            sf.write(tmp_path / "data" / s / f"r{i}.wav", resample_poly(y, 1, 2), 8000)
+        else:
+            sf.write(tmp_path / "data" / s / f"r{i}.wav", y, 16000)
+    res = subprocess.run(
+        [sys.executable, "-m", "skvoice", "eda", str(tmp_path / "data"), "--out"]
+        + [str(tmp_path / "eda"), "--allowed", "s00", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Native sample rates: 8000 Hz (3 files), 16000 Hz (6 files)" in res.stdout
+    page = (tmp_path / "eda" / "index.html").read_text()
+    assert "F0 median Hz" in page and "after trimming s (mean)" in page
+    res = subprocess.run(
+        [sys.executable, "-m", "skvoice", "train", str(tmp_path / "data"), "--allowed", "s00"]
+        + ["--out", str(tmp_path / "m.skvoice"), "--epochs", "1", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "fmax=4000" in res.stdout
+    assert load_model(tmp_path / "m.skvoice")[1].fmax == 4000
