@@ -352,6 +352,22 @@ def _bootstrap_ci(values, rng, draws=1000):
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def _bootstrap_eer(y, scores, rng, draws=200):
+    """95 % percentile interval of the EER over bootstrap resamples of the trials."""
+    import numpy as np
+
+    from .metrics import equal_error_rate
+
+    values = []
+    for _ in range(draws):
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):  # both classes drawn
+            values.append(equal_error_rate(y[i], scores[i]))
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
 def _evaluate(args):
     """Pooled and per-speaker rates, with the speakers' status in training."""
     import numpy as np
@@ -395,12 +411,16 @@ def _evaluate(args):
         far = ak[yk == 0].mean()
         lo, hi = _bootstrap_ci(ak[yk == 0], rng)
         eer = equal_error_rate(yk, sk)
+        eer_lo, eer_hi = _bootstrap_eer(yk, sk, rng)
         print(
-            f"allowed vs {group}: EER {eer:.4f}, FAR at 5 % FRR {far_at_frr(yk, sk, 0.05):.4f}, "
+            f"allowed vs {group}: EER {eer:.4f} [95 % CI {eer_lo:.4f}-{eer_hi:.4f}], "
+            f"FAR at 5 % FRR {far_at_frr(yk, sk, 0.05):.4f}, "
             f"FAR at the model's threshold {far:.4f} [95 % CI {lo:.4f}-{hi:.4f}]"
         )
-    frr = 1 - accepted[y == 1].mean() if (y == 1).any() else float("nan")
-    print(f"FRR at the model's threshold: {frr:.4f}")
+    if (y == 1).any():
+        rejected = 1.0 - accepted[y == 1]
+        lo, hi = _bootstrap_ci(rejected, rng)
+        print(f"FRR at the model's threshold: {rejected.mean():.4f} [95 % CI {lo:.4f}-{hi:.4f}]")
     print()
     print(f"{'speaker':<20} {'status':<17} {'recordings':>10} {'accepted':>9}  95 % CI")
     table = acceptance_by_speaker(y, accepted.astype(int), speakers)
