@@ -8,6 +8,8 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d
 
+from .._groups import speaker_columns
+
 __all__ = ["OpenSetGroupKFold"]
 
 
@@ -80,18 +82,9 @@ class OpenSetGroupKFold(BaseCrossValidator):
         if y is None or groups is None:
             raise ValueError("OpenSetGroupKFold needs y (1 allowed, 0 refused) and groups.")
         y = column_or_1d(y)
-        groups = np.asarray(groups)
-        if groups.ndim == 1:
-            speaker, content = groups, np.arange(len(groups))
-        elif groups.ndim == 2 and groups.shape[1] == 2:
-            speaker, content = groups[:, 0], groups[:, 1]
-        else:
-            raise ValueError(
-                "groups must be 1-D (speaker) or 2-D with columns (speaker, content), got "
-                f"shape {groups.shape}."
-            )
-        if len(speaker) != len(y):
-            raise ValueError(f"groups has {len(speaker)} rows but y has {len(y)}.")
+        speaker, content = speaker_columns(groups, len(y))
+        if content is None:
+            content = np.arange(len(speaker))
         rng = check_random_state(self.random_state) if self.shuffle else None
         k = self.n_splits
         fold = np.full(len(y), -1)

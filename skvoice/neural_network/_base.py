@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import torch
 
+from .._groups import speaker_columns
 from .._progress import progress
 from .._random import seed_from
 from ._data import CropDataset, check_spectrograms, sliding_windows
@@ -51,17 +52,12 @@ class SpectrogramNetMixin:
             self.n_features_in_ = int(specs[0].shape[1])
             self.n_channels_in_ = int(specs[0].shape[0])
             return specs
-        n_bins = getattr(self, "n_features_in_", None)
-        try:
-            return check_spectrograms(X, n_bins=n_bins, n_channels=self.n_channels_in_)
-        except ValueError as exc:
-            if "frequency bins" in str(exc) or "features" in str(exc):
-                got = check_spectrograms(X)[0].shape[1]
-                raise ValueError(
-                    f"X has {got} features, but {type(self).__name__} is expecting "
-                    f"{n_bins} features as input (frequency bins)."
-                ) from exc
-            raise
+        return check_spectrograms(
+            X,
+            n_bins=getattr(self, "n_features_in_", None),
+            n_channels=self.n_channels_in_,
+            owner=type(self).__name__,
+        )
 
     def _window_hop(self):
         return max(1, self.crop_frames // 2)
@@ -112,11 +108,7 @@ class SpectrogramNetMixin:
 
         dummy = np.zeros(len(y_enc))
         if groups is not None:
-            groups = np.asarray(groups)
-            if groups.ndim == 2:
-                groups = groups[:, 0]
-            if len(groups) != len(y_enc):
-                raise ValueError(f"groups has {len(groups)} rows but y has {len(y_enc)}.")
+            groups, _ = speaker_columns(groups, len(y_enc))
             if len(np.unique(groups)) < 2:
                 raise ValueError("early_stopping needs at least 2 speakers in groups.")
             splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)

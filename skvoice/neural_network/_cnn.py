@@ -13,6 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from .._groups import speaker_columns
 from ..verification._operating_point import OperatingPointMixin
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
@@ -519,7 +520,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         )
         if self.track_layers is not False:
             self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
-        speakers = None if groups is None else self._groups_1d(groups)
+        speakers = None if groups is None else speaker_columns(groups, len(y))[0]
         self._fit_operating_point(
             specs,
             y,
@@ -528,11 +529,6 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
             lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
         )
         return self
-
-    @staticmethod
-    def _groups_1d(groups):
-        speaker = np.asarray(groups)
-        return speaker[:, 0] if speaker.ndim == 2 else speaker
 
     def _speaker_datasets(self, specs, targets, seed):
         """Crops of the training speakers, and the held-out speakers' EER scoring.
@@ -559,9 +555,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         objective = self.objective
         speaker = None
         if groups is not None:
-            speaker = self._groups_1d(groups)
-            if len(speaker) != len(y_enc):
-                raise ValueError(f"groups has {len(speaker)} rows but y has {len(y_enc)}.")
+            speaker, _ = speaker_columns(groups, len(y_enc))
         if objective in ("auto", "speakers"):
             if speaker is None:
                 if objective == "speakers":

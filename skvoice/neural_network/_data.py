@@ -6,14 +6,15 @@ import torch
 __all__ = ["check_spectrograms", "CropDataset", "sliding_windows"]
 
 
-def check_spectrograms(X, *, n_bins=None, n_channels=None):
+def check_spectrograms(X, *, n_bins=None, n_channels=None, owner=None):
     """Validate time-frequency images; return a list of float32 ``(C, n_bins, T)`` tensors.
 
     Accepts a list (or object array) of 2-D ``(n_bins, T_i)`` or 3-D
     ``(C, n_bins, T_i)`` arrays, a dense 3-D ``(n, n_bins, T)`` or 4-D
     ``(n, C, n_bins, T)`` array, or a 2-D ``(n, n_bins)`` array read as one frame per
     recording (feature vectors). Raises ``ValueError`` naming the recording for
-    NaN/inf, wrong rank, mixed channel counts or a different number of bins.
+    NaN/inf, wrong rank, mixed channel counts or a different number of bins (in
+    scikit-learn's words when ``owner``, the fitted estimator's name, is given).
     """
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):
         raise TypeError("Sparse input is not supported: pass dense spectrograms.")
@@ -76,6 +77,11 @@ def check_spectrograms(X, *, n_bins=None, n_channels=None):
         if n_bins is None:
             n_bins = arr.shape[1]
         elif arr.shape[1] != n_bins:
+            if owner is not None:
+                raise ValueError(
+                    f"X has {arr.shape[1]} features, but {owner} is expecting {n_bins} "
+                    f"features as input (frequency bins; recording {i})."
+                )
             raise ValueError(f"Recording {i}: {arr.shape[1]} frequency bins, expected {n_bins}.")
         out.append(torch.from_numpy(np.array(arr, dtype=np.float32)))  # a copy
     return out
