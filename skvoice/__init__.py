@@ -61,35 +61,4 @@ def __dir__():
     return sorted(set(globals()) | _SUBPACKAGES | set(_NAMES))
 
 
-__all__ = [
-    "ModelFormatError",
-    "UnsignedModelWarning",
-    "load_model",
-    "save_model",
-    "CNNClassifier",
-    "ChannelUnion",
-    "DeepEnsembleClassifier",
-    "EnrollmentVerifier",
-    "F0Extractor",
-    "MCDropoutClassifier",
-    "MFCCStatistics",
-    "OpenSetGroupKFold",
-    "SilenceTrimmer",
-    "SpeakerEmbedder",
-    "SpectrogramExtractor",
-    "__version__",
-    "check_waveforms",
-    "datasets",
-    "eda",
-    "equal_error_rate",
-    "far_at_frr",
-    "io",
-    "load_audio",
-    "make_voices",
-    "metrics",
-    "model_selection",
-    "neural_network",
-    "preprocessing",
-    "uncertainty",
-    "verification",
-]
+__all__ = ["__version__", *sorted(_SUBPACKAGES), *sorted(_NAMES)]
