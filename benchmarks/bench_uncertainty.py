@@ -15,7 +15,13 @@ speakers) is fitted, and every signal is computed on the test recordings:
   the members' decision scores (their disagreement in the embedding's scoring);
 - novelty of the default network (``CNNClassifier.novelty_score``): Mahalanobis
   and cosine distance to the nearest training speaker, and the energy score of
-  the speaker logits.
+  the speaker logits;
+- the entropy of the default network's own calibrated probability (one plain
+  prediction: how close the decision is to the threshold).
+
+``--cheap`` computes only the default network's signals (novelty and entropy;
+no MC dropout, no ensemble) and writes ``uncertainty_cheap.md``: the default
+network is seeded, so its rows equal those of the full run.
 
 For each signal: the ROC AUC of telling never-heard impostors from the allowed
 speakers' test recordings, and from the refused training speakers' test
@@ -78,7 +84,7 @@ def timed(fn):
     return out, time.perf_counter() - t
 
 
-def one_seed(so, seed):
+def one_seed(so, seed, cheap=False):
     p = protocol(so, seed)
     Xtr = [so.waves[i] for i in p.train]
     Xte = [so.waves[i] for i in p.test]
@@ -89,12 +95,27 @@ def one_seed(so, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         net = CNNClassifier(random_state=seed).fit(specs_tr, ytr, groups=spk)
+    proba, plain_s = timed(lambda: net.predict_proba(specs_te))
+    accepted = net.predict(specs_te) == 1
+    signals, cost = {}, {}
+    p1, p0 = np.clip(proba[:, 1], 1e-300, 1.0), np.clip(proba[:, 0], 1e-300, 1.0)
+    name = "plain prediction: entropy of the probability"
+    signals[name], cost[name] = -(p1 * np.log(p1) + p0 * np.log(p0)), plain_s
+    if not cheap:
+        _expensive(net, specs_tr, ytr, spk, specs_te, seed, signals, cost)
+    for method in ("mahalanobis", "cosine", "energy"):
+        name = f"novelty: {method}"
+        signals[name], cost[name] = timed(lambda m=method: net.novelty_score(specs_te, method=m))
+    return _score(signals, cost, p, accepted, plain_s)
+
+
+def _expensive(net, specs_tr, ytr, spk, specs_te, seed, signals, cost):
+    """MC dropout (head and trunk) and the deep ensemble's signals."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
         trunk = CNNClassifier(block_dropout=0.1, random_state=seed).fit(specs_tr, ytr, groups=spk)
         ens = DeepEnsembleClassifier(CNNClassifier(), n_estimators=5, random_state=seed)
         ens.fit(specs_tr, ytr, groups=spk)
-    _, plain_s = timed(lambda: net.predict_proba(specs_te))
-    accepted = net.predict(specs_te) == 1
-    signals, cost = {}, {}
     mc = MCDropoutClassifier(net, n_passes=30, random_state=seed)
     mc.estimator_, mc.classes_ = net, net.classes_
     (_, u), t = timed(lambda: mc.predict_proba(specs_te, return_uncertainty=True))
@@ -109,9 +130,10 @@ def one_seed(so, seed):
     signals[name], cost[name] = timed(
         lambda: np.std([m.decision_function(specs_te) for m in ens.estimators_], axis=0)
     )
-    for method in ("mahalanobis", "cosine", "energy"):
-        name = f"novelty: {method}"
-        signals[name], cost[name] = timed(lambda m=method: net.novelty_score(specs_te, method=m))
+
+
+def _score(signals, cost, p, accepted, plain_s):
+    """AUROCs, FAR with and without deferral, and relative cost of every signal."""
     kind = p.kind[p.test]
     unseen, allowed, seen = kind == "unseen", kind == "allowed", kind == "seen"
     far = accepted[unseen].mean()
@@ -130,11 +152,11 @@ def one_seed(so, seed):
     return out
 
 
-def main(data, seeds):
+def main(data, seeds, cheap=False):
     so = load_corpus(data)
     runs = []
     for seed in seeds:
-        r = one_seed(so, seed)
+        r = one_seed(so, seed, cheap)
         runs.append(r)
         best = max(r, key=lambda k: r[k]["vs allowed"])
         print(f"seed {seed} | best vs allowed: {best} {r[best]['vs allowed']:.3f}", flush=True)
@@ -174,6 +196,8 @@ if __name__ == "__main__":
     parser.add_argument("--data", required=True, help="extracted speechocean762 folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--quick", action="store_true", help="seed 0 only")
+    parser.add_argument("--cheap", action="store_true", help="the default network's signals")
     args = parser.parse_args()
     seeds = [0] if args.quick else args.seeds
-    write_result("uncertainty_quick" if args.quick else "uncertainty", main(args.data, seeds))
+    name = "uncertainty" + ("_cheap" if args.cheap else "") + ("_quick" if args.quick else "")
+    write_result(name, main(args.data, seeds, args.cheap))

@@ -71,6 +71,11 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
     callbacks += list(extra) + list(estimator.callbacks or [])
     optimizer = _OPTIMIZERS[estimator.optimizer]
     kwargs = {}
+    if estimator.verbose:
+        # skorch's epoch log, without colour codes when the output is not a
+        # terminal. (skorch calls a sink other than print whatever the verbosity,
+        # so it is set only when the log is wanted.)
+        kwargs["callbacks__print_log__sink"] = plain_print
     if estimator.optimizer == "sgd":
         kwargs["optimizer__momentum"] = 0.9
     return SkorchNet(
@@ -89,8 +94,7 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
         verbose=estimator.verbose,
         iterator_train__shuffle=True,
         iterator_train__generator=torch.Generator().manual_seed(seed),
-        # skorch's epoch log, without colour codes when the output is not a terminal.
-        callbacks__print_log__sink=plain_print,
+
         **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
         **kwargs,
     )

@@ -154,6 +154,12 @@ def test_verbose_log_has_no_colour_codes_outside_a_terminal(capsys):
     ).fit(X, [0, 1] * 4)
     out = capsys.readouterr().out
     assert "train_loss" in out and "\x1b[" not in out
+    # Regression: skorch writes to a sink other than print whatever the verbosity,
+    # so the plain sink made every quiet fit print its epoch table.
+    CNNClassifier(
+        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=2, objective="binary", verbose=0
+    ).fit(X, [0, 1] * 4)
+    assert capsys.readouterr().out == ""
 
 
 def test_progress_bars_only_when_asked(capsys):
