@@ -215,7 +215,7 @@ class MCDropoutClassifier(
     ...                          n_passes=5, random_state=0).fit(X, y)
     >>> proba, u = mc.predict_proba(X[:2], return_uncertainty=True)
     >>> proba.shape, sorted(u)
-    ((2, 2), ['aleatoric', 'epistemic', 'std', 'total'])
+    ((2, 2), ['aleatoric', 'epistemic', 'novelty', 'std', 'total'])
     """
 
     _parameter_constraints = {
