@@ -94,7 +94,6 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
         verbose=estimator.verbose,
         iterator_train__shuffle=True,
         iterator_train__generator=torch.Generator().manual_seed(seed),
-
         **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
         **kwargs,
     )
