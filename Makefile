@@ -41,15 +41,20 @@ SO762 ?= $(HOME)/skvoice_data/speechocean762
 bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_features.py
 	cd benchmarks && ../$(BIN)/python bench_cnn.py
-	cd benchmarks && ../$(BIN)/python bench_uncertainty.py
 	cd benchmarks && ../$(BIN)/python bench_real.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_uncertainty.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_uncertainty.py --data $(SO762) --cheap
+	cd benchmarks && ../$(BIN)/python bench_operating_point.py --data $(SO762)
 	cd benchmarks && ../$(BIN)/python ablation_real.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_cli.py
+	cd benchmarks && ../$(BIN)/python bench_readme.py
 
 # A few minutes: the same scripts on less data, written to *_quick files.
 bench-quick: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_features.py --quick
 	cd benchmarks && ../$(BIN)/python bench_cnn.py --quick --epochs 10 --seeds 0
 	cd benchmarks && ../$(BIN)/python bench_real.py --data $(SO762) --quick --rows MFCC "speakers passed"
+	cd benchmarks && ../$(BIN)/python bench_uncertainty.py --data $(SO762) --quick --cheap
 
 lint: $(STAMP)
 	$(BIN)/ruff check skvoice tests examples benchmarks docs/conf.py
