@@ -4,7 +4,6 @@ from ._corpus import (
     duration_table,
     f0_table,
     mean_intensity_per_frequency,
-    plot_corpus,
     recordings_per_speaker,
 )
 from ._display import (
@@ -15,6 +14,7 @@ from ._display import (
     IntensityDisplay,
     SpeakerCountDisplay,
 )
+from ._overview import plot_corpus
 
 __all__ = [
     "ClassSpectrogramDisplay",

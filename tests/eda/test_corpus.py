@@ -216,3 +216,18 @@ def test_f0_table_has_no_pitch_floor_outliers_from_background_noise():
     every = np.asarray(f0_table(v.data, v.speaker, v.sr, top_db=None)["f0"])
     assert (every < 75).sum() > 0  # the outliers the gate removes
     assert len(kept) > 0.99 * len(every)  # and almost nothing else
+
+
+def test_tables_do_not_import_the_displays():
+    # The Displays depend on the tables, and nothing depends back: the circle
+    # _corpus <-> _display is broken by the overview module.
+    import ast
+    import inspect
+
+    from skvoice.eda import _corpus
+
+    tree = ast.parse(inspect.getsource(_corpus))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not any("_display" in m or "_overview" in m for m in imported)
