@@ -1,5 +1,7 @@
 """Stacking aligned time-frequency images as channels."""
 
+from numbers import Integral
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import TransformerMixin, clone
@@ -47,6 +49,11 @@ class ChannelUnion(TransformerMixin, _BaseComposition):
 
     _required_parameters = ["transformer_list"]
 
+    _parameter_constraints = {
+        "transformer_list": [list, tuple],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(self, transformer_list, n_jobs=None):
         self.transformer_list = transformer_list
         self.n_jobs = n_jobs
@@ -59,6 +66,7 @@ class ChannelUnion(TransformerMixin, _BaseComposition):
         return self
 
     def _validate(self):
+        self._validate_params()
         if not isinstance(self.transformer_list, (list, tuple)) or not self.transformer_list:
             raise ValueError("transformer_list must be a non-empty list of (name, transformer).")
         names = [name for name, _ in self.transformer_list]
