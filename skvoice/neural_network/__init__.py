@@ -1,17 +1,14 @@
 """Neural networks on spectrograms, as scikit-learn estimators (skorch inside)."""
 
 from ._cnn import CNNClassifier, SpeakersNotPassedWarning
-from ._data import CropDataset, check_spectrograms, sliding_windows
+from ._data import check_spectrograms
 from ._embedder import SpeakerEmbedder
-from ._module import ConvBlock, SpectrogramCNN
+from ._module import SpectrogramCNN
 
 __all__ = [
     "CNNClassifier",
-    "ConvBlock",
-    "CropDataset",
     "SpeakerEmbedder",
     "SpeakersNotPassedWarning",
     "SpectrogramCNN",
     "check_spectrograms",
-    "sliding_windows",
 ]

@@ -5,7 +5,8 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from skvoice.neural_network import CNNClassifier, check_spectrograms, sliding_windows
+from skvoice.neural_network import CNNClassifier, check_spectrograms
+from skvoice.neural_network._data import sliding_windows
 
 TINY = dict(
     n_filters=4,

@@ -140,7 +140,7 @@ def test_embedder_unit_norm_and_mean_of_windows(specs):
     assert E.shape == (30, 16)
     np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1, atol=1e-6)
     module = emb.network_.net_.module_.eval()
-    from skvoice.neural_network import sliding_windows
+    from skvoice.neural_network._data import sliding_windows
 
     w, _ = sliding_windows([torch.from_numpy(X[0])[None]], 16, 8)
     with torch.no_grad():
