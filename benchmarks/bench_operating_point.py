@@ -63,8 +63,8 @@ def one_seed(so, seed, cv):
         pipe.fit(Xtr, ytr, cnnclassifier__groups=spk)
     fit_s = time.perf_counter() - t
     net = pipe[-1]
-    specs_te = pipe[:-1].transform(Xte)
-    specs_tr = pipe[:-1].transform(Xtr)
+    specs_te = net._check_X(pipe[:-1].transform(Xte), reset=False)
+    specs_tr = net._check_X(pipe[:-1].transform(Xtr), reset=False)
     raw_te = net._raw_allowed_score(specs_te)
     raw_tr = net._raw_allowed_score(specs_tr)
     a, b = net.calibration_

@@ -630,17 +630,18 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
             logp = out
         return logp.numpy()
 
-    def _raw_allowed_score(self, X):
+    # The scoring helpers below take spectrograms already validated by ``_check_X``
+    # (the public methods validate once; cross-fitting passes the validated ones).
+
+    def _raw_allowed_score(self, specs):
         """Uncalibrated score of the allowed class: best cosine, or posterior log-odds."""
-        specs = self._check_X(X, reset=False)
         if getattr(self, "backend_", "posterior") == "cosine":
             return self.verifier_.score_samples(self._embeddings(specs))
         logp = self._posterior_log_proba(specs)[:, 0, :]
         pos = self._pos_index
         return logp[:, pos] - logp[:, 1 - pos]
 
-    def _default_log_odds(self, X):
-        specs = self._check_X(X, reset=False)
+    def _default_log_odds(self, specs):
         if getattr(self, "backend_", "posterior") == "cosine":
             # The verifier enrols label 1: the allowed speakers.
             return self.verifier_._allowed_log_odds(self._embeddings(specs))
@@ -752,7 +753,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         check_is_fitted(self)
         if len(self.classes_) == 2:
             log_odds = self._allowed_log_odds(self._check_X(X, reset=False))
-            return log_odds if self._pos_index == 1 else -log_odds
+            return self._log_odds_of_classes1(log_odds)
         return self.predict_log_proba(X)
 
     def predict(self, X):

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._operating_point import OperatingPointMixin
+from ._operating_point import OperatingPointMixin, affine_log_odds
 
 __all__ = ["EnrollmentVerifier"]
 
@@ -243,16 +243,15 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_recordings,)
         """
-        log_odds = self._allowed_log_odds(E)
-        return log_odds if self._pos_index == 1 else -log_odds
+        return self._log_odds_of_classes1(self._allowed_log_odds(E))
 
     def _raw_allowed_score(self, E):
         return self.score_samples(E)
 
     def _default_log_odds(self, E):
-        s = self.score_samples(E)
+        s = self.score_samples(E)  # checks that the verifier is fitted
         a, b = self.calibrator_.coef_[0, 0], self.calibrator_.intercept_[0]
-        return np.where(np.isfinite(s), a * np.nan_to_num(s, neginf=0.0) + b, -np.inf)
+        return affine_log_odds(s, a, b)
 
     def predict_proba(self, E):
         """Calibrated probabilities of the two labels.

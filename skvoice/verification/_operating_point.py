@@ -23,6 +23,7 @@ __all__ = [
     "resolve_pos_label",
     "crossfit_folds",
     "far_cut",
+    "affine_log_odds",
     "OperatingPointMixin",
 ]
 
@@ -127,6 +128,12 @@ def far_cut(impostor_scores, target_far):
     return -np.inf if k >= scores.size else float(scores[k])
 
 
+def affine_log_odds(raw, a, b):
+    """``a * raw + b``, with ``-inf`` (nobody to compare with) kept as ``-inf``."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return np.where(np.isneginf(raw), -np.inf, a * np.nan_to_num(raw, neginf=0.0) + b)
+
+
 def _platt(raw, allowed):
     """Slope and intercept of a logistic calibration of ``raw`` scores (slope > 0)."""
     from sklearn.linear_model import LogisticRegression
@@ -165,7 +172,8 @@ class OperatingPointMixin:
 
     Subclasses provide ``_raw_allowed_score(X)`` (higher means more likely
     allowed; any monotone scale) and ``_default_log_odds(X)`` (the calibrated
-    log-odds of the allowed class without cross-fitting), and call
+    log-odds of the allowed class without cross-fitting), both on the input as
+    the estimator's own methods pass it, and call
     :meth:`_fit_operating_point` at the end of ``fit``.
     """
 
@@ -181,15 +189,12 @@ class OperatingPointMixin:
                 )
             self.pos_label_ = None
             return
-        if needed or self.target_far is not None or self.cv is not None:
+        deciding = needed or self.target_far is not None or self.cv is not None
+        if deciding or self.pos_label is not None:
             self.pos_label_ = resolve_pos_label(self.classes_, self.pos_label, type(self).__name__)
         else:
             # Not deciding who is enrolled: the scikit-learn convention, classes_[1].
-            self.pos_label_ = (
-                self.classes_[1]
-                if self.pos_label is None
-                else resolve_pos_label(self.classes_, self.pos_label, type(self).__name__)
-            )
+            self.pos_label_ = self.classes_[1]
 
     @property
     def _pos_index(self):
@@ -253,9 +258,11 @@ class OperatingPointMixin:
 
     def _calibrated(self, raw):
         """The cross-fitted calibration applied to raw scores (``-inf`` stays)."""
-        a, b = self.calibration_
-        raw = np.asarray(raw, dtype=np.float64)
-        return np.where(np.isneginf(raw), -np.inf, a * np.nan_to_num(raw, neginf=0.0) + b)
+        return affine_log_odds(raw, *self.calibration_)
+
+    def _log_odds_of_classes1(self, log_odds):
+        """Allowed log-odds turned to scikit-learn's ``decision_function``: of ``classes_[1]``."""
+        return log_odds if self._pos_index == 1 else -log_odds
 
     def _binary_log_proba(self, log_odds):
         """``(n, 2)`` log-probabilities in the order of ``classes_``."""
