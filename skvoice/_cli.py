@@ -263,7 +263,7 @@ def _verify(args):
     rows = []
     if waves:
         specs = model[:-1].transform(waves)
-        pos = int(list(net.classes_).index(net.pos_label_))
+        pos = _allowed_column(net)
         proba = net.predict_proba(specs)[:, pos]
         if args.threshold is None:
             accept = net.predict(specs) == net.pos_label_
@@ -316,6 +316,11 @@ def _verify(args):
     return 0 if all(r["decision"] == "accept" for r in rows) else 1
 
 
+def _allowed_column(net):
+    """Column of ``predict_proba`` that holds the allowed label's probability."""
+    return int(list(net.classes_).index(net.pos_label_))
+
+
 def _one_line(exc):
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -327,7 +332,7 @@ def _model_allowed(net, given):
 
     enrolled = None
     if getattr(net, "objective_", None) == "speakers":
-        pos = int(list(net.classes_).index(net.pos_label_))
+        pos = _allowed_column(net)
         enrolled = sorted(str(s) for s in np.asarray(net.speakers_)[net.speaker_class_ == pos])
     if given is None:
         if enrolled is None:
@@ -381,9 +386,11 @@ def _evaluate(args):
     allowed = _model_allowed(net, args.allowed)
     data = _load_corpus(args.data_dir, allowed, args.versions.split(","), return_paths=True)
     data = _drop_unreadable(data, args.skip_bad)
-    pos = int(list(net.classes_).index(net.pos_label_))
-    scores = model.predict_proba(data.data)[:, pos]
-    accepted = (model.predict(data.data) == net.pos_label_).astype(float)
+    pos = _allowed_column(net)
+    # Files read and features computed once, for both the scores and the decisions.
+    specs = model[:-1].transform(data.data)
+    scores = net.predict_proba(specs)[:, pos]
+    accepted = (net.predict(specs) == net.pos_label_).astype(float)
     y = np.asarray(data.target)
     speakers = np.asarray(data.speaker).astype(str)
     trained = set(np.asarray(getattr(net, "speakers_", [])).astype(str))
