@@ -38,9 +38,26 @@ OPERATING_POINT_DOC = """\
 """
 
 
+#: Their fitted attributes, for the ``%(operating_point_attributes)s`` placeholder.
+OPERATING_POINT_ATTRIBUTES_DOC = """\
+    pos_label_ : object or None
+        The allowed label (None with more than two classes).
+    threshold_ : float
+        ``predict`` accepts when the log-odds of the (calibrated) mean
+        probability exceed it: 0 without ``target_far``.
+    calibration_ : tuple of (float, float) or None
+        Cross-fitted calibration of the mean probability's log-odds.
+    crossfit_scores_ : ndarray of shape (n_samples,)
+        With cross-fitting: each training recording's mean-probability log-odds
+        by the fold model that did not see it.
+"""
+
+
 def with_operating_point_doc(cls):
-    """Class decorator: fill the ``%(operating_point)s`` placeholder of the docstring."""
-    cls.__doc__ = cls.__doc__.replace("    %(operating_point)s\n", OPERATING_POINT_DOC)
+    """Class decorator: fill the operating-point placeholders of the docstring."""
+    cls.__doc__ = cls.__doc__.replace("    %(operating_point)s\n", OPERATING_POINT_DOC).replace(
+        "    %(operating_point_attributes)s\n", OPERATING_POINT_ATTRIBUTES_DOC
+    )
     return cls
 
 
@@ -55,8 +72,9 @@ def speakers_in(fit_params):
 class MemberProbaMixin(OperatingPointMixin):
     """``predict_proba`` (with uncertainty), ``predict`` and tags from ``predict_member_proba``.
 
-    Subclasses implement ``predict_member_proba(X)`` -> ``(n_members, n, n_classes)``
-    and keep the wrapped estimator in ``estimator`` (default ``CNNClassifier()``).
+    Subclasses implement ``_predict_members(X, novelty)`` -> ``(member probabilities
+    of shape (n_members, n, n_classes), novelty or None)`` and keep the wrapped
+    estimator in ``estimator`` (default ``CNNClassifier()``).
     With two classes, the operating point (``pos_label``, ``target_far``, ``cv``)
     works on the log-odds of the mean probability.
     """
@@ -72,26 +90,13 @@ class MemberProbaMixin(OperatingPointMixin):
             lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
         )
 
-    def _novelty(self, X):
-        """Mean ``novelty_score`` of the fitted networks, or None without one."""
-        from ._mc import split_final_step
-
-        fitted = [self.estimator_] if hasattr(self, "estimator_") else self.estimators_
-        scores = []
-        for est in fitted:
-            transform, final = split_final_step(est)
-            if not hasattr(final, "novelty_score"):
-                return None
-            scores.append(final.novelty_score(transform(X)))
-        return np.mean(scores, axis=0)
-
     def _mean_log_odds(self, proba):
         p = np.clip(proba[:, self._pos_index], 1e-300, 1.0)
         q = np.clip(1.0 - proba[:, self._pos_index], 1e-300, 1.0)
         return np.log(p) - np.log(q)
 
     def _raw_allowed_score(self, X):
-        return self._mean_log_odds(self.predict_member_proba(X).mean(axis=0))
+        return self._mean_log_odds(self._predict_members(X)[0].mean(axis=0))
 
     def _default_log_odds(self, X):
         return self._raw_allowed_score(X)
@@ -120,11 +125,10 @@ class MemberProbaMixin(OperatingPointMixin):
             ``novelty`` says where they never were, and is what flags a voice
             never heard (see the uncertainty user guide).
         """
-        proba, unc = uncertainty_decomposition(self.predict_member_proba(X))
-        if return_uncertainty:
-            novelty = self._novelty(X)
-            if novelty is not None:
-                unc["novelty"] = novelty
+        members, novelty = self._predict_members(X, novelty=return_uncertainty)
+        proba, unc = uncertainty_decomposition(members)
+        if novelty is not None:
+            unc["novelty"] = novelty
         if getattr(self, "calibration_", None) is not None:
             # Cross-fitted calibration of the mean; the uncertainty is the members'.
             proba = np.exp(self._binary_log_proba(self._calibrated(self._mean_log_odds(proba))))

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything
 from ._base import OPERATING_POINT_CONSTRAINTS, MemberProbaMixin, with_operating_point_doc
+from ._mc import split_final_step
 from ._routing import RoutingMixin
 
 __all__ = ["DeepEnsembleClassifier"]
@@ -56,13 +57,7 @@ class DeepEnsembleClassifier(
 
     Attributes
     ----------
-    pos_label_ : object or None
-        The allowed label (None with more than two classes).
-    threshold_ : float
-        ``predict`` accepts when the log-odds of the (calibrated) mean
-        probability exceed it: 0 without ``target_far``.
-    calibration_ : tuple of (float, float) or None
-        Cross-fitted calibration of the mean probability's log-odds.
+    %(operating_point_attributes)s
     estimators_ : list of estimators
         The fitted members.
     classes_ : ndarray
@@ -178,5 +173,20 @@ class DeepEnsembleClassifier(
         -------
         proba : ndarray of shape (n_estimators, n_samples, n_classes)
         """
+        return self._predict_members(X)[0]
+
+    def _predict_members(self, X, novelty=False):
+        """Probabilities of every member and, with ``novelty``, their mean novelty.
+
+        Each member's preprocessing runs once for both.
+        """
         check_is_fitted(self)
-        return np.stack([m.predict_proba(X) for m in self.estimators_])
+        probas, scores = [], []
+        for member in self.estimators_:
+            transform, final = split_final_step(member)
+            Xt = transform(X)
+            probas.append(final.predict_proba(Xt))
+            if novelty and hasattr(final, "novelty_score"):
+                scores.append(final.novelty_score(Xt))
+        mean = np.mean(scores, axis=0) if scores and len(scores) == len(probas) else None
+        return np.stack(probas), mean

@@ -190,13 +190,7 @@ class MCDropoutClassifier(
 
     Attributes
     ----------
-    pos_label_ : object or None
-        The allowed label (None with more than two classes).
-    threshold_ : float
-        ``predict`` accepts when the log-odds of the (calibrated) mean
-        probability exceed it: 0 without ``target_far``.
-    calibration_ : tuple of (float, float) or None
-        Cross-fitted calibration of the mean probability's log-odds.
+    %(operating_point_attributes)s
     estimator_ : estimator
         The fitted inner estimator.
     classes_ : ndarray
@@ -288,9 +282,17 @@ class MCDropoutClassifier(
         -------
         proba : ndarray of shape (n_passes, n_samples, n_classes)
         """
+        return self._predict_members(X)[0]
+
+    def _predict_members(self, X, novelty=False):
+        """Probabilities of every pass and, with ``novelty``, the network's novelty.
+
+        The inner Pipeline's preprocessing runs once for both.
+        """
         check_is_fitted(self)
         transform, final = split_final_step(self.estimator_)
         n = self.n_passes
+        Xt = transform(X)
 
         seed = seed_from(self.random_state)
 
@@ -303,5 +305,6 @@ class MCDropoutClassifier(
             logits = sample_with_dropout(module, windows, n, generator=gen)  # (P, W, K)
             return torch.log_softmax(logits, dim=-1).transpose(0, 1)  # (W, P, K)
 
-        logp = final._class_log_proba(transform(X), forward)  # (n, P, C)
-        return np.exp(logp).transpose(1, 0, 2)
+        logp = final._class_log_proba(Xt, forward)  # (n, P, C)
+        scores = final.novelty_score(Xt) if novelty and hasattr(final, "novelty_score") else None
+        return np.exp(logp).transpose(1, 0, 2), scores
