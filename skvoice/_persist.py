@@ -599,9 +599,8 @@ def load_model(path, *, key=None, allow_unsigned=False):
                 step._fit()
             step.fitted_ = True
         module = net._build_module(info["n_outputs"])
-        module.load_state_dict(state)
         net.net_ = build_net(net, module, {}, (None, None), 0, info["n_outputs"])
-        net.net_.initialize()
+        net.net_.initialize()  # keeps the module given (skorch re-creates it only with kwargs)
         net.net_.module_.load_state_dict(state)
         net.net_.module_.eval()
     except (ModelFormatError, MemoryError, KeyboardInterrupt):
