@@ -214,6 +214,44 @@ def _train(args):
     return 0
 
 
+def _enrol(args):
+    """Enrol the allowed speakers with a pretrained encoder: no training."""
+    from ._persist import save_model
+    from .neural_network._pretrained import PretrainedEncoder
+    from .verification import make_enrollment_pipeline
+
+    _check_writable(args.out)
+    key = _key(args)
+    rate = int(PretrainedEncoder(args.encoder).card_["frontend"]["sr"])
+    # Every file is read at the encoder's rate (soxr resamples 8 kHz, 44.1 kHz, ...).
+    data = _load_corpus(
+        args.data_dir, _allowed(args.allowed), args.versions.split(","), True, rate
+    )
+    _native_rates(data.filename, rate)
+    data = _drop_unreadable(data, args.skip_bad)
+    if len(set(data.target)) < 2:
+        raise ValueError(
+            "Enrolment needs refused speakers too: their recordings calibrate the scores "
+            "(and set the threshold with --target-far)."
+        )
+    pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=args.target_far)
+    pipe.fit(data.data, data.target, enrollmentverifier__speakers=data.speaker)
+    save_model(pipe, args.out, key=key)
+    ver = pipe[-1]
+    print(
+        f"Enrolled {len(ver.enrolled_)} allowed speakers ({', '.join(sorted(ver.enrolled_))}) "
+        f"from {int(sum(data.target))} recordings; {len(ver.cohort_)} refused speakers "
+        f"calibrate the scores. Encoder: {args.encoder}, nothing trained."
+    )
+    if args.target_far is not None:
+        print(
+            f"Threshold for a false-acceptance rate of {args.target_far:g}: "
+            f"{ver.threshold_:.3f} (log-odds, chosen on cross-fitted impostors)"
+        )
+    print(f"Model written to {args.out}")
+    return 0
+
+
 def _key(args):
     """The signing key: ``--key-file``, else the file named by $SKVOICE_KEY_FILE."""
     import os
@@ -269,13 +307,17 @@ def _verify(args):
             accept = net.predict(specs) == net.pos_label_
         else:
             accept = proba > args.threshold
-        mc = MCDropoutClassifier(net, n_passes=args.passes, random_state=0)
-        mc.estimator_, mc.classes_ = net, net.classes_
-        # MC dropout adds the uncertainty of the network's class outputs.
-        _, unc = mc.predict_proba(specs, return_uncertainty=True)
-        novelty = unc.get("novelty", np.full(len(files), np.nan))
+        nan = np.full(len(files), np.nan)
+        if hasattr(net, "net_"):
+            mc = MCDropoutClassifier(net, n_passes=args.passes, random_state=0)
+            mc.estimator_, mc.classes_ = net, net.classes_
+            # MC dropout adds the uncertainty of the network's class outputs.
+            _, unc = mc.predict_proba(specs, return_uncertainty=True)
+        else:  # an enrolment: a deterministic encoder, no sampled outputs
+            unc = {"total": nan, "epistemic": nan}
+        novelty = unc.get("novelty", nan)
         for f, p, ok, total, epi, nov in zip(
-            files, proba, accept, unc.total, unc.epistemic, novelty
+            files, proba, accept, unc["total"], unc["epistemic"], novelty
         ):
 
             def num(x):
@@ -331,7 +373,9 @@ def _model_allowed(net, given):
     import numpy as np
 
     enrolled = None
-    if getattr(net, "objective_", None) == "speakers":
+    if hasattr(net, "enrolled_"):  # an enrolment
+        enrolled = sorted(net.enrolled_)
+    elif getattr(net, "objective_", None) == "speakers":
         pos = _allowed_column(net)
         enrolled = sorted(str(s) for s in np.asarray(net.speakers_)[net.speaker_class_ == pos])
     if given is None:
@@ -393,7 +437,8 @@ def _evaluate(args):
     accepted = (net.predict(specs) == net.pos_label_).astype(float)
     y = np.asarray(data.target)
     speakers = np.asarray(data.speaker).astype(str)
-    trained = set(np.asarray(getattr(net, "speakers_", [])).astype(str))
+    heard = getattr(net, "speakers_", getattr(net, "cohort_speakers_", []))
+    trained = set(np.asarray(heard).astype(str))
     status = np.where(
         y == 1,
         "allowed",
@@ -560,6 +605,38 @@ def build_parser():
     )
     train.set_defaults(func=_train)
 
+    enrol = sub.add_parser(
+        "enrol",
+        formatter_class=fmt,
+        help="enrol allowed speakers with the pretrained encoder: no training",
+        description="Enrol the allowed speakers of a folder with a pretrained speaker "
+        "encoder that ships with skvoice: nothing is trained, the model file holds the "
+        "enrolled voices (a few kB). The other speakers' recordings calibrate the scores. "
+        "Files at any sample rate are resampled to the encoder's (16 kHz) with soxr.",
+    )
+    enrol.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
+    enrol.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
+    enrol.add_argument("--out", required=True, help="model file to write")
+    enrol.add_argument(
+        "--encoder", default="speechocean762", help="pretrained encoder (shipped name)"
+    )
+    enrol.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    enrol.add_argument(
+        "--target-far",
+        type=_open_unit("--target-far"),
+        default=None,
+        help="false-acceptance rate to operate at: the threshold is chosen by speaker "
+        "cross-fitting of the enrolment and saved in the model",
+    )
+    _key_options(enrol, sign=True)
+    enrol.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip (and list) files that cannot be decoded instead of stopping",
+    )
+    enrol.add_argument("--quiet", action="store_true", help="no progress bars")
+    enrol.set_defaults(func=_enrol)
+
     verify = sub.add_parser(
         "verify",
         formatter_class=fmt,
@@ -568,7 +645,7 @@ def build_parser():
         "accepted, 1 when any is refused, 2 on any error (a bad file is reported and "
         "the others are still decided).",
     )
-    verify.add_argument("model", help="model file written by 'skvoice train'")
+    verify.add_argument("model", help="model file written by 'skvoice train' or 'skvoice enrol'")
     verify.add_argument("files", nargs="+", help="audio files to decide on")
     verify.add_argument(
         "--threshold",
@@ -588,7 +665,7 @@ def build_parser():
     evaluate = sub.add_parser(
         "evaluate", formatter_class=fmt, help="EER and FAR of a model on labelled data"
     )
-    evaluate.add_argument("model", help="model file written by 'skvoice train'")
+    evaluate.add_argument("model", help="model file written by 'skvoice train' or 'skvoice enrol'")
     evaluate.add_argument(
         "data_dir", help="labelled recordings (a DAPS tree or one folder per speaker)"
     )

@@ -3,10 +3,14 @@
 A model is a zip archive of three members:
 
 - ``manifest.json``: format name and version, the skvoice version that wrote
-  it, each pipeline step's class and parameters, the network's fitted
-  attributes;
+  it, the kind of model, each pipeline step's class and parameters, and the
+  fitted state: the network's attributes (``kind="network"``, a pipeline ending
+  in a CNNClassifier), or the pretrained encoder's name and SHA-256 and the
+  verifier's enrolment (``kind="enrolment"``, a pipeline ending in
+  SpeakerEmbedder(pretrained=...) and EnrollmentVerifier);
 - ``weights.pt``: the network's state dict, read with
-  ``torch.load(weights_only=True)``;
+  ``torch.load(weights_only=True)`` (empty for an enrolment: the encoder's
+  weights ship with skvoice, so the file stays a few kB);
 - ``integrity.json``: the SHA-256 of the two others (corruption), and with a
   key an HMAC-SHA256 over them (tampering).
 
@@ -43,8 +47,9 @@ __all__ = [
 
 FORMAT_NAME = "skvoice-model"
 #: Version of the layout; it rises with every change. Version 1 files (no
-#: integrity member, no operating point) load through :func:`_migrate_v1`.
-FORMAT_VERSION = 2
+#: integrity member, no operating point) load through :func:`_migrate_v1`;
+#: version 2 files (no ``kind``: always a network) load as networks.
+FORMAT_VERSION = 3
 MEMBERS = ("manifest.json", "weights.pt", "integrity.json")
 #: Largest member sizes read, in bytes: a model of the default network is a few
 #: MB; these leave room for large networks and many speakers, and bound the
@@ -68,26 +73,37 @@ class UnsignedModelWarning(UserWarning):
 
 
 def _registry():
-    from .neural_network import CNNClassifier
+    from .neural_network import CNNClassifier, SpeakerEmbedder
     from .preprocessing import (
         ChannelUnion,
         F0Extractor,
         MFCCStatistics,
+        Resampler,
         SilenceTrimmer,
         SpectrogramExtractor,
     )
+    from .verification import EnrollmentVerifier
 
     return {
         c.__name__: c
         for c in (
+            Resampler,
             SilenceTrimmer,
             SpectrogramExtractor,
             F0Extractor,
             MFCCStatistics,
             ChannelUnion,
             CNNClassifier,
+            SpeakerEmbedder,
+            EnrollmentVerifier,
         )
     }
+
+
+def _shipped():
+    from .neural_network._pretrained import SHIPPED
+
+    return SHIPPED
 
 
 def _jsonable(value):
@@ -109,7 +125,11 @@ def _verifier_state(ver):
         "mean_": _jsonable(ver.mean_),
         "enrolled_": {k: _jsonable(v) for k, v in ver.enrolled_.items()},
         "cohort_": _jsonable(ver.cohort_),
+        "cohort_speakers_": _jsonable(getattr(ver, "cohort_speakers_", [])),
         "calibration": [float(ver.calibrator_.coef_[0, 0]), float(ver.calibrator_.intercept_[0])],
+        "pos_label_": _jsonable(ver.pos_label_),
+        "threshold_": float(ver.threshold_),
+        "calibration_": _jsonable(ver.calibration_),
     }
 
 
@@ -199,19 +219,32 @@ def save_model(model, path, *, key=None):
         params = {
             k: _jsonable(v) for k, v in step.get_params(deep=False).items() if k != "callbacks"
         }
+        if cls == "SpeakerEmbedder":
+            params = {"pretrained": params["pretrained"]}  # the network is the encoder
         manifest_steps.append({"name": name, "class": cls, "params": params})
-    net = steps[-1][1]
-    if type(net).__name__ != "CNNClassifier" or not hasattr(net, "net_"):
-        raise TypeError("The last step must be a fitted CNNClassifier.")
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "skvoice_version": __version__,
         "steps": manifest_steps,
-        "network": _network_state(net),
     }
+    last = steps[-1][1]
+    if type(last).__name__ == "CNNClassifier" and hasattr(last, "net_"):
+        manifest["kind"] = "network"
+        manifest["network"] = _network_state(last)
+        state = {k: v.detach().cpu() for k, v in last.net_.module_.state_dict().items()}
+    elif type(last).__name__ == "EnrollmentVerifier" and hasattr(last, "enrolled_"):
+        manifest["kind"] = "enrolment"
+        manifest["encoder"] = _encoder_record(steps)
+        manifest["verifier"] = _verifier_state(last)
+        state = {}  # the encoder ships with skvoice
+    else:
+        raise TypeError(
+            "The last step must be a fitted CNNClassifier, or a fitted EnrollmentVerifier "
+            "after SpeakerEmbedder(pretrained=...)."
+        )
     weights = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in net.net_.module_.state_dict().items()}, weights)
+    torch.save(state, weights)
     members = {
         "manifest.json": json.dumps(manifest, indent=1).encode("utf-8"),
         "weights.pt": weights.getvalue(),
@@ -227,6 +260,23 @@ def save_model(model, path, *, key=None):
         for name in MEMBERS:
             zf.writestr(name, members[name])
     return path
+
+
+def _encoder_record(steps):
+    """Name and SHA-256 of the shipped encoder an enrolment pipeline embeds with."""
+    embedder = steps[-2][1] if len(steps) >= 2 else None
+    if type(embedder).__name__ != "SpeakerEmbedder" or embedder.pretrained is None:
+        raise TypeError(
+            "An EnrollmentVerifier is saved after SpeakerEmbedder(pretrained=...) only; a "
+            "trained embedder's network is saved as a CNNClassifier pipeline."
+        )
+    name = embedder.pretrained
+    if not isinstance(name, str) or name not in _shipped():
+        raise TypeError(
+            f"Only the encoders that ship with skvoice ({sorted(_shipped())}) can be saved "
+            f"by name, not {name!r}: a model file must not point to a file on this machine."
+        )
+    return {"name": name, "sha256": _shipped()[name]}
 
 
 def _invalid(path, why):
@@ -386,7 +436,8 @@ def _verifier_from_state(path, state, dim):
     _require(isinstance(params, dict), path, "bad verifier parameters")
     ver = EnrollmentVerifier(**params)
     ver._validate_params()
-    _require(state.get("classes_") == [0, 1], path, "verifier classes_ must be [0, 1]")
+    _require(_label_list(state.get("classes_")), path, "bad verifier classes_")
+    _require(len(state["classes_"]) == 2, path, "verifier classes_ must be two labels")
     _require(state.get("n_features_in_") == dim, path, "verifier width differs from the network")
     _require(_is_vector(state.get("mean_"), dim), path, "bad verifier mean_")
     enrolled = state.get("enrolled_")
@@ -400,12 +451,29 @@ def _verifier_from_state(path, state, dim):
         isinstance(cohort, list) and all(_is_vector(v, dim) for v in cohort), path, "bad cohort_"
     )
     _require(_is_vector(state.get("calibration"), 2), path, "bad verifier calibration")
-    ver.classes_ = np.array([0, 1])
-    ver.pos_label_, ver.threshold_, ver.calibration_ = 1, 0.0, None
+    ver.classes_ = np.asarray(state["classes_"])
+    pos = state.get("pos_label_", state["classes_"][1])
+    _require(pos in state["classes_"], path, "verifier pos_label_ is not one of its classes")
+    ver.pos_label_ = ver.classes_[state["classes_"].index(pos)]
+    thr = state.get("threshold_", 0.0)
+    _require(isinstance(thr, Real) and not math.isnan(thr), path, "bad verifier threshold_")
+    ver.threshold_ = float(thr)
+    cal = state.get("calibration_")
+    _require(cal is None or _is_vector(cal, 2), path, "bad verifier calibration_")
+    ver.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
     ver.n_features_in_ = dim
     ver.mean_ = np.asarray(state["mean_"], dtype=np.float64)
     ver.enrolled_ = {str(k): np.asarray(v, dtype=np.float64) for k, v in enrolled.items()}
     ver.cohort_ = np.asarray(cohort, dtype=np.float64).reshape(-1, dim)
+    names = state.get("cohort_speakers_", [str(i) for i in range(len(cohort))])
+    _require(
+        isinstance(names, list)
+        and len(names) == len(cohort)
+        and all(isinstance(n, str) for n in names),
+        path,
+        "bad cohort_speakers_",
+    )
+    ver.cohort_speakers_ = np.asarray(names, dtype=str)
     a, b = state["calibration"]
     ver.calibrator_ = LogisticRegression()
     ver.calibrator_.coef_ = np.array([[a]])
@@ -443,7 +511,7 @@ def _novelty_from_state(path, net, state):
 _LOCAL_PARAMS = {"n_jobs": None, "checkpoint_dir": None, "device": "cpu", "verbose": 0}
 
 
-def _build_steps(path, manifest):
+def _build_steps(path, manifest, kind):
     registry = _registry()
     specs = manifest.get("steps")
     _require(isinstance(specs, list) and 1 <= len(specs) <= 32, path, "steps must be a list")
@@ -461,14 +529,21 @@ def _build_steps(path, manifest):
         unknown = sorted(set(params) - allowed)
         _require(not unknown, path, f"unknown parameters {unknown} of {cls_name}")
         params = {**params, **{k: v for k, v in _LOCAL_PARAMS.items() if k in allowed}}
+        if params.get("pretrained") not in (None, *_shipped()):
+            if cls_name == "SpeakerEmbedder":
+                raise _invalid(path, f"{params['pretrained']!r} is not a shipped encoder")
+            params["pretrained"] = None  # a path on the writer's machine: used in fit only
         step = cls(**params)
         step._validate_params()
         steps.append((name, step))
-    _require(
-        type(steps[-1][1]).__name__ == "CNNClassifier",
-        path,
-        "the last step must be a CNNClassifier",
-    )
+    last = "CNNClassifier" if kind == "network" else "EnrollmentVerifier"
+    _require(type(steps[-1][1]).__name__ == last, path, f"the last step must be a {last}")
+    if kind == "enrolment":
+        _require(
+            len(steps) >= 2 and type(steps[-2][1]).__name__ == "SpeakerEmbedder",
+            path,
+            "an enrolment's verifier must follow a SpeakerEmbedder",
+        )
     return steps
 
 
@@ -545,9 +620,6 @@ def load_model(path, *, key=None, allow_unsigned=False):
     --------
     See :func:`save_model`.
     """
-    from .neural_network._base import resolve_device
-    from .neural_network._cnn import build_net
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such model file: {path!r}")
@@ -557,7 +629,7 @@ def load_model(path, *, key=None, allow_unsigned=False):
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
             raise ModelFormatError(f"{path!r} is not a skvoice model file.")
         version = manifest.get("format_version")
-        if version not in (1, FORMAT_VERSION):
+        if not _is_int(version, 1, FORMAT_VERSION):
             raise ModelFormatError(
                 f"{path!r} uses model format {version!r} (written by skvoice "
                 f"{manifest.get('skvoice_version')!r}); this skvoice ({__version__}) reads "
@@ -566,48 +638,86 @@ def load_model(path, *, key=None, allow_unsigned=False):
         _check_integrity(path, members, version, key, allow_unsigned)
         if version == 1:
             manifest = _migrate_v1(manifest)
-        info = manifest.get("network")
-        _check_network(path, info)
-        steps = _build_steps(path, manifest)
-        net = steps[-1][1]
-        net.device_ = resolve_device("cpu")
-        net.classes_ = np.asarray(info["classes_"])
-        net.n_features_in_ = info["n_features_in_"]
-        net.n_channels_in_ = info["n_channels_in_"]
-        net.objective_ = info["objective_"]
-        if net.objective_ == "speakers":
-            net.speakers_ = np.asarray(info["speakers_"]).astype(str)
-            net.speaker_class_ = np.asarray(info["speaker_class_"], dtype=int)
-        net.backend_ = info["backend_"]
-        net.pos_label_ = (
-            None
-            if info["pos_label_"] is None
-            else net.classes_[info["classes_"].index(info["pos_label_"])]
-        )
-        net.threshold_ = float(info["threshold_"])
-        cal = info["calibration_"]
-        net.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
-        state = _load_weights(path, members["weights.pt"], net, info["n_outputs"])
-        if "verifier_" in info:
-            net.verifier_ = _verifier_from_state(path, info["verifier_"], net.embedding_dim)
-        if "novelty" in info:
-            _novelty_from_state(path, net, info["novelty"])
+        kind = manifest.get("kind", "network") if version >= 3 else "network"
+        _require(kind in ("network", "enrolment"), path, f"unknown kind {kind!r}")
+        if kind == "network":
+            _check_network(path, manifest.get("network"))
+        steps = _build_steps(path, manifest, kind)
         for _, step in steps[:-1]:
+            if type(step).__name__ == "SpeakerEmbedder":
+                continue  # restored with the enrolment
             if hasattr(step, "_check_params"):
                 step._check_params()
             if hasattr(step, "_fit"):
                 step._fit()
             step.fitted_ = True
-        module = net._build_module(info["n_outputs"])
-        net.net_ = build_net(net, module, {}, (None, None), 0, info["n_outputs"])
-        net.net_.initialize()  # keeps the module given (skorch re-creates it only with kwargs)
-        net.net_.module_.load_state_dict(state)
-        net.net_.module_.eval()
+        if kind == "network":
+            _restore_network(path, manifest["network"], members["weights.pt"], steps[-1][1])
+        else:
+            _restore_enrolment(path, manifest, members["weights.pt"], steps)
     except (ModelFormatError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # anything else the file provoked: one clean error
         raise ModelFormatError(
             f"{path!r} is not a readable skvoice model: {type(exc).__name__}: {exc}"
         ) from exc
-    net.history_ = net.net_.history
     return Pipeline(steps)
+
+
+def _restore_network(path, info, weights, net):
+    """Set a CNNClassifier's fitted state from the manifest and the weights."""
+    from .neural_network._base import resolve_device
+    from .neural_network._cnn import build_net
+
+    net.device_ = resolve_device("cpu")
+    net.classes_ = np.asarray(info["classes_"])
+    net.n_features_in_ = info["n_features_in_"]
+    net.n_channels_in_ = info["n_channels_in_"]
+    net.objective_ = info["objective_"]
+    if net.objective_ == "speakers":
+        net.speakers_ = np.asarray(info["speakers_"]).astype(str)
+        net.speaker_class_ = np.asarray(info["speaker_class_"], dtype=int)
+    net.backend_ = info["backend_"]
+    net.pos_label_ = (
+        None
+        if info["pos_label_"] is None
+        else net.classes_[info["classes_"].index(info["pos_label_"])]
+    )
+    net.threshold_ = float(info["threshold_"])
+    cal = info["calibration_"]
+    net.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
+    state = _load_weights(path, weights, net, info["n_outputs"])
+    if "verifier_" in info:
+        net.verifier_ = _verifier_from_state(path, info["verifier_"], net.embedding_dim)
+    if "novelty" in info:
+        _novelty_from_state(path, net, info["novelty"])
+    module = net._build_module(info["n_outputs"])
+    net.net_ = build_net(net, module, {}, (None, None), 0, info["n_outputs"])
+    net.net_.initialize()  # keeps the module given (skorch re-creates it only with kwargs)
+    net.net_.module_.load_state_dict(state)
+    net.net_.module_.eval()
+    net.history_ = net.net_.history
+
+
+def _restore_enrolment(path, manifest, weights, steps):
+    """Load the shipped encoder the file names, and the verifier's enrolment."""
+    from .neural_network._pretrained import PretrainedEncoder
+
+    record = manifest.get("encoder")
+    _require(isinstance(record, dict), path, "no encoder record")
+    embedder, ver = steps[-2][1], steps[-1][1]
+    name, sha = record.get("name"), record.get("sha256")
+    _require(name == embedder.pretrained, path, "the encoder record names another encoder")
+    if _shipped().get(name) != sha:
+        raise ModelFormatError(
+            f"{path!r} was enrolled with the encoder {name!r} of SHA-256 {str(sha)[:12]}...; "
+            f"this skvoice ({__version__}) ships {str(_shipped().get(name))[:12]}...: the "
+            "embeddings would not be comparable. Enrol the users again."
+        )
+    state = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
+    _require(state == {}, path, "an enrolment holds no weights")
+    embedder.network_ = PretrainedEncoder(name)
+    embedder.n_features_in_ = embedder.network_.n_features_in_
+    dim = int(embedder.network_.card_["architecture"]["embedding_dim"])
+    restored = _verifier_from_state(path, manifest.get("verifier"), dim)
+    ver.__dict__.update({k: v for k, v in vars(restored).items() if k.endswith("_")})

@@ -332,3 +332,45 @@ def test_native_rates_are_reported_and_mel_bands_stop_at_the_lowest_nyquist(tmp_
     assert res.returncode == 0, res.stderr
     assert "fmax=4000" in res.stdout
     assert load_model(tmp_path / "m.skvoice")[1].fmax == 4000
+
+
+def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
+    import json
+    import os
+
+    data = os.path.join(os.path.dirname(__file__), "data", "speechocean762", "WAVE")
+    speakers = sorted(os.listdir(data))
+    allowed = speakers[:2]
+    model = tmp_path / "m.skvoice"
+    env_args = [sys.executable, "-m", "skvoice"]
+    res = subprocess.run(
+        env_args + ["enrol", data, "--allowed", ",".join(allowed), "--out", str(model), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Enrolled 2 allowed speakers" in res.stdout and "nothing trained" in res.stdout
+    assert model.stat().st_size < 200_000
+    own = sorted(os.listdir(os.path.join(data, allowed[0])))[0]
+    other = sorted(os.listdir(os.path.join(data, speakers[-1])))[0]
+    files = [os.path.join(data, allowed[0], own), os.path.join(data, speakers[-1], other)]
+    res = subprocess.run(
+        env_args + ["verify", str(model), *files, "--json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    rows = json.loads(res.stdout)
+    assert [r["decision"] for r in rows] == ["accept", "refuse"]
+    assert res.returncode == 1  # one file refused
+    assert rows[0]["uncertainty"] is None  # no sampled outputs to take it from
+    res = subprocess.run(
+        env_args + ["evaluate", str(model), data, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert f"allowed: {', '.join(allowed)}" in res.stdout
+    assert "refused, trained" in res.stdout  # the calibration speakers are named

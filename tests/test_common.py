@@ -113,6 +113,8 @@ INIT_PARAMS = {
     # recording shorter than one hop is refused (too short to decide on).
     "SilenceTrimmer": {"frame_length": 8, "hop_length": 1},
     "SpectrogramExtractor": {"n_fft": 16, "hop_length": 1, "n_mels": 4},
+    # Upsampling: a 1-sample row still gives samples.
+    "Resampler": {"sr": 16000, "target_sr": 32000},
     "MFCCStatistics": {"n_fft": 16, "hop_length": 1, "n_mels": 8, "n_mfcc": 4},
     "F0Extractor": {"fmin": 400.0, "fmax": 2000.0, "frame_length": 64, "hop_length": 1},
 }

@@ -79,7 +79,7 @@ def test_tampered_truncated_and_other_versions(fitted, tmp_path):
         load_model(write("badw.skvoice", manifest, w=b"garbage"))
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "none.skvoice")
-    assert FORMAT_VERSION == 2
+    assert FORMAT_VERSION == 3
 
 
 def test_interrupted_save_leaves_no_file(fitted, tmp_path, monkeypatch):

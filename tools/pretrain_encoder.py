@@ -9,7 +9,8 @@ Writes ``DIR/encoder.pt`` (the trunk's weights, a plain state dict loadable with
 ``torch.load(weights_only=True)``) and ``DIR/encoder.json`` (front-end and
 architecture settings, SHA-256 of the weights, provenance), then runs the
 access-control benchmark of ``benchmarks/_real.py`` on the ``train/`` speakers,
-which the encoder never heard, with ``SpeakerEmbedder(pretrained=DIR/encoder.pt)``.
+which the encoder never heard, with ``SpeakerEmbedder(pretrained=DIR/encoder.pt)``
+and enrolment (the enrolment rows of ``benchmarks/bench_pretrained.py``).
 
 The network is skvoice's own :class:`~skvoice.neural_network.CNNClassifier`
 trunk at its default size, so ``CNNClassifier(init=...)`` can start from it.
@@ -251,38 +252,10 @@ def save(args, state, train_s, n_utts, n_speakers):
 
 def evaluate(args, weights):
     """The real-speech protocol on the ``train/`` speakers, never heard by the encoder."""
-    from _real import load_corpus, metrics, protocol
+    from bench_pretrained import real_speech_of_encoder
 
-    from skvoice.neural_network import SpeakerEmbedder
-    from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
-    from skvoice.verification import EnrollmentVerifier
-
-    so = load_corpus(args.data)
-    front = SpectrogramExtractor(sr=SR).fit_transform(
-        SilenceTrimmer(sr=SR).fit_transform(so.waves)
-    )
-    embedder = SpeakerEmbedder(pretrained=str(weights)).fit(front[:1])
-    t = time.perf_counter()
-    E = embedder.transform(front)
-    ms = (time.perf_counter() - t) / len(front) * 1e3
-    rows = {"10 recordings per allowed speaker": [], "3 recordings per allowed speaker": []}
-    for seed in range(5):
-        p = protocol(so, seed)
-        for name, n_enrol in (("10", 10), ("3", 3)):
-            keep = [i for s in p.chosen for i in p.train[so.speaker[p.train] == s][:n_enrol]]
-            ver = EnrollmentVerifier().fit(E[keep], p.y[keep], speakers=so.speaker[keep])
-            m = metrics(ver.decision_function(E[p.test]), p)
-            rows[f"{name} recordings per allowed speaker"].append(m)
-    print(f"\nPretrained encoder + EnrollmentVerifier on speechocean762 train/ (5 seeds):")
-    print(
-        f"embedding: {ms:.2f} ms per recording (mean {np.mean([len(w) for w in so.waves]) / SR:.1f} s)"
-    )
-    for name, ms_ in rows.items():
-        cells = [
-            f"{k} {100 * np.mean([m[k] for m in ms_]):.1f} +- {100 * np.std([m[k] for m in ms_]):.1f}"
-            for k in ms_[0]
-        ]
-        print(f"{name}: " + "; ".join(cells))
+    print("\nPretrained encoder + enrolment, speechocean762 train/ speakers, seeds 0-4:\n")
+    print(real_speech_of_encoder(args.data, range(5), str(weights)))
 
 
 def main(argv=None):

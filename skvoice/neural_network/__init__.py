@@ -4,11 +4,13 @@ from ._cnn import CNNClassifier, SpeakersNotPassedWarning
 from ._data import check_spectrograms
 from ._embedder import SpeakerEmbedder
 from ._module import SpectrogramCNN
+from ._pretrained import available_encoders
 
 __all__ = [
     "CNNClassifier",
     "SpeakerEmbedder",
     "SpeakersNotPassedWarning",
     "SpectrogramCNN",
+    "available_encoders",
     "check_spectrograms",
 ]

@@ -59,6 +59,9 @@ class SpectrogramNetMixin:
             owner=type(self).__name__,
         )
 
+    def _inference_module(self):
+        return self.net_.module_
+
     def _window_hop(self):
         return max(1, self.crop_frames // 2)
 
@@ -84,7 +87,7 @@ class SpectrogramNetMixin:
         """
         from ._training import autocast
 
-        module = self.net_.module_
+        module = self._inference_module()
         module.eval()
         amp = autocast(self.device_, getattr(self, "amp", False))
         with torch_threads(), torch.inference_mode(), amp:

@@ -18,6 +18,7 @@ from ..verification._operating_point import OperatingPointMixin
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
+from ._pretrained import FreezeTrunk, load_encoder
 from ._training import SkorchNet, plain_print
 from ._validation import SpeakerVerificationScoring, hold_out_speakers
 
@@ -125,6 +126,17 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
     crop_frames : int, default=128
         Width of a training crop and of a prediction window, in frames (128
         frames of hop 256 at 16 kHz are 2 s, as speaker-verification practice).
+    pretrained : str, path-like or None, default=None
+        Start the trunk (conv blocks and embedding) from a pretrained speaker
+        encoder, a name from :func:`available_encoders` (``"speechocean762"``)
+        or a ``.pt`` file of ``tools/pretrain_encoder.py``, and fine-tune it on
+        the training speakers; the head starts afresh. The architecture
+        parameters must be the encoder's (the defaults are those of the shipped
+        encoder) and the input its front-end's spectrograms (SpectrogramExtractor's
+        defaults at 16 kHz). None: random initialisation.
+    freeze_epochs : int, default=0
+        With ``pretrained``, train only the head for this many epochs before
+        the whole network (the trunk keeps its pretrained weights meanwhile).
     max_epochs : int, default=30
         Training epochs (fewer with ``early_stopping``).
     batch_size : int, default=32
@@ -297,6 +309,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         "block_dropout": [Interval(Real, 0, 1, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "crop_frames": [Interval(Integral, 1, None, closed="left")],
+        "pretrained": [str, os.PathLike, None],
+        "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -330,6 +344,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         block_dropout=0.0,
         embedding_dim=128,
         crop_frames=128,
+        pretrained=None,
+        freeze_epochs=0,
         max_epochs=30,
         batch_size=32,
         lr=1e-3,
@@ -360,6 +376,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         self.block_dropout = block_dropout
         self.embedding_dim = embedding_dim
         self.crop_frames = crop_frames
+        self.pretrained = pretrained
+        self.freeze_epochs = freeze_epochs
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -430,6 +448,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
 
         self.device_ = resolve_device(self.device)
         specs = self._check_X(X, reset=True)
+        trunk = self._pretrained_trunk()
         y = column_or_1d(np.asarray(y), warn=True)
         if len(y) != len(specs):
             raise ValueError(f"X has {len(specs)} recordings but y has {len(y)} labels.")
@@ -485,6 +504,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         extra = []
         if self.track_layers is not False:
             extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
+        if self.freeze_epochs:
+            extra.append(("freeze_trunk", FreezeTrunk(self.freeze_epochs)))
         state = None
         if self.checkpoint_dir is not None:
             name = f"cnn-{fit_fingerprint(self, specs, targets, groups)}.pt"
@@ -495,6 +516,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         with torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = self._build_module(n_outputs)
+            if trunk is not None:
+                module.load_state_dict(trunk, strict=False)  # all but the head
             self.net_ = build_net(self, module, crit, train_valid, seed, n_outputs, extra)
             if state is None:
                 self.net_.fit(train_valid[0], y=None)
@@ -532,6 +555,28 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
             lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
         )
         return self
+
+    def _pretrained_trunk(self):
+        """The pretrained trunk's weights (None without ``pretrained``), checked to fit."""
+        if self.pretrained is None:
+            if self.freeze_epochs:
+                raise ValueError("freeze_epochs needs pretrained: there is no trunk to keep.")
+            return None
+        card, module = load_encoder(self.pretrained)
+        mine = {k: getattr(self, k) for k in card["architecture"]}
+        if mine != card["architecture"]:
+            raise ValueError(
+                f"pretrained={self.pretrained!r} has the architecture {card['architecture']}; "
+                f"this CNNClassifier has {mine}. Set those parameters to the encoder's."
+            )
+        n_mels = int(card["frontend"]["n_mels"])
+        if (self.n_features_in_, self.n_channels_in_) != (n_mels, 1):
+            raise ValueError(
+                f"pretrained={self.pretrained!r} reads one-channel spectrograms of {n_mels} "
+                f"bins (its front-end: {card['frontend']}); X has {self.n_channels_in_} "
+                f"channel(s) of {self.n_features_in_} bins."
+            )
+        return {k: v for k, v in module.state_dict().items() if not k.startswith("head.")}
 
     def _speaker_datasets(self, specs, targets, seed):
         """Crops of the training speakers, and the held-out speakers' EER scoring.

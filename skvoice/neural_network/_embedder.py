@@ -1,5 +1,7 @@
 """SpeakerEmbedder: recordings to fixed-length, L2-normalised speaker embeddings."""
 
+import os
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
@@ -8,17 +10,21 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
 from ._cnn import CNNClassifier
+from ._pretrained import PretrainedEncoder
 
 __all__ = ["SpeakerEmbedder"]
 
 
 class SpeakerEmbedder(TransformerMixin, BaseEstimator):
-    """Train a CNN to tell speakers apart; embed recordings with its body.
+    """Embed recordings with a speaker network: pretrained, or trained on your speakers.
 
-    The network (a :class:`CNNClassifier`) is trained as a classifier over all
-    training speakers; a recording's embedding is the mean of its sliding windows'
-    embeddings (the layer before the head), L2-normalised. New users are then
-    enrolled from their embeddings, without retraining (see
+    With ``pretrained``, the encoder that ships with skvoice (trained on real
+    speech of speakers you will not meet) embeds the recordings as it is: ``fit``
+    only checks the input, and no training data are needed. Without it, the
+    network (a :class:`CNNClassifier`) is trained as a classifier over all
+    training speakers. Either way, a recording's embedding is the mean of its
+    sliding windows' embeddings (the layer before the head), L2-normalised. New
+    users are then enrolled from their embeddings, without retraining (see
     :class:`~skvoice.verification.EnrollmentVerifier`).
 
     Parameters
@@ -34,11 +40,20 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         When not None, seeds the network's training: every ``random_state`` of
         the network is set from it, so one seed fixes the embedder. With None,
         the network keeps its own seed. Ignored with ``reuse_fitted=True``.
+    pretrained : str, path-like or None, default=None
+        A pretrained encoder: a name from :func:`available_encoders`
+        (``"speechocean762"``), or a ``.pt`` file written by
+        ``tools/pretrain_encoder.py``. Its weights are checked against their
+        SHA-256 before use. The input must be the spectrograms of the encoder's
+        front-end (16 kHz log-mel, 64 bands, SpectrogramExtractor's defaults);
+        :func:`~skvoice.verification.make_enrollment_pipeline` builds the whole
+        chain, resampling other rates with soxr. Excludes ``network`` and
+        ``reuse_fitted``.
 
     Attributes
     ----------
-    network_ : CNNClassifier
-        The trained (or reused) network.
+    network_ : CNNClassifier or PretrainedEncoder
+        The trained, reused or pretrained network.
     n_features_in_ : int
         Frequency bins of the input.
 
@@ -59,15 +74,17 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
     __metadata_request__fit = {"speakers": True}
 
     _parameter_constraints = {
+        "pretrained": [str, os.PathLike, None],
         "network": [HasMethods(["fit", "predict_proba"]), None],
         "reuse_fitted": ["boolean"],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, network=None, reuse_fitted=False, random_state=None):
+    def __init__(self, network=None, reuse_fitted=False, random_state=None, pretrained=None):
         self.network = network
         self.reuse_fitted = reuse_fitted
         self.random_state = random_state
+        self.pretrained = pretrained
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, speakers=None):
@@ -79,14 +96,23 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
             Spectrograms, as for :class:`CNNClassifier`.
         y : array-like, default=None
             Ignored when ``speakers`` is given; else used as the speaker labels.
+            Not needed with ``pretrained``.
         speakers : array-like of shape (n_recordings,), default=None
-            Speaker of each recording (the classes the network learns).
+            Speaker of each recording (the classes the network learns). Not
+            needed with ``pretrained``.
 
         Returns
         -------
         self : object
         """
-        if self.reuse_fitted:
+        if self.pretrained is not None:
+            if self.network is not None or self.reuse_fitted:
+                raise ValueError(
+                    "pretrained excludes network and reuse_fitted: the encoder is the network."
+                )
+            self.network_ = PretrainedEncoder(self.pretrained)
+            self.network_._check_X(X, reset=False)  # the encoder's front-end, or an error
+        elif self.reuse_fitted:
             if self.network is None or not hasattr(self.network, "net_"):
                 raise ValueError("reuse_fitted=True needs a fitted CNNClassifier as network.")
             self.network_ = self.network

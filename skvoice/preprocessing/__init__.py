@@ -2,6 +2,7 @@
 
 from ._f0 import F0Extractor
 from ._mfcc import MFCCStatistics
+from ._resample import Resampler
 from ._silence import SilenceTrimmer, frame_rms_db
 from ._spectrogram import SpectrogramExtractor, filterbank
 from ._union import ChannelUnion
@@ -10,6 +11,7 @@ __all__ = [
     "ChannelUnion",
     "F0Extractor",
     "MFCCStatistics",
+    "Resampler",
     "SilenceTrimmer",
     "SpectrogramExtractor",
     "filterbank",

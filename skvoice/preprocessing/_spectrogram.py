@@ -133,7 +133,10 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
         ``"recording"`` subtracts one mean and divides by one standard deviation
         per recording, which removes the recording level (devices differ by tens
         of dB) but keeps the spectral shape that carries much of a speaker's
-        identity; ``"frequency"`` normalises every band separately (removes that
+        identity; the waveform is first scaled to unit peak, so that the dB
+        floor (``top_db``, and the smallest power taken into the logarithm) is
+        relative to the recording too and a recording 40 dB quieter gives the
+        same image; ``"frequency"`` normalises every band separately (removes that
         shape too); ``None`` keeps the values.
     duration : float, default=None
         If set, every recording is centre-cropped or looped to this many seconds
@@ -256,6 +259,13 @@ class SpectrogramExtractor(WaveformTransformerMixin, BaseEstimator):
             self.fmax,
         )
         x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+        if self.normalize == "recording":
+            # The output is level-free anyway; scaling first makes the absolute
+            # log floor (amin) relative to the recording, so a quiet device's
+            # clean recording is not floored where a loud one is not.
+            peak = x.abs().max()
+            if peak > 0:
+                x = x / peak
         # librosa pads with zeros (pad_mode="constant"); torch.stft only reflects,
         # so pad here and call it with center=False.
         pad = self.n_fft // 2

@@ -75,6 +75,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         Speaker -> unit centroid of their embeddings.
     cohort_ : ndarray of shape (n_cohort, n_features)
         Unit embeddings of the refused training speakers.
+    cohort_speakers_ : ndarray of str of shape (n_cohort,)
+        Their names (each recording's index as a string without ``speakers``).
     calibrator_ : LogisticRegression
         Maps scores to the probability of being allowed.
     n_features_in_ : int
@@ -177,6 +179,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         for s in np.unique(speakers[allowed]):
             self.enrolled_[str(s)] = _unit(U[speakers == s].mean(0, keepdims=True))[0]
         cohort_spk = np.unique(speakers[~allowed])
+        self.cohort_speakers_ = cohort_spk
         self.cohort_ = np.array(
             [_unit(U[speakers == s].mean(0, keepdims=True))[0] for s in cohort_spk]
         ).reshape(-1, E.shape[1])

@@ -1,0 +1,226 @@
+"""The pretrained speaker encoder on real speech and on synthetic voices.
+
+Usage: python benchmarks/bench_pretrained.py --data DIR [--seeds 0 1 2 3 4]
+                                             [--encoder NAME_OR_PT] [--quick]
+
+On the real-speech protocol of ``benchmarks/_real.py`` (speechocean762 ``train/``
+speakers, which the shipped encoder never heard: it was trained on ``test/``), and
+on ``make_voices`` with the same layout (20 speakers of whom 6 allowed, 10 training
+and 10 test recordings each, 10 more speakers as never-heard impostors), every
+row is a pipeline from the waveform, fitted and scored on the same rows of each
+seed:
+
+- the pretrained encoder and enrolment, nothing trained (``make_enrollment_pipeline``),
+  with the verifier's default s-norm and without score normalisation;
+- the same, with the allowed speakers enrolled from 3 recordings each;
+- ``CNNClassifier`` trained from scratch with the speakers passed (the default);
+- ``CNNClassifier(pretrained=...)`` fine-tuned, and fine-tuned with the trunk frozen
+  for its first 10 epochs.
+
+Reports mean +- sd over the seeds of the EER over all test trials, the EER against
+never-heard impostors (all, adults only), the never-heard acceptance at 5 % false
+rejection, fit time and prediction time per recording. Writes
+``benchmarks/results/pretrained.md`` (``pretrained_quick.md`` with ``--quick``).
+"""
+
+import argparse
+import warnings
+
+import numpy as np
+from _common import markdown_table, mean_sd, write_result
+from _real import load_corpus, protocol, run
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import Bunch
+
+from skvoice.datasets import make_voices
+from skvoice.neural_network import CNNClassifier
+from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
+from skvoice.verification import make_enrollment_pipeline
+
+COLUMNS = ("EER all", "EER unseen", "EER unseen adults", "unseen FAR @ 5 % FRR")
+ENROL = "enrollmentverifier__speakers"
+
+
+def with_few_enrolment_recordings(p, speaker, n):
+    """The protocol with each allowed speaker's training rows cut to ``n``."""
+    keep = [
+        i
+        for s in p.chosen
+        for i in p.train[speaker[p.train] == s][: n if s in p.allowed else None]
+    ]
+    return Bunch(**{**p, "train": np.array(keep)})
+
+
+def rows(seed, encoder):
+    """(name, model, fit parameter that takes the speakers, enrolment recordings)."""
+    spec = [SilenceTrimmer(), SpectrogramExtractor()]
+    return [
+        (
+            "pretrained encoder + enrolment (s-norm)",
+            make_enrollment_pipeline(encoder),
+            ENROL,
+            None,
+        ),
+        (
+            "pretrained encoder + enrolment, no score normalisation",
+            make_enrollment_pipeline(encoder, score_norm=None),
+            ENROL,
+            None,
+        ),
+        (
+            "pretrained encoder + enrolment from 3 recordings (s-norm)",
+            make_enrollment_pipeline(encoder),
+            ENROL,
+            3,
+        ),
+        (
+            "pretrained encoder + enrolment from 3 recordings, no score normalisation",
+            make_enrollment_pipeline(encoder, score_norm=None),
+            ENROL,
+            3,
+        ),
+        (
+            "CNNClassifier from scratch, speakers passed",
+            make_pipeline(*spec, CNNClassifier(random_state=seed)),
+            "cnnclassifier__groups",
+            None,
+        ),
+        (
+            "CNNClassifier fine-tuned from the encoder",
+            make_pipeline(*spec, CNNClassifier(pretrained=encoder, random_state=seed)),
+            "cnnclassifier__groups",
+            None,
+        ),
+        (
+            "CNNClassifier fine-tuned, trunk frozen for 10 epochs",
+            make_pipeline(
+                *spec, CNNClassifier(pretrained=encoder, freeze_epochs=10, random_state=seed)
+            ),
+            "cnnclassifier__groups",
+            None,
+        ),
+    ]
+
+
+def synthetic_corpus(seed):
+    """make_voices in the layout of the real protocol (every speaker an adult)."""
+    v = make_voices(n_speakers=30, n_recordings=20, duration=3.0, snr_db=20, random_state=seed)
+    speaker = np.asarray(v.speaker).astype(str)
+    speakers = np.unique(speaker)
+    rng = np.random.default_rng(seed)
+    chosen = list(rng.choice(speakers, size=20, replace=False))
+    allowed = chosen[:6]
+    train, test = [], []
+    for s in chosen:
+        r = rng.permutation(np.flatnonzero(speaker == s))
+        train += list(r[:10])
+        test += list(r[10:20])
+    unseen = [s for s in speakers if s not in chosen]
+    for s in unseen:
+        test += list(np.flatnonzero(speaker == s)[:4])
+    so = Bunch(waves=list(v.data), speaker=speaker)
+    kind = np.where(
+        np.isin(speaker, allowed), "allowed", np.where(np.isin(speaker, chosen), "seen", "unseen")
+    )
+    p = Bunch(
+        train=np.array(train),
+        test=np.array(test),
+        y=np.isin(speaker, allowed).astype(int),
+        kind=kind,
+        allowed=allowed,
+        chosen=chosen,
+        unseen=unseen,
+        adult=np.ones(len(speaker), dtype=bool),
+    )
+    return so, p
+
+
+def evaluate(corpora, seeds, encoder, encoder_only=False):
+    """{row name: [metrics per seed]} over ``corpora(seed) -> (so, p)``."""
+    results = {}
+    for seed in seeds:
+        so, p = corpora(seed)
+        for name, model, speakers, n_enrol in rows(seed, encoder):
+            if encoder_only and not name.startswith("pretrained encoder"):
+                continue
+            q = p if n_enrol is None else with_few_enrolment_recordings(p, so.speaker, n_enrol)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                r = run(model, so, q, speakers)
+            results.setdefault(name, []).append(r)
+            print(
+                f"seed {seed} | {name} | EER all {r['EER all']:.3f} | "
+                f"EER unseen {r['EER unseen']:.3f} | fit {r['fit s']:.0f} s",
+                flush=True,
+            )
+    return results
+
+
+def table(results):
+    body = []
+    for name, rs in results.items():
+        cells = [mean_sd([100 * r[c] for r in rs], "{:.1f}") for c in COLUMNS]
+        cells += [mean_sd([r["fit s"] for r in rs], "{:.1f}")]
+        cells += [mean_sd([r["predict ms"] for r in rs], "{:.1f}")]
+        body.append([name, *cells])
+    head = ("model", *(f"{c} (%)" for c in COLUMNS), "fit s", "predict ms / rec.")
+    return markdown_table(head, body)
+
+
+def real_speech_of_encoder(data, seeds, encoder):
+    """The enrolment rows on real speech only (what tools/pretrain_encoder.py ends with)."""
+    so = load_corpus(data)
+    return table(evaluate(lambda seed: (so, protocol(so, seed)), seeds, encoder, True))
+
+
+def verdicts(results, corpus):
+    """One sentence per comparison the user guide states, from the numbers above it."""
+
+    def eer(name):
+        return 100 * np.mean([r["EER unseen"] for r in results[name]])
+
+    enrol = min(
+        (n for n in results if n.startswith("pretrained encoder") and "3 recordings" not in n),
+        key=eer,
+    )
+    scratch = "CNNClassifier from scratch, speakers passed"
+    tuned = min((n for n in results if n.startswith("CNNClassifier fine-tuned")), key=eer)
+    lines = [
+        f"- {corpus}: the best enrolment row ({enrol}) has an EER against never-heard "
+        f"impostors of {eer(enrol):.1f} %, the CNN trained from scratch {eer(scratch):.1f} %: "
+        + ("the encoder helps." if eer(enrol) < eer(scratch) else "the encoder does not help."),
+        f"- {corpus}: the best fine-tuned CNN ({tuned}) has {eer(tuned):.1f} %, "
+        + (
+            "lower than both."
+            if eer(tuned) < min(eer(enrol), eer(scratch))
+            else "not lower than both."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def main(data, seeds, encoder):
+    so = load_corpus(data)
+    real = evaluate(lambda seed: (so, protocol(so, seed)), seeds, encoder)
+    synthetic = evaluate(synthetic_corpus, seeds, encoder)
+    return (
+        f"Encoder: `{encoder}`. Seeds {list(seeds)}, mean +- sd, percentages; "
+        "2 CPU threads.\n\n"
+        "speechocean762 `train/` speakers (never heard by the encoder), the real-speech "
+        "protocol:\n\n"
+        + table(real)
+        + "\n\n`make_voices` (synthetic), the same layout (20 speakers, 6 allowed, "
+        "10 never heard):\n\n" + table(synthetic)
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="extracted speechocean762 folder")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--encoder", default="speechocean762", help="shipped name or .pt file")
+    parser.add_argument("--quick", action="store_true", help="seeds 0 and 1")
+    args = parser.parse_args()
+    seeds = [0, 1] if args.quick else args.seeds
+    body = main(args.data, seeds, args.encoder)
+    write_result("pretrained_quick" if args.quick else "pretrained", body)

@@ -1,0 +1,65 @@
+"""The quickest access-control model: a pretrained encoder and enrolment, no training."""
+
+from sklearn.pipeline import Pipeline
+
+__all__ = ["make_enrollment_pipeline"]
+
+
+def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_params):
+    """Waveforms to an access decision with a pretrained encoder: nothing to train.
+
+    The pipeline resamples the input to the encoder's rate when ``sr`` differs
+    (soxr), trims silence, computes the encoder's spectrogram front-end, embeds
+    each recording with :class:`~skvoice.neural_network.SpeakerEmbedder` and
+    scores it against the enrolled users with :class:`EnrollmentVerifier`.
+    ``fit`` only enrols: the allowed speakers' recordings make their centroids,
+    the refused speakers' recordings calibrate the scores (and, with
+    ``target_far``, set the threshold). Pass the speaker of each recording as
+    ``enrollmentverifier__speakers``.
+
+    Parameters
+    ----------
+    pretrained : str or path-like, default="speechocean762"
+        A name from :func:`skvoice.neural_network.available_encoders`, or a
+        ``.pt`` file written by ``tools/pretrain_encoder.py``.
+    sr : int, default=16000
+        Sample rate of the recordings the pipeline will be given (8000 for
+        telephone audio, 44100, 48000, ...).
+    **verifier_params
+        Parameters of the :class:`EnrollmentVerifier` (``score_norm``,
+        ``pos_label``, ``target_far``, ``cv``, ...).
+
+    Returns
+    -------
+    pipeline : Pipeline
+        Steps ``resampler`` (only when ``sr`` differs from the encoder's rate),
+        ``silencetrimmer``, ``spectrogramextractor``, ``speakerembedder``,
+        ``enrollmentverifier``; it can be saved with :func:`skvoice.save_model`.
+
+    Examples
+    --------
+    >>> from skvoice.datasets import make_voices
+    >>> from skvoice.verification import make_enrollment_pipeline
+    >>> v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
+    >>> pipe = make_enrollment_pipeline(sr=v.sr)
+    >>> pipe = pipe.fit(v.data, v.target, enrollmentverifier__speakers=v.speaker)
+    >>> pipe.predict_proba(v.data[:2]).shape
+    (2, 2)
+    """
+    from ..neural_network import SpeakerEmbedder
+    from ..neural_network._pretrained import PretrainedEncoder
+    from ..preprocessing import Resampler, SilenceTrimmer, SpectrogramExtractor
+    from ._enrollment import EnrollmentVerifier
+
+    front = PretrainedEncoder(pretrained).card_["frontend"]
+    rate = int(front["sr"])
+    steps = []
+    if sr != rate:
+        steps.append(("resampler", Resampler(sr=sr, target_sr=rate)))
+    steps += [
+        ("silencetrimmer", SilenceTrimmer(sr=rate)),
+        ("spectrogramextractor", SpectrogramExtractor(**front)),
+        ("speakerembedder", SpeakerEmbedder(pretrained=pretrained)),
+        ("enrollmentverifier", EnrollmentVerifier(**verifier_params)),
+    ]
+    return Pipeline(steps)
