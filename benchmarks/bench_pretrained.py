@@ -27,7 +27,7 @@ import argparse
 import warnings
 
 import numpy as np
-from _common import markdown_table, mean_sd, write_result
+from _common import markdown_table, mean_sd, median_time, threads, write_result
 from _real import load_corpus, protocol, run
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
@@ -199,13 +199,39 @@ def verdicts(results, corpus):
     return "\n".join(lines)
 
 
+def encoder_costs(encoder):
+    """Size of the weights and the time to embed one 3 s recording, at 2 threads."""
+    from pathlib import Path
+
+    from skvoice.neural_network import SpeakerEmbedder
+    from skvoice.neural_network._pretrained import _locate
+
+    weights = _locate(encoder)[0]
+    y = np.random.default_rng(0).standard_normal(3 * 16000).astype(np.float32) * 0.1
+    front = make_pipeline(SilenceTrimmer(), SpectrogramExtractor())
+    spec = front.fit_transform([y])
+    emb = SpeakerEmbedder(pretrained=encoder).fit(spec)
+    with threads(2):
+        embed_ms = 1e3 * median_time(lambda: emb.transform(spec), 50)
+        total_ms = 1e3 * median_time(lambda: emb.transform(front.transform([y])), 50)
+    module = emb.network_.module_
+    n_params = sum(p.numel() for n, p in module.named_parameters() if not n.startswith("head."))
+    size_mb = Path(weights).stat().st_size / 1e6
+    return (
+        f"Encoder: {n_params:,} parameters, weights file {size_mb:.2f} MB; "
+        f"one 3 s recording: {embed_ms:.1f} ms to embed its spectrogram, {total_ms:.1f} ms "
+        "from the waveform (trimming, spectrogram, embedding); median of 50, 2 CPU threads."
+    )
+
+
 def main(data, seeds, encoder):
+    costs = encoder_costs(encoder)
     so = load_corpus(data)
     real = evaluate(lambda seed: (so, protocol(so, seed)), seeds, encoder)
     synthetic = evaluate(synthetic_corpus, seeds, encoder)
     return (
         f"Encoder: `{encoder}`. Seeds {list(seeds)}, mean +- sd, percentages; "
-        "2 CPU threads.\n\n"
+        "2 CPU threads.\n\n" + costs + "\n\n"
         "speechocean762 `train/` speakers (never heard by the encoder), the real-speech "
         "protocol:\n\n"
         + table(real)

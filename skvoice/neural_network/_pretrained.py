@@ -1,4 +1,33 @@
-"""The pretrained speaker encoders that ship with skvoice, and how to load one."""
+"""The pretrained speaker encoders that ship with skvoice, and how to load one.
+
+An encoder is two files: ``NAME.pt``, the trunk's state dict (read with
+``torch.load(weights_only=True)``: tensors only, no code), and ``NAME.json``, its
+card (front-end and architecture settings, SHA-256 of the weights, provenance).
+The shipped encoders live in ``skvoice/neural_network/pretrained/``, and their
+SHA-256 is also recorded below, in code: a weights file that differs from it is
+refused. ``tools/pretrain_encoder.py`` trains one.
+"""
+
+import hashlib
+import io
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from skorch.callbacks import Callback
+
+from ._base import SpectrogramNetMixin
+from ._module import SpectrogramCNN
+
+__all__ = ["available_encoders", "load_encoder", "PretrainedEncoder", "FreezeTrunk"]
+
+#: Shipped encoders: name -> SHA-256 of the weights file.
+SHIPPED = {"speechocean762": "c6989f57b5a9a4f24b7a7f702c84a9005b79da499e366ad2514133d8da4342c9"}
+_PACKAGE_DIR = Path(__file__).resolve().parent / "pretrained"
+#: Prediction windows of the encoders, in frames (2 s, as CNNClassifier's default).
+_WINDOW_FRAMES = 128
 
 # The front-end the shipped encoders were trained on: SpectrogramExtractor's
 # defaults at 16 kHz (speech lives below 8 kHz; narrower input is resampled).
@@ -33,3 +62,154 @@ def trunk_state(module):
     return {
         k: v.detach().clone() for k, v in module.state_dict().items() if not k.startswith("head.")
     }
+
+
+def available_encoders():
+    """Names of the pretrained speaker encoders that ship with skvoice.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skvoice.neural_network import available_encoders
+    >>> "speechocean762" in available_encoders()
+    True
+    """
+    return sorted(SHIPPED)
+
+
+def _locate(pretrained):
+    """Weights path, card path and the SHA-256 the weights must have (None: the card's)."""
+    if not isinstance(pretrained, (str, os.PathLike)):
+        kind = type(pretrained).__name__
+        raise TypeError(f"pretrained must be a shipped encoder's name or a path, got {kind}.")
+    name = os.fspath(pretrained)
+    if name in SHIPPED:
+        return _PACKAGE_DIR / f"{name}.pt", _PACKAGE_DIR / f"{name}.json", SHIPPED[name]
+    path = Path(name)
+    if path.suffix != ".pt" or not path.is_file():
+        raise ValueError(
+            f"Unknown pretrained encoder {name!r}: not one of {available_encoders()} and not "
+            "an existing .pt file (written by tools/pretrain_encoder.py)."
+        )
+    return path, path.with_suffix(".json"), None
+
+
+def _check_card(card, where):
+    keys = ("sha256", "frontend", "architecture")
+    if not isinstance(card, dict) or any(k not in card for k in keys):
+        raise ValueError(f"{where} is not an encoder card (needs {list(keys)}).")
+    arch = card["architecture"]
+    if not isinstance(arch, dict) or set(arch) != set(ARCHITECTURE):
+        raise ValueError(f"{where}: the architecture must give exactly {sorted(ARCHITECTURE)}.")
+    if not isinstance(card["frontend"], dict) or "n_mels" not in card["frontend"]:
+        raise ValueError(f"{where}: the front-end settings are missing.")
+
+
+@lru_cache(maxsize=8)
+def _read(weights, card_path, expected, mtime):
+    """Card and state dict of one encoder file (cached: a search clones the embedder)."""
+    del mtime  # part of the cache key only: a rewritten file is read again
+    if not card_path.is_file():
+        raise ValueError(f"The encoder {weights} has no card {card_path.name} beside it.")
+    card = json.loads(card_path.read_text())
+    _check_card(card, str(card_path))
+    data = weights.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    for what, want in (("recorded in skvoice", expected), ("in its card", card["sha256"])):
+        if want is not None and sha != want:
+            raise ValueError(
+                f"The encoder weights {weights} do not match the SHA-256 {what} "
+                f"({sha[:12]}... instead of {str(want)[:12]}...): the file is corrupted or "
+                "was modified."
+            )
+    state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise ValueError(f"{weights} does not hold a state dict of tensors.")
+    return card, state
+
+
+def load_encoder(pretrained):
+    """Card and trunk module of a pretrained speaker encoder.
+
+    Parameters
+    ----------
+    pretrained : str or path-like
+        A name from :func:`available_encoders`, or the ``.pt`` file written by
+        ``tools/pretrain_encoder.py`` (its ``.json`` card beside it).
+
+    Returns
+    -------
+    card : dict
+        Front-end and architecture settings, ``sha256``, provenance.
+    module : SpectrogramCNN
+        The network in evaluation mode; its head is untrained (a placeholder).
+
+    Raises
+    ------
+    ValueError
+        Unknown name, missing card, or weights whose SHA-256 differs from the
+        recorded one.
+    """
+    weights, card_path, expected = _locate(pretrained)
+    card, state = _read(weights, card_path, expected, weights.stat().st_mtime_ns)
+    module = build_trunk(card)
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("head.") for k in missing):
+        raise ValueError(
+            f"{weights} does not fit the architecture of its card "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})."
+        )
+    return card, module.eval()
+
+
+def build_trunk(card, n_classes=1):
+    """The card's network with a fresh head of ``n_classes`` outputs."""
+    return SpectrogramCNN(
+        n_bins=int(card["frontend"]["n_mels"]), n_classes=n_classes, **card["architecture"]
+    )
+
+
+class PretrainedEncoder(SpectrogramNetMixin):
+    """A loaded encoder with the sliding-window inference of the networks.
+
+    What :class:`~skvoice.neural_network.SpeakerEmbedder` holds as ``network_``
+    when it is given ``pretrained``: the same windows (2 s, half overlapping)
+    and the same mean embedding as a trained :class:`CNNClassifier`.
+    """
+
+    amp = False
+    device_ = "cpu"
+    n_channels_in_ = 1
+
+    def __init__(self, pretrained):
+        self.pretrained = pretrained
+        self.card_, self.module_ = load_encoder(pretrained)
+        self.n_features_in_ = int(self.card_["frontend"]["n_mels"])
+        self.crop_frames = _WINDOW_FRAMES
+        self.sha256_ = self.card_["sha256"]
+
+    def _inference_module(self):
+        return self.module_
+
+
+class FreezeTrunk(Callback):
+    """skorch callback: only the head trains during the first ``epochs`` epochs.
+
+    Fine-tuning from a pretrained trunk first fits the new head to the trunk's
+    embeddings, so that the head's random start does not push large gradients
+    into the pretrained layers.
+    """
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        frozen = len(net.history) <= self.epochs  # this epoch's history row exists
+        for name, p in net.module_.named_parameters():
+            if not name.startswith("head."):
+                p.requires_grad_(not frozen)
