@@ -11,7 +11,7 @@ row is a pipeline from the waveform, fitted and scored on the same rows of each
 seed:
 
 - the pretrained encoder and enrolment, nothing trained (``make_enrollment_pipeline``),
-  with the verifier's default s-norm and without score normalisation;
+  with s-norm and without score normalisation (the pipeline's default);
 - the same, with the allowed speakers enrolled from 3 recordings each;
 - ``CNNClassifier`` trained from scratch with the speakers passed (the default);
 - ``CNNClassifier(pretrained=...)`` fine-tuned, and fine-tuned with the trunk frozen
@@ -57,7 +57,7 @@ def rows(seed, encoder):
     return [
         (
             "pretrained encoder + enrolment (s-norm)",
-            make_enrollment_pipeline(encoder),
+            make_enrollment_pipeline(encoder, score_norm="s-norm"),
             ENROL,
             None,
         ),
@@ -69,7 +69,7 @@ def rows(seed, encoder):
         ),
         (
             "pretrained encoder + enrolment from 3 recordings (s-norm)",
-            make_enrollment_pipeline(encoder),
+            make_enrollment_pipeline(encoder, score_norm="s-norm"),
             ENROL,
             3,
         ),
@@ -171,32 +171,6 @@ def real_speech_of_encoder(data, seeds, encoder):
     """The enrolment rows on real speech only (what tools/pretrain_encoder.py ends with)."""
     so = load_corpus(data)
     return table(evaluate(lambda seed: (so, protocol(so, seed)), seeds, encoder, True))
-
-
-def verdicts(results, corpus):
-    """One sentence per comparison the user guide states, from the numbers above it."""
-
-    def eer(name):
-        return 100 * np.mean([r["EER unseen"] for r in results[name]])
-
-    enrol = min(
-        (n for n in results if n.startswith("pretrained encoder") and "3 recordings" not in n),
-        key=eer,
-    )
-    scratch = "CNNClassifier from scratch, speakers passed"
-    tuned = min((n for n in results if n.startswith("CNNClassifier fine-tuned")), key=eer)
-    lines = [
-        f"- {corpus}: the best enrolment row ({enrol}) has an EER against never-heard "
-        f"impostors of {eer(enrol):.1f} %, the CNN trained from scratch {eer(scratch):.1f} %: "
-        + ("the encoder helps." if eer(enrol) < eer(scratch) else "the encoder does not help."),
-        f"- {corpus}: the best fine-tuned CNN ({tuned}) has {eer(tuned):.1f} %, "
-        + (
-            "lower than both."
-            if eer(tuned) < min(eer(enrol), eer(scratch))
-            else "not lower than both."
-        ),
-    ]
-    return "\n".join(lines)
 
 
 def encoder_costs(encoder):

@@ -101,7 +101,11 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     decided = {cnn_name: np.zeros(len(y), dtype=int), "F0+MFCC SVM": np.zeros(len(y), dtype=int)}
     first = None
     for k, (train, test) in enumerate(tqdm(folds, desc="Open-set folds")):
-        net = CNNClassifier(max_epochs=epochs, track_layers=k == 0, random_state=seed)
+        # Dropout inside the trunk too, so that MC dropout (section 3) samples the
+        # embedding the cosine decision is made on.
+        net = CNNClassifier(
+            max_epochs=epochs, block_dropout=0.1, track_layers=k == 0, random_state=seed
+        )
         net.fit([specs[i] for i in train], y[train], groups=spk[train])
         Xte = [specs[i] for i in test]
         scores[cnn_name][test] = net.predict_proba(Xte)[:, 1]
@@ -166,8 +170,8 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     mc = MCDropoutClassifier(net, n_passes=30, random_state=seed)
     mc.estimator_, mc.classes_ = net, net.classes_
     ens = DeepEnsembleClassifier(
-        # The posterior backend, as MC dropout samples: the two are compared like for like.
-        CNNClassifier(max_epochs=epochs, backend="posterior"),
+        # The networks of the folds, scored by cosine like MC dropout's passes.
+        CNNClassifier(max_epochs=epochs, block_dropout=0.1),
         n_estimators=3,
         random_state=seed,
         verbose=True,

@@ -4,11 +4,11 @@ import numpy as np
 import torch
 from sklearn.utils import Bunch
 
+from ..neural_network._scoring import class_log_odds
 from ._common import (
     frequencies_for,
     preserved_state,
     resolve_network,
-    score_log_odds,
     spectrograms_for,
     target_index,
 )
@@ -76,8 +76,10 @@ def layer_activations(estimator, X, layers=None):
 def grad_cam(estimator, X, layer=None, target=1, method="gradcam"):
     """Grad-CAM saliency of each recording, aligned with its spectrogram.
 
-    The gradient of the target's log-odds with respect to a layer's feature maps,
-    averaged over time and frequency, weighs the maps; their positive sum,
+    The gradient of the target's log-odds, as the model scores (the calibrated
+    cosine to the enrolled speakers under cosine scoring, else the posterior),
+    with respect to a layer's feature maps, averaged over time and frequency,
+    weighs the maps; their positive sum,
     interpolated back to the input grid, is the saliency (Selvaraju et al. 2017).
 
     Parameters
@@ -117,7 +119,7 @@ def grad_cam(estimator, X, layer=None, target=1, method="gradcam"):
             module.eval()
             for s in specs:
                 x = s[None].to(net.device_)
-                score = score_log_odds(net, module(x), target_idx).sum()
+                score = class_log_odds(net, module, x, target_idx).sum()
                 act = store["a"]
                 (grad,) = torch.autograd.grad(score, act)
                 if method == "layercam":
@@ -207,7 +209,7 @@ def _occlusion(net, specs, target, band_width):
             batch = s[None].repeat(len(starts) + 1, 1, 1, 1)
             for k, b in enumerate(starts):
                 batch[k + 1, :, b : b + band_width, :] = s.mean()
-            scores = score_log_odds(net, module(batch.to(net.device_)), target_idx).cpu()
+            scores = class_log_odds(net, module, batch.to(net.device_), target_idx).cpu()
             drop = (scores[0] - scores[1:]).numpy()
             out[r] = np.repeat(drop, band_width)[:n_bins]
     return out

@@ -3,11 +3,10 @@
 import contextlib
 
 import numpy as np
-import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["resolve_network", "spectrograms_for", "frequencies_for", "score_log_odds"]
+__all__ = ["resolve_network", "spectrograms_for", "frequencies_for"]
 
 
 def _unwrap(estimator):
@@ -54,20 +53,6 @@ def frequencies_for(estimator, n_bins):
             if freqs is not None and len(freqs) == n_bins:
                 return np.asarray(freqs, dtype=float)
     return np.arange(n_bins, dtype=float)
-
-
-def score_log_odds(net, logits, target):
-    """Log-odds of class ``target`` (an index into ``classes_``) from network outputs.
-
-    With the speaker objective, a class's probability is the sum over its speakers.
-    """
-    logp = torch.log_softmax(logits, dim=-1)
-    if getattr(net, "objective_", "binary") == "speakers":
-        members = torch.as_tensor(np.flatnonzero(net.speaker_class_ == target))
-        others = torch.as_tensor(np.flatnonzero(net.speaker_class_ != target))
-        return torch.logsumexp(logp[:, members], 1) - torch.logsumexp(logp[:, others], 1)
-    others = [k for k in range(logp.shape[1]) if k != target]
-    return logp[:, target] - torch.logsumexp(logp[:, others], 1)
 
 
 @contextlib.contextmanager

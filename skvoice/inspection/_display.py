@@ -361,7 +361,7 @@ class ReinitializationDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, y, checkpoints=None, mode="reinit", scoring=None, ax=None
+        cls, estimator, X, y, checkpoints=None, mode="reinit", scoring=None, ax=None, enrol=None
     ):
         """Compute :func:`reinitialization_robustness` and plot it.
 
@@ -381,13 +381,16 @@ class ReinitializationDisplay:
             Scorer (default accuracy).
         ax : matplotlib Axes, default=None
             Axes to draw on.
+        enrol : tuple (X_enrol, y_enrol, speakers_enrol), default=None
+            Under cosine scoring, the recordings the allowed speakers are enrolled
+            again from after every reset (see :func:`reinitialization_robustness`).
 
         Returns
         -------
         display : ReinitializationDisplay
         """
         r = reinitialization_robustness(
-            estimator, X, y, checkpoints=checkpoints, mode=mode, scoring=scoring
+            estimator, X, y, checkpoints=checkpoints, mode=mode, scoring=scoring, enrol=enrol
         )
         return cls(r).plot(ax=ax)
 

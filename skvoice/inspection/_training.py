@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.utils import Bunch
 
@@ -76,7 +77,7 @@ def layer_drift(estimator):
 
 
 def reinitialization_robustness(
-    estimator, X, y, checkpoints=None, mode="reinit", scoring=None, random_state=0
+    estimator, X, y, checkpoints=None, mode="reinit", scoring=None, random_state=0, enrol=None
 ):
     """Score after resetting one layer at a time (Zhang, Bengio & Singer 2019).
 
@@ -102,6 +103,12 @@ def reinitialization_robustness(
         A scikit-learn scorer; default the estimator's accuracy.
     random_state : int, default=0
         Seed of the fresh draws of ``"rerandomize"``.
+    enrol : tuple (X_enrol, y_enrol, speakers_enrol), default=None
+        Required when the network scores by cosine: a reset layer changes the
+        embeddings, so the allowed speakers are enrolled again from these
+        recordings (usually the training ones; the pipeline's input) after every
+        reset, as the fitted network enrolled them. Ignored under posterior
+        scoring.
 
     Returns
     -------
@@ -126,12 +133,40 @@ def reinitialization_robustness(
     specs = spectrograms_for(estimator, X)  # transform once, score many times
     y = np.asarray(y)
 
+    cosine = getattr(net, "backend_", "posterior") == "cosine"
+    if cosine:
+        if enrol is None:
+            raise ValueError(
+                "This network scores by cosine to enrolled centroids, which a reset layer "
+                "moves: pass enrol=(X_train, y_train, speakers) to enrol them again."
+            )
+        X_e, y_e, spk_e = enrol
+        specs_e = spectrograms_for(estimator, X_e)
+        allowed_e = (np.asarray(y_e) == net.pos_label_).astype(int)
+        verifier = net.verifier_
+
     def score():
+        if cosine:  # enrol again with the network as it is now
+            net.verifier_ = clone(verifier).fit(
+                net._embeddings(specs_e), allowed_e, speakers=spk_e
+            )
         return scorer(net, specs, y) if scorer is not None else net.score(specs, y)
 
     module = net.net_.module_
     layers = leaf_layers(module)
     modules = dict(module.named_modules())
+    try:
+        scores, baseline = _reset_and_score(
+            module, layers, modules, hist, checkpoints, mode, random_state, score
+        )
+    finally:
+        if cosine:
+            net.verifier_ = verifier
+    return Bunch(scores=scores, layers=layers, checkpoints=list(checkpoints), baseline=baseline)
+
+
+def _reset_and_score(module, layers, modules, hist, checkpoints, mode, random_state, score):
+    """Scores with each layer reset to each checkpoint in turn (module restored after)."""
     scores = np.zeros((len(layers), len(checkpoints)))
     with preserved_state(module):
         baseline = score()
@@ -158,4 +193,4 @@ def reinitialization_robustness(
                 with torch.no_grad():
                     for k, p in params.items():
                         p.copy_(final[k])
-    return Bunch(scores=scores, layers=layers, checkpoints=list(checkpoints), baseline=baseline)
+    return scores, baseline

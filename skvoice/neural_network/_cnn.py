@@ -169,9 +169,11 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         fitted on the training embeddings, ``verifier_``). A closed-set
         posterior must share its mass among the training speakers, so an
         unseen impostor can still take most of an allowed speaker's share; the
-        cosine compares with the allowed voices alone. Monte Carlo dropout
-        samples the class outputs, so :class:`~skvoice.uncertainty.MCDropoutClassifier`
-        scores by posterior under ``"auto"`` (and refuses ``"cosine"``).
+        cosine compares with the allowed voices alone. Under cosine scoring,
+        :class:`~skvoice.uncertainty.MCDropoutClassifier` samples the embeddings
+        (dropout inside the trunk: ``block_dropout``) and scores every draw by
+        cosine; with ``block_dropout=0`` the embeddings do not vary, and neither
+        do the passes.
     pos_label : int, float, bool, str or None, default=None
         The allowed label (two classes). None: 1 (labels 0/1, False/True or
         -1/1). Cosine scoring enrols the allowed speakers and ``target_far``
@@ -641,20 +643,30 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         shape ``(n_recordings, n_draws, n_classes)``: per draw, the windows' mean
         log-probability, renormalised, with speaker outputs summed into classes.
         Without ``forward`` and with two classes, the calibrated decision score
-        (cosine or posterior) as two columns.
+        (cosine or posterior) as two columns. Under cosine scoring ``forward``
+        returns embeddings ``(n_windows, n_draws, embedding_dim)`` instead, and
+        every draw is scored by cosine.
         """
         check_is_fitted(self)
         specs = self._check_X(X, reset=False)
         if forward is None and len(self.classes_) == 2:
             return self._binary_log_proba(self._allowed_log_odds(specs))[:, None]
         if forward is not None and getattr(self, "backend_", "posterior") == "cosine":
-            if self.backend != "auto":
-                raise ValueError(
-                    "Monte Carlo dropout samples the network's class outputs; it needs "
-                    "backend='posterior' (a deep ensemble works with either backend)."
-                )
-            # Under "auto", MC dropout scores by posterior (below).
+            # ``forward`` samples embeddings: each draw is scored by cosine, as the
+            # model decides.
+            return self._cosine_log_proba(specs, forward)
         return self._posterior_log_proba(specs, forward)
+
+    def _cosine_log_proba(self, specs, forward):
+        """Per draw of ``forward``'s embeddings, the cosine decision's two log-probabilities."""
+        E = self._mean_over_windows(specs, forward).double().numpy()  # (n, P, D)
+        n, draws, dim = E.shape
+        flat = E.reshape(n * draws, dim)
+        if getattr(self, "calibration_", None) is not None:
+            log_odds = self._calibrated(self.verifier_.score_samples(flat))
+        else:
+            log_odds = self.verifier_._allowed_log_odds(flat)
+        return self._binary_log_proba(log_odds).reshape(n, draws, 2)
 
     def _posterior_log_proba(self, specs, forward=None):
         """The network's class posteriors, ``(n_recordings, n_draws, n_classes)``."""

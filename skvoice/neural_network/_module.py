@@ -95,12 +95,15 @@ class SpectrogramCNN(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(embedding_dim, n_classes)
 
+    @staticmethod
+    def pool(z):
+        """Statistics pooling: maps ``(B, C', F', T')`` -> mean and std over time."""
+        z = z.flatten(1, 2)  # (B, C' * F', T')
+        return torch.cat([z.mean(dim=-1), z.std(dim=-1, correction=0)], dim=1)
+
     def embed(self, x):
         """Embedding of a batch ``(B, C, n_bins, T)`` -> ``(B, embedding_dim)``."""
-        z = self.blocks(x)
-        z = z.flatten(1, 2)  # (B, C' * F', T')
-        stats = torch.cat([z.mean(dim=-1), z.std(dim=-1, correction=0)], dim=1)
-        return self.embedding(stats)
+        return self.embedding(self.pool(self.blocks(x)))
 
     def forward(self, x):
         return self.head(self.dropout(self.embed(x)))

@@ -146,6 +146,23 @@ def sample_with_dropout(module, x, n_passes, *, generator=None):
         return torch.stack([sampled(x) for _ in range(n_passes)])
 
 
+class _Embedding(torch.nn.Module):
+    """The layers that make a network's embedding (``blocks``, ``embedding``), as a module.
+
+    Its dropout layers are the trunk's only: the dropout before the head does not
+    touch the embedding, so it is not sampled.
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        self.blocks = network.blocks
+        self.embedding = network.embedding
+        self.pool = network.pool
+
+    def forward(self, x):
+        return self.embedding(self.pool(self.blocks(x)))
+
+
 def split_final_step(estimator):
     """``(transform, final)``: a Pipeline's preprocessing and its last step."""
     if isinstance(estimator, Pipeline):
@@ -296,12 +313,21 @@ class MCDropoutClassifier(
 
         seed = seed_from(self.random_state)
 
+        cosine = getattr(final, "backend_", "posterior") == "cosine"
+
         def forward(module, windows):
             # The masks of a recording depend on the seed and on the recording
             # only: the same recording gets the same draws in any batch, order or
             # thread. The generator is local: no global state is touched.
             key = zlib.crc32(windows.detach().cpu().numpy().tobytes())
             gen = torch.Generator(device=windows.device).manual_seed((seed + key) % (2**63 - 1))
+            if cosine:
+                # The model decides on the embedding: sample it (dropout inside
+                # the trunk); every draw is then scored by cosine.
+                trunk = _Embedding(module)
+                if not _active_dropouts(trunk):
+                    return trunk(windows)[:, None, :].expand(-1, n, -1)
+                return sample_with_dropout(trunk, windows, n, generator=gen).transpose(0, 1)
             logits = sample_with_dropout(module, windows, n, generator=gen)  # (P, W, K)
             return torch.log_softmax(logits, dim=-1).transpose(0, 1)  # (W, P, K)
 

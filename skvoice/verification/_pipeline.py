@@ -26,8 +26,12 @@ def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_p
         Sample rate of the recordings the pipeline will be given (8000 for
         telephone audio, 44100, 48000, ...).
     **verifier_params
-        Parameters of the :class:`EnrollmentVerifier` (``score_norm``,
-        ``pos_label``, ``target_far``, ``cv``, ...).
+        Parameters of the :class:`EnrollmentVerifier` (``pos_label``,
+        ``target_far``, ``cv``, ...). ``score_norm`` defaults to None here, not to
+        the verifier's "s-norm": on the real-speech benchmark, s-norm against the
+        refused speakers raised the pretrained encoder's EER several times
+        (``benchmarks/results/pretrained.md``), as it does for the CNN's own
+        cosine scoring.
 
     Returns
     -------
@@ -60,6 +64,6 @@ def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_p
         ("silencetrimmer", SilenceTrimmer(sr=rate)),
         ("spectrogramextractor", SpectrogramExtractor(**front)),
         ("speakerembedder", SpeakerEmbedder(pretrained=pretrained)),
-        ("enrollmentverifier", EnrollmentVerifier(**verifier_params)),
+        ("enrollmentverifier", EnrollmentVerifier(**{"score_norm": None, **verifier_params})),
     ]
     return Pipeline(steps)

@@ -210,3 +210,87 @@ def test_displays_draw(fitted):
     assert len(d.ax_.lines) == len(layer_drift(clf).layers)
     ReinitializationDisplay.from_estimator(clf, X, y, checkpoints=[0, 6, 12])
     plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def fitted_speakers():
+    """A speaker-objective network scored by cosine: 8 speakers, the odd ones allowed."""
+    X, y = _band_data(n=48)
+    speakers = np.array([f"s{i % 8}" for i in range(len(X))])
+    clf = CNNClassifier(
+        n_filters=8,
+        n_blocks=2,
+        embedding_dim=16,
+        crop_frames=16,
+        max_epochs=12,
+        lr=3e-3,
+        random_state=0,
+    ).fit(X, y, groups=speakers)
+    assert clf.backend_ == "cosine"
+    return clf, X, y
+
+
+def test_inspection_scores_as_the_model_decides(fitted_speakers):
+    from skvoice.neural_network._scoring import class_log_odds
+
+    clf, X, y = fitted_speakers
+    # One window per recording: the scored whole equals the model's own decision.
+    one_window = [x[:, :16] for x in X[:6]]
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        mine = torch.cat(
+            [class_log_odds(clf, module, torch.from_numpy(x)[None, None], 1) for x in one_window]
+        )
+    np.testing.assert_allclose(mine.numpy(), clf.decision_function(one_window), atol=1e-4)
+
+
+def test_grad_cam_under_cosine_ignores_the_head(fitted_speakers):
+    # Regression: Grad-CAM and occlusion explained the speaker head's posterior
+    # even when the model decided by cosine; the head plays no part in that.
+    clf, X, y = fitted_speakers
+    before = grad_cam(clf, X[:4])
+    occl = frequency_importance(clf, X[:4], method="occlusion").importance
+    head = clf.net_.module_.head
+    saved = {k: v.clone() for k, v in head.state_dict().items()}
+    try:
+        with torch.no_grad():
+            head.weight.normal_(generator=torch.Generator().manual_seed(1))
+        after = grad_cam(clf, X[:4])
+        for a, b in zip(before, after):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+        np.testing.assert_allclose(
+            frequency_importance(clf, X[:4], method="occlusion").importance, occl, atol=1e-6
+        )
+    finally:
+        head.load_state_dict(saved)
+    r = frequency_importance(clf, [x for x, t in zip(X, y) if t == 1], method="occlusion")
+    assert 9 <= int(np.argmax(r.importance[0])) <= 13, r.importance[0].round(2)
+
+
+def test_reinitialization_under_cosine_enrols_again(fitted_speakers):
+    import copy
+
+    from sklearn.base import clone
+
+    clf, X, y = fitted_speakers
+    spk = np.array([f"s{i % 8}" for i in range(len(X))])
+    with pytest.raises(ValueError, match="enrol="):
+        reinitialization_robustness(clf, X, y, mode="rerandomize")
+    before = _state(clf)
+    verifier = clf.verifier_
+    r = reinitialization_robustness(clf, X, y, mode="rerandomize", enrol=(X, y, spk))
+    assert clf.verifier_ is verifier  # the fitted enrolment is given back
+    _unchanged(clf, before)
+    # Enrolled again from the training recordings, the untouched network is the fit.
+    assert r.baseline == clf.score(X, y)
+    # By hand: the first conv redrawn (seed random_state + its index), then the
+    # allowed speakers enrolled again from the new embeddings.
+    i = r.layers.index("blocks.block0.conv")
+    by_hand = copy.deepcopy(clf)
+    torch.manual_seed(0 + i)
+    by_hand.net_.module_.blocks.block0.conv.reset_parameters()
+    emb = by_hand._embeddings(by_hand._check_X(X, reset=False))
+    by_hand.verifier_ = clone(verifier).fit(emb, y, speakers=spk)
+    assert r.scores[i, 0] == pytest.approx(by_hand.score(X, y), abs=1e-12)
+    # The head plays no part in a cosine score: redrawing it changes nothing.
+    assert r.scores[r.layers.index("head"), 0] == r.baseline

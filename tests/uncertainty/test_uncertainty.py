@@ -329,3 +329,41 @@ def test_calibration_and_selection_metrics():
     assert dec.tolist() == [1, 0, -1, -1]
     with pytest.raises(ValueError):
         selective_decision(p, unc, coverage=0)
+
+
+def _speakers(n):
+    return np.array([f"s{i % 6}" for i in range(n)])  # s1, s3, s5 allowed (odd rows)
+
+
+def test_mc_dropout_under_cosine_samples_the_embedding(toy):
+    # Regression: under backend="auto" MC dropout scored by posterior while the
+    # model decided by cosine, so `skvoice verify` printed one next to the other.
+    X, y = toy
+    spk = _speakers(len(X))
+    # Dropout before the head only: it does not touch the embedding, so every
+    # pass is the model's own cosine decision and nothing is uncertain.
+    mc = MCDropoutClassifier(CNNClassifier(**TINY), n_passes=6, random_state=0)
+    mc.fit(X, y, groups=spk)
+    assert mc.estimator_.backend_ == "cosine"
+    proba, u = mc.predict_proba(X, return_uncertainty=True)
+    np.testing.assert_allclose(proba, mc.estimator_.predict_proba(X), atol=1e-9)
+    np.testing.assert_allclose(u.epistemic, 0, atol=1e-9)
+    # Dropout inside the trunk: sampled embeddings, each scored by cosine.
+    mc = MCDropoutClassifier(CNNClassifier(**TINY, block_dropout=0.3), n_passes=8, random_state=0)
+    mc.fit(X, y, groups=spk)
+    members = mc.predict_member_proba(X)
+    assert members.shape == (8, len(X), 2) and u.epistemic.shape == (len(X),)
+    assert members[:, :, 1].std(axis=0).max() > 0
+    # Every draw is a probability of the cosine decision: a pass with the trunk's
+    # dropout switched off is the model's own prediction.
+    module = mc.estimator_.net_.module_
+    saved = [(m, m.p) for m in module.modules() if isinstance(m, torch.nn.Dropout2d)]
+    try:
+        for m, _ in saved:
+            m.p = 0.0
+        np.testing.assert_allclose(
+            mc.predict_member_proba(X[:4])[0], mc.estimator_.predict_proba(X[:4]), atol=1e-9
+        )
+    finally:
+        for m, p in saved:
+            m.p = p
