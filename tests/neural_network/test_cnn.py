@@ -316,16 +316,17 @@ def test_cosine_backend_scores_embeddings_against_allowed_centroids():
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
 
 
-def test_cosine_backend_needs_speakers_and_refuses_mc_dropout():
+def test_cosine_backend_needs_speakers_and_mc_dropout_follows_it():
     from skvoice.uncertainty import MCDropoutClassifier
 
     X, y, spk = _speakers_toy()
     with pytest.raises(ValueError, match="speaker objective"):
         CNNClassifier(**TINY, backend="cosine").fit(X, y)
+    # MC dropout samples the embedding the cosine is computed on; without dropout
+    # in the trunk, every pass is the network's own cosine decision.
     mc = MCDropoutClassifier(CNNClassifier(**TINY, backend="cosine"), n_passes=3)
     mc.fit(X, y, groups=spk)
-    with pytest.raises(ValueError, match="backend='posterior'"):
-        mc.predict_proba(X)
+    np.testing.assert_allclose(mc.predict_proba(X), mc.estimator_.predict_proba(X), atol=1e-9)
 
 
 def test_auto_backend_is_cosine_with_speakers_and_posterior_otherwise():
@@ -340,15 +341,15 @@ def test_auto_backend_is_cosine_with_speakers_and_posterior_otherwise():
     # Same network, other scoring.
     for a, b in zip(with_speakers.net_.module_.parameters(), posterior.net_.module_.parameters()):
         torch.testing.assert_close(a, b)
-    # MC dropout samples the class outputs: under "auto" it scores by posterior.
+    # MC dropout scores as the network does: by cosine under "auto" (regression:
+    # it used to switch to the posterior), by posterior when asked.
     mc_auto = MCDropoutClassifier(CNNClassifier(**TINY), n_passes=4, random_state=0)
     mc_post = MCDropoutClassifier(
         CNNClassifier(**TINY, backend="posterior"), n_passes=4, random_state=0
     )
-    np.testing.assert_allclose(
-        mc_auto.fit(X, y, groups=spk).predict_proba(X),
-        mc_post.fit(X, y, groups=spk).predict_proba(X),
-    )
+    cosine_p = mc_auto.fit(X, y, groups=spk).predict_proba(X)
+    np.testing.assert_allclose(cosine_p, mc_auto.estimator_.predict_proba(X), atol=1e-9)
+    assert not np.allclose(cosine_p, mc_post.fit(X, y, groups=spk).predict_proba(X))
 
 
 def test_fitted_network_is_left_in_evaluation_mode():
