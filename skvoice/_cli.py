@@ -532,6 +532,24 @@ def _key_options(parser, sign):
         )
 
 
+def _model_making_options(parser, crossfit):
+    """--target-far, the signing key, --skip-bad and --quiet of train and enrol."""
+    parser.add_argument(
+        "--target-far",
+        type=_open_unit("--target-far"),
+        default=None,
+        help=f"false-acceptance rate to operate at: the threshold is chosen by speaker "
+        f"{crossfit} and saved in the model",
+    )
+    _key_options(parser, sign=True)
+    parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip (and list) files that cannot be decoded instead of stopping",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser():
     """The argument parser of the ``skvoice`` command (for docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -584,20 +602,7 @@ def build_parser():
     train.add_argument("--verbose", action="store_true", help="skorch's per-epoch table")
     train.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
     train.add_argument("--amp", action="store_true", help="bfloat16 mixed precision")
-    train.add_argument(
-        "--target-far",
-        type=_open_unit("--target-far"),
-        default=None,
-        help="false-acceptance rate to operate at: the threshold is chosen by speaker "
-        "cross-fitting (5 extra fits) and saved in the model",
-    )
-    _key_options(train, sign=True)
-    train.add_argument(
-        "--skip-bad",
-        action="store_true",
-        help="skip (and list) files that cannot be decoded instead of stopping",
-    )
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    _model_making_options(train, "cross-fitting (5 extra fits)")
     train.add_argument(
         "--checkpoint-dir",
         default=None,
@@ -621,20 +626,7 @@ def build_parser():
         "--encoder", default="speechocean762", help="pretrained encoder (shipped name)"
     )
     enrol.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
-    enrol.add_argument(
-        "--target-far",
-        type=_open_unit("--target-far"),
-        default=None,
-        help="false-acceptance rate to operate at: the threshold is chosen by speaker "
-        "cross-fitting of the enrolment and saved in the model",
-    )
-    _key_options(enrol, sign=True)
-    enrol.add_argument(
-        "--skip-bad",
-        action="store_true",
-        help="skip (and list) files that cannot be decoded instead of stopping",
-    )
-    enrol.add_argument("--quiet", action="store_true", help="no progress bars")
+    _model_making_options(enrol, "cross-fitting of the enrolment")
     enrol.set_defaults(func=_enrol)
 
     verify = sub.add_parser(
