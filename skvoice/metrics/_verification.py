@@ -1,8 +1,11 @@
 """Error rates of access control: EER, false acceptance and false rejection."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.metrics import make_scorer, roc_curve
 from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import Interval, validate_params
 
 __all__ = [
     "equal_error_rate",
@@ -37,6 +40,10 @@ def _roc(y_true, y_score):
     return far, 1.0 - tar, thresholds
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_score": ["array-like"], "return_threshold": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def equal_error_rate(y_true, y_score, *, return_threshold=False):
     """Equal error rate: where false acceptance equals false rejection.
 
@@ -83,6 +90,10 @@ def equal_error_rate(y_true, y_score, *, return_threshold=False):
     return (eer, float(thr)) if return_threshold else eer
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def false_acceptance_rate(y_true, y_pred):
     """Fraction of refused recordings (``y_true == 0``) that were accepted.
 
@@ -108,6 +119,10 @@ def false_acceptance_rate(y_true, y_pred):
     return float(np.mean(y_pred[refused] == 1))
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def false_rejection_rate(y_true, y_pred):
     """Fraction of allowed recordings (``y_true == 1``) that were refused.
 
@@ -133,6 +148,14 @@ def false_rejection_rate(y_true, y_pred):
     return float(np.mean(y_pred[allowed] != 1))
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "frr": [Interval(Real, 0, 1, closed="both")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def far_at_frr(y_true, y_score, frr=0.05):
     """Lowest false-acceptance rate with a false-rejection rate at most ``frr``.
 
@@ -155,12 +178,18 @@ def far_at_frr(y_true, y_score, frr=0.05):
     >>> far_at_frr([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.5, 0.9], frr=0.0)
     0.25
     """
-    if not 0 <= frr <= 1:
-        raise ValueError(f"frr must lie in [0, 1], got {frr}.")
     far, frr_curve, _ = _roc(y_true, y_score)
     return float(far[frr_curve <= frr + 1e-12].min())
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "target_far": [Interval(Real, 0, 1, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def threshold_at_far(y_true, y_score, target_far):
     """Lowest threshold whose false-acceptance rate on these scores is at most ``target_far``.
 
@@ -196,8 +225,6 @@ def threshold_at_far(y_true, y_score, target_far):
     """
     from ..verification._operating_point import far_cut
 
-    if not 0 < target_far < 1:
-        raise ValueError(f"target_far must lie in (0, 1), got {target_far}.")
     y_true, y_score = _binary(y_true, y_score, "y_score")
     y_score = np.asarray(y_score, dtype=np.float64)
     if not np.all(np.isfinite(y_score)):
@@ -206,6 +233,16 @@ def threshold_at_far(y_true, y_score, target_far):
     return cut if np.isneginf(cut) else float(np.nextafter(cut, np.inf))
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "speakers": ["array-like"],
+        "n_bootstraps": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random_state=0):
     """Per speaker: how often they were let in, with a bootstrap interval.
 

@@ -1,8 +1,11 @@
 """Uncertainty of probabilistic predictions: decomposition, calibration, selection."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, validate_params
 
 __all__ = [
     "uncertainty_decomposition",
@@ -21,6 +24,13 @@ def _entropy(p, axis=-1):
     return -np.sum(p * np.log(np.clip(p, _EPS, 1.0)), axis=axis)
 
 
+@validate_params(
+    {
+        "member_proba": ["array-like"],
+        "positive_class": [Interval(Integral, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def uncertainty_decomposition(member_proba, positive_class=1):
     """Split the uncertainty of an ensemble of predictions into its parts.
 
@@ -75,6 +85,14 @@ def _check_binary_proba(y_true, proba):
     return y_true.astype(int), proba
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "proba": ["array-like"],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def expected_calibration_error(y_true, proba, *, n_bins=10):
     """Expected calibration error of binary probabilities (equal-width bins).
 
@@ -113,6 +131,10 @@ def expected_calibration_error(y_true, proba, *, n_bins=10):
     return float(np.sum(np.abs(acc[nz] - cf[nz])) / len(y_true))
 
 
+@validate_params(
+    {"y_true": ["array-like"], "proba": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def negative_log_likelihood(y_true, proba):
     """Mean negative log-likelihood of the true class (nats).
 
@@ -142,6 +164,10 @@ def negative_log_likelihood(y_true, proba):
     return float(-np.mean(np.log(np.clip(p, _EPS, 1.0))))
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "uncertainty": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def misclassification_auroc(y_true, y_pred, uncertainty):
     """How well an uncertainty flags the misclassified samples (ROC AUC).
 
@@ -170,6 +196,10 @@ def misclassification_auroc(y_true, y_pred, uncertainty):
     return float(roc_auc_score(wrong, uncertainty))
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "uncertainty": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def risk_coverage_curve(y_true, y_pred, uncertainty):
     """Error rate among the most certain predictions, at every coverage.
 
@@ -201,6 +231,10 @@ def risk_coverage_curve(y_true, y_pred, uncertainty):
     return k / len(wrong), np.cumsum(wrong[order]) / k
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "uncertainty": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def area_under_risk_coverage(y_true, y_pred, uncertainty):
     """Area under the risk-coverage curve (lower is better).
 
@@ -226,6 +260,15 @@ def area_under_risk_coverage(y_true, y_pred, uncertainty):
     return float(np.mean(risk))
 
 
+@validate_params(
+    {
+        "proba": ["array-like"],
+        "uncertainty": ["array-like"],
+        "coverage": [Interval(Real, 0, 1, closed="right")],
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def selective_decision(proba, uncertainty, *, coverage=0.9, threshold=0.5):
     """Accept, refuse or defer: decide only on the most certain recordings.
 
@@ -255,8 +298,6 @@ def selective_decision(proba, uncertainty, *, coverage=0.9, threshold=0.5):
     >>> selective_decision([0.9, 0.2, 0.6, 0.1], [0.1, 0.2, 0.9, 0.05], coverage=0.75)
     array([ 1,  0, -1,  0])
     """
-    if not 0 < coverage <= 1:
-        raise ValueError(f"coverage must lie in (0, 1], got {coverage}.")
     proba = np.asarray(proba, dtype=np.float64)
     p1 = proba[:, 1] if proba.ndim == 2 else proba
     u = np.asarray(uncertainty, dtype=np.float64)

@@ -127,7 +127,10 @@ def test_rates_are_not_symmetric():
         (lambda: equal_error_rate([0, 1], [0.1, np.nan]), "y_score contains NaN"),
         (lambda: false_acceptance_rate([1, 1], [0, 1]), "No refused recordings"),
         (lambda: false_rejection_rate([0, 0], [0, 1]), "No allowed recordings"),
-        (lambda: far_at_frr([0, 1], [0.1, 0.2], frr=1.5), r"frr must lie in \[0, 1\]"),
+        (
+            lambda: far_at_frr([0, 1], [0.1, 0.2], frr=1.5),
+            r"'frr' parameter of far_at_frr must be a float in the range \[0.0, 1.0\]",
+        ),
     ],
 )
 def test_errors_say_what_is_wrong(call, message):
