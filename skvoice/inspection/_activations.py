@@ -1,8 +1,11 @@
 """Feature maps, Grad-CAM and frequency importance."""
 
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..neural_network._scoring import class_log_odds
 from ._common import (
@@ -28,6 +31,10 @@ def _named(module, names):
     return [found[n] for n in names]
 
 
+@validate_params(
+    {"estimator": "no_validation", "X": ["array-like"], "layers": [list, None]},
+    prefer_skip_nested_validation=True,
+)
 def layer_activations(estimator, X, layers=None):
     """Feature maps of chosen layers for whole recordings.
 
@@ -73,6 +80,16 @@ def layer_activations(estimator, X, layers=None):
     return out
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": ["array-like"],
+        "layer": [str, None],
+        "target": "no_validation",
+        "method": [StrOptions({"gradcam", "layercam"})],
+    },
+    prefer_skip_nested_validation=True,
+)
 def grad_cam(estimator, X, layer=None, target=1, method="gradcam"):
     """Grad-CAM saliency of each recording, aligned with its spectrogram.
 
@@ -106,8 +123,6 @@ def grad_cam(estimator, X, layer=None, target=1, method="gradcam"):
     net = resolve_network(estimator)
     specs = spectrograms_for(estimator, X)
     module = net.net_.module_
-    if method not in ("gradcam", "layercam"):
-        raise ValueError(f"method must be 'gradcam' or 'layercam', got {method!r}.")
     layer = _default_layers(module)[-1] if layer is None else layer
     (mod,) = _named(module, [layer])
     target_idx = target_index(net, target)
@@ -136,6 +151,18 @@ def grad_cam(estimator, X, layer=None, target=1, method="gradcam"):
     return maps
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": ["array-like"],
+        "groups": ["array-like", None],
+        "method": [StrOptions({"gradcam", "layercam", "occlusion"})],
+        "target": "no_validation",
+        "band_width": [Interval(Integral, 1, None, closed="left")],
+        "layer": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def frequency_importance(
     estimator, X, groups=None, method="gradcam", target=1, band_width=1, layer=None
 ):

@@ -1,10 +1,13 @@
 """How layers move during training, and how much each one matters at the end."""
 
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._common import leaf_layers, preserved_state, resolve_network, spectrograms_for
 
@@ -31,6 +34,10 @@ def _layer_vector(snapshot, layer):
     return torch.cat(parts)
 
 
+@validate_params(
+    {"estimator": "no_validation"},
+    prefer_skip_nested_validation=True,
+)
 def layer_drift(estimator):
     """Relative distance of every layer from its initialisation, epoch by epoch.
 
@@ -76,6 +83,19 @@ def layer_drift(estimator):
     return result
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "checkpoints": [list, None],
+        "mode": [StrOptions({"reinit", "rerandomize"})],
+        "scoring": [str, callable, None],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "enrol": [tuple, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def reinitialization_robustness(
     estimator, X, y, checkpoints=None, mode="reinit", scoring=None, random_state=0, enrol=None
 ):
@@ -117,8 +137,6 @@ def reinitialization_robustness(
         ``baseline`` (the fitted network's score).
     """
     net = resolve_network(estimator)
-    if mode not in ("reinit", "rerandomize"):
-        raise ValueError(f"mode must be 'reinit' or 'rerandomize', got {mode!r}.")
     hist = _history(net) if mode == "reinit" else getattr(net, "layer_history_", {}) or {}
     recorded = sorted(hist)
     if mode == "rerandomize":
