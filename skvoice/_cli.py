@@ -174,21 +174,15 @@ def _drop_unreadable(data, skip_bad):
 def _train(args):
     from sklearn.pipeline import make_pipeline
 
-    from ._persist import save_model
     from .neural_network import CNNClassifier
     from .neural_network._progress import EpochProgressBar
     from .preprocessing import SilenceTrimmer, SpectrogramExtractor
 
     _check_writable(args.out)  # before a long fit, not after it
     key = _key(args)
-    # Paths: the pipeline streams the files and keeps only their spectrograms.
-    data = _load_corpus(
-        args.data_dir, _allowed(args.allowed), args.versions.split(","), True, args.sr
+    data, fmax = _labelled_files(
+        args, args.sr, "The data hold only allowed or only refused speakers."
     )
-    fmax = _native_rates(data.filename, args.sr)
-    data = _drop_unreadable(data, args.skip_bad)
-    if len(set(data.target)) < 2:
-        raise ValueError("The data hold only allowed or only refused speakers.")
     print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
     net = CNNClassifier(
         target_far=args.target_far,
@@ -204,52 +198,64 @@ def _train(args):
         SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr, fmax=fmax), net
     )
     pipe.fit(data.data, data.target, cnnclassifier__groups=data.speaker)
-    save_model(pipe, args.out, key=key)
-    if args.target_far is not None:
-        print(
-            f"Threshold for a false-acceptance rate of {args.target_far:g}: "
-            f"{net.threshold_:.3f} (log-odds, chosen on cross-fitted impostors)"
-        )
-    print(f"Model written to {args.out}")
+    _save(pipe, args, key)
     return 0
 
 
 def _enrol(args):
     """Enrol the allowed speakers with a pretrained encoder: no training."""
-    from ._persist import save_model
-    from .neural_network._pretrained import PretrainedEncoder
+    from .neural_network._pretrained import encoder_card
     from .verification import make_enrollment_pipeline
 
     _check_writable(args.out)
     key = _key(args)
-    rate = int(PretrainedEncoder(args.encoder).card_["frontend"]["sr"])
-    # Every file is read at the encoder's rate (soxr resamples 8 kHz, 44.1 kHz, ...).
-    data = _load_corpus(
-        args.data_dir, _allowed(args.allowed), args.versions.split(","), True, rate
+    # Every file is read at the encoder's rate (soxr resamples 8 kHz, 44.1 kHz, ...);
+    # its front-end is fixed, so the native rates are only reported.
+    rate = int(encoder_card(args.encoder)["frontend"]["sr"])
+    data, _ = _labelled_files(
+        args,
+        rate,
+        "Enrolment needs refused speakers too: their recordings calibrate the scores "
+        "(and set the threshold with --target-far).",
     )
-    _native_rates(data.filename, rate)
-    data = _drop_unreadable(data, args.skip_bad)
-    if len(set(data.target)) < 2:
-        raise ValueError(
-            "Enrolment needs refused speakers too: their recordings calibrate the scores "
-            "(and set the threshold with --target-far)."
-        )
     pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=args.target_far)
     pipe.fit(data.data, data.target, enrollmentverifier__speakers=data.speaker)
-    save_model(pipe, args.out, key=key)
     ver = pipe[-1]
     print(
         f"Enrolled {len(ver.enrolled_)} allowed speakers ({', '.join(sorted(ver.enrolled_))}) "
         f"from {int(sum(data.target))} recordings; {len(ver.cohort_)} refused speakers "
         f"calibrate the scores. Encoder: {args.encoder}, nothing trained."
     )
+    _save(pipe, args, key)
+    return 0
+
+
+def _labelled_files(args, sr, one_class_error):
+    """The labelled files of ``train`` and ``enrol``, streamed at ``sr``; and the mel fmax.
+
+    The native rates are printed; unreadable files are dropped with ``--skip-bad``;
+    data of one class only raise ``one_class_error``.
+    """
+    # Paths: the pipeline streams the files and keeps only their spectrograms.
+    data = _load_corpus(args.data_dir, _allowed(args.allowed), args.versions.split(","), True, sr)
+    fmax = _native_rates(data.filename, sr)
+    data = _drop_unreadable(data, args.skip_bad)
+    if len(set(data.target)) < 2:
+        raise ValueError(one_class_error)
+    return data, fmax
+
+
+def _save(pipe, args, key):
+    """Save the fitted model of ``train`` / ``enrol`` and say where, with its threshold."""
+    from ._persist import save_model
+
+    save_model(pipe, args.out, key=key)
     if args.target_far is not None:
         print(
             f"Threshold for a false-acceptance rate of {args.target_far:g}: "
-            f"{ver.threshold_:.3f} (log-odds, chosen on cross-fitted impostors)"
+            f"{pipe[-1].threshold_:.3f} (log-odds, chosen on cross-fitted impostors)"
         )
     print(f"Model written to {args.out}")
-    return 0
 
 
 def _key(args):

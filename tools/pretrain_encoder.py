@@ -169,7 +169,6 @@ def train(args):
     n_utts = len(index)
     print(f"{n_utts} utterances of {len(speakers)} speakers ({time.perf_counter() - t0:.0f} s)")
     frontend = SpectrogramExtractor(**FRONTEND)
-    frontend._fit()
     module = SpectrogramCNN(n_bins=FRONTEND["n_mels"], n_classes=1, **ARCHITECTURE)
     weight = torch.nn.Parameter(torch.randn(len(speakers), ARCHITECTURE["embedding_dim"]) * 0.01)
     params = [p for n, p in module.named_parameters() if not n.startswith("head")]

@@ -18,7 +18,7 @@ from ..verification._operating_point import OperatingPointMixin
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
-from ._pretrained import FreezeTrunk, load_encoder
+from ._pretrained import FreezeTrunk, load_encoder, trunk_state
 from ._training import SkorchNet, plain_print
 from ._validation import SpeakerVerificationScoring, hold_out_speakers
 
@@ -578,7 +578,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
                 f"bins (its front-end: {card['frontend']}); X has {self.n_channels_in_} "
                 f"channel(s) of {self.n_features_in_} bins."
             )
-        return {k: v for k, v in module.state_dict().items() if not k.startswith("head.")}
+        return trunk_state(module)
 
     def _speaker_datasets(self, specs, targets, seed):
         """Crops of the training speakers, and the held-out speakers' EER scoring.

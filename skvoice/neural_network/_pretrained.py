@@ -21,7 +21,13 @@ from skorch.callbacks import Callback
 from ._base import SpectrogramNetMixin
 from ._module import SpectrogramCNN
 
-__all__ = ["available_encoders", "load_encoder", "PretrainedEncoder", "FreezeTrunk"]
+__all__ = [
+    "available_encoders",
+    "encoder_card",
+    "load_encoder",
+    "PretrainedEncoder",
+    "FreezeTrunk",
+]
 
 #: Shipped encoders: name -> SHA-256 of the weights file.
 SHIPPED = {"speechocean762": "c6989f57b5a9a4f24b7a7f702c84a9005b79da499e366ad2514133d8da4342c9"}
@@ -133,6 +139,28 @@ def _read(weights, card_path, expected, mtime):
     return card, state
 
 
+def encoder_card(pretrained):
+    """The card of a pretrained encoder (its weights checked), without building the network.
+
+    Parameters
+    ----------
+    pretrained : str or path-like
+        As for :func:`load_encoder`.
+
+    Returns
+    -------
+    card : dict
+    """
+    return _checked_read(pretrained)[0]
+
+
+def _checked_read(pretrained):
+    """Card, state dict and weights path, read once per file and checked."""
+    weights, card_path, expected = _locate(pretrained)
+    card, state = _read(weights, card_path, expected, weights.stat().st_mtime_ns)
+    return card, state, weights
+
+
 def load_encoder(pretrained):
     """Card and trunk module of a pretrained speaker encoder.
 
@@ -155,8 +183,7 @@ def load_encoder(pretrained):
         Unknown name, missing card, or weights whose SHA-256 differs from the
         recorded one.
     """
-    weights, card_path, expected = _locate(pretrained)
-    card, state = _read(weights, card_path, expected, weights.stat().st_mtime_ns)
+    card, state, weights = _checked_read(pretrained)
     module = build_trunk(card)
     missing, unexpected = module.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith("head.") for k in missing):
@@ -191,7 +218,6 @@ class PretrainedEncoder(SpectrogramNetMixin):
         self.card_, self.module_ = load_encoder(pretrained)
         self.n_features_in_ = int(self.card_["frontend"]["n_mels"])
         self.crop_frames = _WINDOW_FRAMES
-        self.sha256_ = self.card_["sha256"]
 
     def _inference_module(self):
         return self.module_

@@ -51,11 +51,11 @@ def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_p
     (2, 2)
     """
     from ..neural_network import SpeakerEmbedder
-    from ..neural_network._pretrained import PretrainedEncoder
+    from ..neural_network._pretrained import encoder_card
     from ..preprocessing import Resampler, SilenceTrimmer, SpectrogramExtractor
     from ._enrollment import EnrollmentVerifier
 
-    front = PretrainedEncoder(pretrained).card_["frontend"]
+    front = encoder_card(pretrained)["frontend"]
     rate = int(front["sr"])
     steps = []
     if sr != rate:
