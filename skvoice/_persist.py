@@ -150,6 +150,7 @@ def _network_state(net):
         fitted["speaker_class_"] = _jsonable(net.speaker_class_)
     if hasattr(net, "verifier_"):
         fitted["verifier_"] = _verifier_state(net.verifier_)
+        fitted["unit_input"] = bool(net.scorer_.unit_input)
     if hasattr(net, "whitening_"):
         fitted["novelty"] = {
             "embedding_mean_": _jsonable(net.embedding_mean_),
@@ -697,6 +698,8 @@ def _restore_network(path, info, weights, net):
     net.net_.module_.load_state_dict(state)
     net.net_.module_.eval()
     net.history_ = net.net_.history
+    # Before format 4 the cosine scorer read the embeddings as they came.
+    net.scorer_ = net._make_scorer(unit_input=bool(info.get("unit_input", False)))
 
 
 def _restore_enrolment(path, manifest, weights, steps):

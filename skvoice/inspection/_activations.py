@@ -7,8 +7,8 @@ import torch
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..neural_network._scoring import class_log_odds
 from ._common import (
+    device_of,
     frequencies_for,
     preserved_state,
     resolve_network,
@@ -59,7 +59,7 @@ def layer_activations(estimator, X, layers=None):
     """
     net = resolve_network(estimator)
     specs = spectrograms_for(estimator, X)
-    module = net.net_.module_
+    module = net.trunk
     layers = _default_layers(module) if layers is None else list(layers)
     out = {name: [] for name in layers}
     handles = []
@@ -73,7 +73,7 @@ def layer_activations(estimator, X, layers=None):
         with preserved_state(module), torch.inference_mode():
             module.eval()
             for s in specs:
-                module(s[None].to(net.device_))
+                module(s[None].to(device_of(module)))
     finally:
         for h in handles:
             h.remove()
@@ -122,7 +122,7 @@ def grad_cam(estimator, X, layer=None, target=1, method="gradcam"):
     """
     net = resolve_network(estimator)
     specs = spectrograms_for(estimator, X)
-    module = net.net_.module_
+    module = net.trunk
     layer = _default_layers(module)[-1] if layer is None else layer
     (mod,) = _named(module, [layer])
     target_idx = target_index(net, target)
@@ -133,8 +133,8 @@ def grad_cam(estimator, X, layer=None, target=1, method="gradcam"):
         with preserved_state(module):
             module.eval()
             for s in specs:
-                x = s[None].to(net.device_)
-                score = class_log_odds(net, module, x, target_idx).sum()
+                x = s[None].to(device_of(module))
+                score = net.class_log_odds(x, target_idx).sum()
                 act = store["a"]
                 (grad,) = torch.autograd.grad(score, act)
                 if method == "layercam":
@@ -203,7 +203,7 @@ def frequency_importance(
     n_bins = specs[0].shape[1]
     if method in ("gradcam", "layercam"):
         if layer is None and method == "gradcam":
-            layer = _default_layers(net.net_.module_)[0]
+            layer = _default_layers(net.trunk)[0]
         maps = grad_cam(estimator, X, layer=layer, target=target, method=method)
         per_rec = np.array([m.mean(axis=1) for m in maps])
     elif method == "occlusion":
@@ -225,7 +225,7 @@ def frequency_importance(
 
 def _occlusion(net, specs, target, band_width):
     target_idx = target_index(net, target)
-    module = net.net_.module_
+    module = net.trunk
     n_bins = specs[0].shape[1]
     starts = np.arange(0, n_bins, band_width)
     out = np.zeros((len(specs), n_bins))
@@ -236,7 +236,7 @@ def _occlusion(net, specs, target, band_width):
             batch = s[None].repeat(len(starts) + 1, 1, 1, 1)
             for k, b in enumerate(starts):
                 batch[k + 1, :, b : b + band_width, :] = s.mean()
-            scores = class_log_odds(net, module, batch.to(net.device_), target_idx).cpu()
+            scores = net.class_log_odds(batch.to(device_of(module)), target_idx).cpu()
             drop = (scores[0] - scores[1:]).numpy()
             out[r] = np.repeat(drop, band_width)[:n_bins]
     return out

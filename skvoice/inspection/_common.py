@@ -6,7 +6,9 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["resolve_network", "spectrograms_for", "frequencies_for"]
+from ..neural_network._data import check_spectrograms
+
+__all__ = ["resolve_network", "spectrograms_for", "frequencies_for", "device_of"]
 
 
 def _unwrap(estimator):
@@ -26,7 +28,7 @@ def resolve_network(estimator):
     """
     estimator = _unwrap(estimator)
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    if not hasattr(final, "net_"):
+    if not hasattr(final, "trunk"):
         check_is_fitted(final)
         raise TypeError(
             f"Expected a fitted network estimator (CNNClassifier or a Pipeline ending in one), "
@@ -41,7 +43,14 @@ def spectrograms_for(estimator, X):
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         X = estimator[:-1].transform(X)
     net = resolve_network(estimator)
-    return net._check_X(X, reset=False)
+    return check_spectrograms(
+        X, n_bins=net.n_features_in_, n_channels=net.n_channels_in_, owner=type(net).__name__
+    )
+
+
+def device_of(module):
+    """The device of a module's parameters."""
+    return next(module.parameters()).device
 
 
 def frequencies_for(estimator, n_bins):

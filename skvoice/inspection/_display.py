@@ -119,7 +119,7 @@ class KernelDisplay:
         """
         import torch
 
-        module = resolve_network(estimator).net_.module_
+        module = resolve_network(estimator).trunk
         conv = next(m for m in module.modules() if isinstance(m, torch.nn.Conv2d))
         return cls(conv.weight.detach().cpu().numpy()).plot()
 

@@ -9,6 +9,7 @@ from sklearn.metrics import get_scorer
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..verification._scoring import CosineScorer, unit_rows
 from ._common import leaf_layers, preserved_state, resolve_network, spectrograms_for
 
 __all__ = ["layer_drift", "reinitialization_robustness"]
@@ -58,7 +59,7 @@ def layer_drift(estimator):
     net = resolve_network(estimator)
     hist = _history(net)
     epochs = sorted(hist)
-    layers = leaf_layers(net.net_.module_)
+    layers = leaf_layers(net.trunk)
     vec = {e: {name: _layer_vector(hist[e], name) for name in layers} for e in epochs}
     from_init = np.zeros((len(epochs), len(layers)))
     from_prev = np.zeros((len(epochs), len(layers)))
@@ -147,11 +148,12 @@ def reinitialization_robustness(
         missing = [c for c in checkpoints if c not in hist]
         if missing:
             raise ValueError(f"Epochs {missing} were not recorded; recorded: {recorded}.")
-    scorer = get_scorer(scoring) if scoring is not None else None
+    scorer_fn = get_scorer(scoring) if scoring is not None else None
     specs = spectrograms_for(estimator, X)  # transform once, score many times
     y = np.asarray(y)
 
-    cosine = getattr(net, "backend_", "posterior") == "cosine"
+    scorer = net.scorer_
+    cosine = scorer.reads == "embedding"
     if cosine:
         if enrol is None:
             raise ValueError(
@@ -161,16 +163,19 @@ def reinitialization_robustness(
         X_e, y_e, spk_e = enrol
         specs_e = spectrograms_for(estimator, X_e)
         allowed_e = (np.asarray(y_e) == net.pos_label_).astype(int)
-        verifier = net.verifier_
 
     def score():
         if cosine:  # enrol again with the network as it is now
-            net.verifier_ = clone(verifier).fit(
-                net._embeddings(specs_e), allowed_e, speakers=spk_e
+            E = net.embed(specs_e)
+            if scorer.unit_input:
+                E = unit_rows(E).numpy()
+            verifier = clone(scorer.verifier).fit(E, allowed_e, speakers=spk_e)
+            net.scorer_ = CosineScorer(
+                verifier, scorer.pos_index, scorer.calibration, unit_input=scorer.unit_input
             )
-        return scorer(net, specs, y) if scorer is not None else net.score(specs, y)
+        return scorer_fn(net, specs, y) if scorer_fn is not None else net.score(specs, y)
 
-    module = net.net_.module_
+    module = net.trunk
     layers = leaf_layers(module)
     modules = dict(module.named_modules())
     try:
@@ -178,8 +183,7 @@ def reinitialization_robustness(
             module, layers, modules, hist, checkpoints, mode, random_state, score
         )
     finally:
-        if cosine:
-            net.verifier_ = verifier
+        net.scorer_ = scorer
     return Bunch(scores=scores, layers=layers, checkpoints=list(checkpoints), baseline=baseline)
 
 

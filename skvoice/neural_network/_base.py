@@ -44,7 +44,89 @@ def resolve_device(device):
 
 
 class SpectrogramNetMixin:
-    """Input checks, crops and sliding-window inference shared by the networks."""
+    """Input checks, crops and sliding-window inference shared by the networks.
+
+    The public interface other packages use (inspection, uncertainty, the
+    embedder, persistence): :attr:`trunk`, :meth:`embed`,
+    :meth:`window_log_proba` and :meth:`map_windows`.
+    """
+
+    @property
+    def trunk(self):
+        """The fitted torch module, with named blocks.
+
+        A ``SpectrogramCNN``: ``blocks.block0`` ... (each ``conv``, ``bn``),
+        ``embedding``, ``dropout``, ``head``; ``embed(x)`` gives the embedding.
+        """
+        self._check_fitted()
+        return self._inference_module()
+
+    def map_windows(self, X, fn):
+        """Per recording, the mean over its sliding windows of ``fn(trunk, windows)``.
+
+        The windows are those of prediction (``crop_frames`` wide, half
+        overlapping); each recording's windows form one batch, so a recording's
+        result never depends on the others. The network runs in evaluation mode
+        without gradients (``fn`` may switch dropout on, as MC dropout does).
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+        fn : callable
+            ``fn(trunk, windows)`` with ``windows`` of shape ``(n_windows,
+            n_channels, n_bins, crop_frames)`` on the network's device; returns
+            a tensor whose first axis is the windows.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_recordings, ...)
+            float64.
+        """
+        self._check_fitted()
+        specs = self._check_X(X, reset=False)
+        return self._mean_over_windows(specs, fn).double().numpy()
+
+    def embed(self, X):
+        """Speaker embedding of each recording: its windows' mean embedding.
+
+        The layer before the head, averaged over the sliding windows; not
+        length-normalised (:class:`SpeakerEmbedder` normalises it).
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        E : ndarray of shape (n_recordings, embedding_dim)
+        """
+        return self.map_windows(X, lambda m, w: m.embed(w))
+
+    def window_log_proba(self, X):
+        """Log-probabilities of the network's outputs, averaged over each recording's windows.
+
+        The outputs are the training speakers with the speaker objective
+        (``speakers_``), else the classes; the windows' mean log-probability is
+        renormalised. The scorer turns them into class probabilities.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_recordings, n_outputs)
+        """
+        mean = self.map_windows(X, lambda m, w: torch.log_softmax(m(w), dim=-1))
+        return mean - np.logaddexp.reduce(mean, axis=1, keepdims=True)
+
+    def _check_fitted(self):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
 
     def _check_X(self, X, reset):
         if reset:

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._groups import speaker_columns
 from ..verification._operating_point import OperatingPointMixin
+from ..verification._scoring import CosineScorer, PosteriorScorer, unit_rows
 from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
 from ._module import SpectrogramCNN
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
@@ -539,8 +540,12 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         if self.backend_ == "cosine":
             from ..verification import EnrollmentVerifier
 
+            # Unit-length embeddings, as SpeakerEmbedder gives them: the same
+            # enrolment whichever way the network is used.
             self.verifier_ = EnrollmentVerifier(**self._verifier_params).fit(
-                embeddings, (y == self.pos_label_).astype(int), speakers=rec_speaker
+                unit_rows(embeddings).numpy(),
+                (y == self.pos_label_).astype(int),
+                speakers=rec_speaker,
             )
         # Where the training voices lie, for novelty_score.
         self.embedding_mean_, self.speaker_centroids_, self.whitening_ = fit_novelty(
@@ -556,6 +561,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
             {"groups": speakers},
             lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
         )
+        self.scorer_ = self._make_scorer()
         return self
 
     def _pretrained_trunk(self):
@@ -631,78 +637,64 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         return y_enc
 
     def _embeddings(self, specs):
-        """:meth:`_mean_embedding` as a float64 array (what the verifier reads)."""
+        """:meth:`_mean_embedding` as a float64 array (what novelty reads)."""
         return self._mean_embedding(specs).double().numpy()
 
-    def _class_log_proba(self, X, forward=None):
-        """Class log-probabilities per recording from a window-level ``forward``.
+    def _make_scorer(self, unit_input=True):
+        """The scorer of ``backend_``, with the cross-fitted calibration when there is one.
 
-        ``forward(module, windows)`` returns log-probabilities of the network's
-        outputs with shape ``(n_windows, n_draws, n_outputs)`` (several draws for
-        MC dropout); the default is one deterministic draw. Returns an array of
-        shape ``(n_recordings, n_draws, n_classes)``: per draw, the windows' mean
-        log-probability, renormalised, with speaker outputs summed into classes.
-        Without ``forward`` and with two classes, the calibrated decision score
-        (cosine or posterior) as two columns. Under cosine scoring ``forward``
-        returns embeddings ``(n_windows, n_draws, embedding_dim)`` instead, and
-        every draw is scored by cosine.
+        ``unit_input=False`` only for models saved before the cosine scorer read
+        unit-length embeddings (model format 3 and older).
+        """
+        pos = None if self.pos_label_ is None else self._pos_index
+        calibration = getattr(self, "calibration_", None)
+        if self.backend_ == "cosine":
+            return CosineScorer(self.verifier_, pos, calibration, unit_input=unit_input)
+        speaker_class = self.speaker_class_ if self.objective_ == "speakers" else None
+        return PosteriorScorer(len(self.classes_), speaker_class, pos, calibration)
+
+    def _features_fn(self):
+        """What the scorer reads, per window: the embedding or the outputs' log-probabilities."""
+        if self.scorer_.reads == "embedding":
+            return lambda m, w: m.embed(w)
+        return lambda m, w: torch.log_softmax(m(w), dim=-1)
+
+    def _scored_features(self, specs):
+        """Per recording, the windows' mean of what the scorer reads."""
+        return self._mean_over_windows(specs, self._features_fn())
+
+    def class_log_odds(self, x, target):
+        """Differentiable log-odds of class index ``target``, scored as the model decides.
+
+        For inspection (Grad-CAM, occlusion): the network runs on ``x`` whole (no
+        sliding windows) with gradients, and :attr:`scorer_` scores its output:
+        the calibrated best cosine to the enrolled allowed speakers under cosine
+        scoring (negated for the refused class), the speakers' posteriors summed
+        per class under posterior scoring.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_channels, n_bins, n_frames)
+            Spectrograms on the network's device.
+        target : int
+            Index into ``classes_``.
+
+        Returns
+        -------
+        log_odds : Tensor of shape (batch,)
         """
         check_is_fitted(self)
-        specs = self._check_X(X, reset=False)
-        if forward is None and len(self.classes_) == 2:
-            return self._binary_log_proba(self._allowed_log_odds(specs))[:, None]
-        if forward is not None and getattr(self, "backend_", "posterior") == "cosine":
-            # ``forward`` samples embeddings: each draw is scored by cosine, as the
-            # model decides.
-            return self._cosine_log_proba(specs, forward)
-        return self._posterior_log_proba(specs, forward)
-
-    def _cosine_log_proba(self, specs, forward):
-        """Per draw of ``forward``'s embeddings, the cosine decision's two log-probabilities."""
-        E = self._mean_over_windows(specs, forward).double().numpy()  # (n, P, D)
-        n, draws, dim = E.shape
-        flat = E.reshape(n * draws, dim)
-        if getattr(self, "calibration_", None) is not None:
-            log_odds = self._calibrated(self.verifier_.score_samples(flat))
-        else:
-            log_odds = self.verifier_._allowed_log_odds(flat)
-        return self._binary_log_proba(log_odds).reshape(n, draws, 2)
-
-    def _posterior_log_proba(self, specs, forward=None):
-        """The network's class posteriors, ``(n_recordings, n_draws, n_classes)``."""
-        if forward is None:
-
-            def forward(m, w):
-                return torch.log_softmax(m(w), dim=-1)[:, None, :]
-
-        mean = self._mean_over_windows(specs, forward).double()
-        logp = mean - torch.logsumexp(mean, dim=-1, keepdim=True)
-        if self.objective_ == "speakers":
-            # P(class) = sum of the posteriors of the class's speakers.
-            out = torch.full(logp.shape[:-1] + (len(self.classes_),), -torch.inf, dtype=logp.dtype)
-            for c in range(len(self.classes_)):
-                members = np.flatnonzero(self.speaker_class_ == c)
-                if members.size:
-                    out[..., c] = torch.logsumexp(logp[..., members], dim=-1)
-            logp = out
-        return logp.numpy()
+        return self.scorer_.class_log_odds(self._features_fn()(self.trunk, x), target)
 
     # The scoring helpers below take spectrograms already validated by ``_check_X``
     # (the public methods validate once; cross-fitting passes the validated ones).
 
     def _raw_allowed_score(self, specs):
         """Uncalibrated score of the allowed class: best cosine, or posterior log-odds."""
-        if getattr(self, "backend_", "posterior") == "cosine":
-            return self.verifier_.score_samples(self._embeddings(specs))
-        logp = self._posterior_log_proba(specs)[:, 0, :]
-        pos = self._pos_index
-        return logp[:, pos] - logp[:, 1 - pos]
+        return self.scorer_.score(self._scored_features(specs)).numpy()
 
-    def _default_log_odds(self, specs):
-        if getattr(self, "backend_", "posterior") == "cosine":
-            # The verifier enrols label 1: the allowed speakers.
-            return self.verifier_._allowed_log_odds(self._embeddings(specs))
-        return self._raw_allowed_score(specs)
+    def _allowed_log_odds(self, specs):
+        return self.scorer_.allowed_log_odds(self._scored_features(specs)).numpy()
 
     def novelty_score(self, X, method="mahalanobis"):
         """How far each recording lies from every voice the network was trained on.
@@ -778,7 +770,9 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         -------
         log_proba : ndarray of shape (n_recordings, n_classes)
         """
-        return self._class_log_proba(X)[:, 0, :]
+        check_is_fitted(self)
+        specs = self._check_X(X, reset=False)
+        return self.scorer_.class_log_proba(self._scored_features(specs)).numpy()
 
     def predict_proba(self, X):
         """Class probabilities per recording.

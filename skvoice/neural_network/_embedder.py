@@ -2,13 +2,12 @@
 
 import os
 
-import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
+from ..verification._scoring import unit_rows
 from ._cnn import CNNClassifier
 from ._pretrained import PretrainedEncoder
 
@@ -111,9 +110,9 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
                     "pretrained excludes network and reuse_fitted: the encoder is the network."
                 )
             self.network_ = PretrainedEncoder(self.pretrained)
-            self.network_._check_X(X, reset=False)  # the encoder's front-end, or an error
+            self.network_.check_input(X)  # the encoder's front-end, or an error
         elif self.reuse_fitted:
-            if self.network is None or not hasattr(self.network, "net_"):
+            if self.network is None or not hasattr(self.network, "trunk"):
                 raise ValueError("reuse_fitted=True needs a fitted CNNClassifier as network.")
             self.network_ = self.network
         else:
@@ -141,10 +140,7 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         E : ndarray of shape (n_recordings, embedding_dim)
         """
         check_is_fitted(self)
-        net = self.network_
-        specs = net._check_X(X, reset=False)
-        mean = net._mean_embedding(specs)
-        return torch.nn.functional.normalize(mean, dim=1).numpy().astype(np.float64)
+        return unit_rows(self.network_.embed(X)).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -222,6 +222,13 @@ class PretrainedEncoder(SpectrogramNetMixin):
     def _inference_module(self):
         return self.module_
 
+    def _check_fitted(self):
+        pass  # loaded ready to use
+
+    def check_input(self, X):
+        """Spectrograms of the encoder's front-end (one channel, its bands), or a clear error."""
+        return self._check_X(X, reset=False)
+
 
 class FreezeTrunk(Callback):
     """skorch callback: only the head trains during the first ``epochs`` epochs.

@@ -172,7 +172,7 @@ def split_final_step(estimator):
 
 
 def _check_network(final, name):
-    if not hasattr(final, "_class_log_proba"):
+    if not (hasattr(final, "map_windows") and hasattr(final, "class_log_odds")):
         raise TypeError(
             f"{name} needs a network estimator such as CNNClassifier (or a Pipeline "
             f"ending in one); got {type(final).__name__}."
@@ -313,7 +313,9 @@ class MCDropoutClassifier(
 
         seed = seed_from(self.random_state)
 
-        cosine = getattr(final, "backend_", "posterior") == "cosine"
+        # The network's scorer reads embeddings (cosine) or outputs (posterior):
+        # sample that, then score every draw with the same scorer.
+        cosine = final.scorer_.reads == "embedding"
 
         def forward(module, windows):
             # The masks of a recording depend on the seed and on the recording
@@ -322,8 +324,7 @@ class MCDropoutClassifier(
             key = zlib.crc32(windows.detach().cpu().numpy().tobytes())
             gen = torch.Generator(device=windows.device).manual_seed((seed + key) % (2**63 - 1))
             if cosine:
-                # The model decides on the embedding: sample it (dropout inside
-                # the trunk); every draw is then scored by cosine.
+                # Dropout inside the trunk samples the embedding.
                 trunk = _Embedding(module)
                 if not _active_dropouts(trunk):
                     return trunk(windows)[:, None, :].expand(-1, n, -1)
@@ -331,6 +332,7 @@ class MCDropoutClassifier(
             logits = sample_with_dropout(module, windows, n, generator=gen)  # (P, W, K)
             return torch.log_softmax(logits, dim=-1).transpose(0, 1)  # (W, P, K)
 
-        logp = final._class_log_proba(Xt, forward)  # (n, P, C)
+        draws = final.map_windows(Xt, forward)  # (n, P, D) or (n, P, K)
+        logp = final.scorer_.class_log_proba(draws).numpy()  # (n, P, C)
         scores = final.novelty_score(Xt) if novelty and hasattr(final, "novelty_score") else None
         return np.exp(logp).transpose(1, 0, 2), scores

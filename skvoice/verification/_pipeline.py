@@ -27,11 +27,7 @@ def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_p
         telephone audio, 44100, 48000, ...).
     **verifier_params
         Parameters of the :class:`EnrollmentVerifier` (``pos_label``,
-        ``target_far``, ``cv``, ...). ``score_norm`` defaults to None here, not to
-        the verifier's "s-norm": on the real-speech benchmark, s-norm against the
-        refused speakers raised the pretrained encoder's EER several times
-        (``benchmarks/results/pretrained.md``), as it does for the CNN's own
-        cosine scoring.
+        ``target_far``, ``cv``, ``score_norm``, ...).
 
     Returns
     -------
@@ -64,6 +60,6 @@ def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_p
         ("silencetrimmer", SilenceTrimmer(sr=rate)),
         ("spectrogramextractor", SpectrogramExtractor(**front)),
         ("speakerembedder", SpeakerEmbedder(pretrained=pretrained)),
-        ("enrollmentverifier", EnrollmentVerifier(**{"score_norm": None, **verifier_params})),
+        ("enrollmentverifier", EnrollmentVerifier(**verifier_params)),
     ]
     return Pipeline(steps)

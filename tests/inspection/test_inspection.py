@@ -231,15 +231,13 @@ def fitted_speakers():
 
 
 def test_inspection_scores_as_the_model_decides(fitted_speakers):
-    from skvoice.neural_network._scoring import class_log_odds
-
     clf, X, y = fitted_speakers
     # One window per recording: the scored whole equals the model's own decision.
     one_window = [x[:, :16] for x in X[:6]]
-    module = clf.net_.module_.eval()
+    clf.trunk.eval()
     with torch.no_grad():
         mine = torch.cat(
-            [class_log_odds(clf, module, torch.from_numpy(x)[None, None], 1) for x in one_window]
+            [clf.class_log_odds(torch.from_numpy(x)[None, None], 1) for x in one_window]
         )
     np.testing.assert_allclose(mine.numpy(), clf.decision_function(one_window), atol=1e-4)
 
@@ -277,9 +275,9 @@ def test_reinitialization_under_cosine_enrols_again(fitted_speakers):
     with pytest.raises(ValueError, match="enrol="):
         reinitialization_robustness(clf, X, y, mode="rerandomize")
     before = _state(clf)
-    verifier = clf.verifier_
+    verifier, scorer = clf.verifier_, clf.scorer_
     r = reinitialization_robustness(clf, X, y, mode="rerandomize", enrol=(X, y, spk))
-    assert clf.verifier_ is verifier  # the fitted enrolment is given back
+    assert clf.scorer_ is scorer and scorer.verifier is verifier  # given back
     _unchanged(clf, before)
     # Enrolled again from the training recordings, the untouched network is the fit.
     assert r.baseline == clf.score(X, y)
@@ -289,8 +287,10 @@ def test_reinitialization_under_cosine_enrols_again(fitted_speakers):
     by_hand = copy.deepcopy(clf)
     torch.manual_seed(0 + i)
     by_hand.net_.module_.blocks.block0.conv.reset_parameters()
-    emb = by_hand._embeddings(by_hand._check_X(X, reset=False))
+    emb = by_hand.embed(X)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)  # the scorer reads unit embeddings
     by_hand.verifier_ = clone(verifier).fit(emb, y, speakers=spk)
+    by_hand.scorer_ = by_hand._make_scorer()
     assert r.scores[i, 0] == pytest.approx(by_hand.score(X, y), abs=1e-12)
     # The head plays no part in a cosine score: redrawing it changes nothing.
     assert r.scores[r.layers.index("head"), 0] == r.baseline

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from skvoice.neural_network import CNNClassifier, check_spectrograms
 from skvoice.neural_network._data import sliding_windows
@@ -305,8 +306,11 @@ def test_cosine_backend_scores_embeddings_against_allowed_centroids():
         for x in X:
             w, _ = sliding_windows([torch.as_tensor(x)[None]], TINY["crop_frames"], 8)
             emb.append(module.embed(w).mean(0).double().numpy())
-    ref = EnrollmentVerifier(score_norm=None, center=True).fit(np.array(emb), y, speakers=spk)
-    np.testing.assert_allclose(clf.decision_function(X), ref.decision_function(emb), atol=1e-4)
+    emb = np.array(emb)
+    np.testing.assert_allclose(clf.embed(X), emb, rtol=1e-5, atol=1e-6)
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    ref = EnrollmentVerifier(score_norm=None, center=True).fit(unit, y, speakers=spk)
+    np.testing.assert_allclose(clf.decision_function(X), ref.decision_function(unit), atol=1e-4)
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_allclose(
@@ -314,6 +318,40 @@ def test_cosine_backend_scores_embeddings_against_allowed_centroids():
     )
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
+
+
+def test_cosine_backend_is_the_embedder_and_verifier_path():
+    """One cosine path: the network's own scoring equals SpeakerEmbedder + EnrollmentVerifier."""
+    from sklearn.pipeline import make_pipeline
+
+    from skvoice.neural_network import SpeakerEmbedder
+    from skvoice.verification import EnrollmentVerifier
+
+    X, y, spk = _speakers_toy()
+    clf = CNNClassifier(**TINY, backend="cosine").fit(X, y, groups=spk)
+    pipe = make_pipeline(SpeakerEmbedder(clf, reuse_fitted=True), EnrollmentVerifier())
+    pipe.fit(X, y, speakerembedder__speakers=spk, enrollmentverifier__speakers=spk)
+    np.testing.assert_allclose(pipe.decision_function(X), clf.decision_function(X), atol=1e-9)
+    np.testing.assert_allclose(pipe.predict_proba(X), clf.predict_proba(X), atol=1e-12)
+    # The same scorer object type serves both.
+    assert type(clf.scorer_) is type(pipe[-1].scorer_)
+
+
+def test_public_network_interface_matches_predictions():
+    """embed / window_log_proba / trunk are what the scorer reads."""
+    X, y, spk = _speakers_toy()
+    clf = CNNClassifier(**TINY, backend="posterior").fit(X, y, groups=spk)
+    logp = clf.window_log_proba(X)
+    assert logp.shape == (len(X), len(clf.speakers_))
+    np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0)
+    # Summing the speakers' posteriors per class gives predict_proba.
+    allowed = clf.speaker_class_ == 1
+    by_hand = np.exp(logp[:, allowed]).sum(axis=1)
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], by_hand, rtol=1e-6)
+    assert clf.embed(X).shape == (len(X), TINY.get("embedding_dim", 128))
+    assert clf.trunk is clf.net_.module_
+    with pytest.raises(NotFittedError):
+        CNNClassifier().embed(X)
 
 
 def test_cosine_backend_needs_speakers_and_mc_dropout_follows_it():

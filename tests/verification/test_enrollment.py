@@ -35,7 +35,7 @@ def test_scores_are_cosine_to_centroids_without_norm():
 def test_snorm_hand_computed():
     E, spk, _ = _embeddings()
     y = np.isin(spk, ["s0"]).astype(int)
-    ver = EnrollmentVerifier(center=False).fit(E, y, speakers=spk)
+    ver = EnrollmentVerifier(score_norm="s-norm", center=False).fit(E, y, speakers=spk)
     raw = EnrollmentVerifier(score_norm=None, center=False).fit(E, y, speakers=spk)
     c = ver.enrolled_["s0"]
     e = E[7] / np.linalg.norm(E[7])

@@ -1,0 +1,210 @@
+"""How a recording is scored: the one owner of both scoring rules.
+
+A network gives, per recording, either its embedding or the log-probabilities
+of its outputs (one per training speaker, or per class). A scorer turns them
+into the decision's numbers:
+
+- :class:`PosteriorScorer`: output log-probabilities -> class log-probabilities,
+  the speakers' posteriors summed per class;
+- :class:`CosineScorer`: embedding -> best cosine similarity to the enrolled
+  allowed speakers (centred, unit length, optionally s-normalised against the
+  cohort) -> calibrated log-odds.
+
+Both work on torch tensors in float64, so the same code serves prediction
+(``CNNClassifier``, ``EnrollmentVerifier``), sampled embeddings or outputs
+(MC dropout) and gradients (Grad-CAM, occlusion). Leading axes are kept: a
+``(n, n_draws, d)`` input gives ``(n, n_draws)`` scores.
+"""
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+__all__ = ["CosineScorer", "PosteriorScorer", "best_cosine", "unit_rows"]
+
+
+def _tensor(x):
+    if torch.is_tensor(x):
+        return x.double()
+    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+def unit_rows(E):
+    """Rows scaled to unit length (a zero row stays zero)."""
+    return F.normalize(_tensor(E), dim=-1, eps=1e-12)
+
+
+def _affine(raw, a, b):
+    """``a * raw + b`` with ``-inf`` (nobody enrolled) kept as ``-inf``."""
+    finite = torch.nan_to_num(raw, neginf=0.0)
+    return torch.where(torch.isneginf(raw), -torch.inf, a * finite + b)
+
+
+def _two_columns(log_odds, pos_index):
+    """Log-probabilities of (refused, allowed) in the order of ``classes_``."""
+    allowed = -F.softplus(-log_odds)  # log sigmoid, stable at both ends
+    refused = -F.softplus(log_odds)
+    cols = (refused, allowed) if pos_index == 1 else (allowed, refused)
+    return torch.stack(cols, dim=-1)
+
+
+def best_cosine(U, centroids, cohort=None, score_norm=None):
+    """Best cosine similarity of unit embeddings to unit centroids.
+
+    Parameters
+    ----------
+    U : Tensor of shape (n, d)
+        Unit-length (centred) embeddings.
+    centroids : Tensor of shape (k, d)
+        Unit centroids of the enrolled speakers.
+    cohort : Tensor of shape (m, d) or None
+        Unit centroids of the cohort (the refused training speakers).
+    score_norm : {None, "s-norm"}
+        Symmetric score normalisation: the mean of the score z-normalised by the
+        enrolled speaker's cohort statistics and t-normalised by the test
+        recording's (skipped with fewer than two cohort speakers).
+
+    Returns
+    -------
+    Tensor of shape (n,)
+        ``-inf`` when nobody is enrolled.
+    """
+    if len(centroids) == 0:
+        return torch.full(U.shape[:1], -torch.inf, dtype=U.dtype)
+    S = U @ centroids.T
+    if score_norm is not None and cohort is not None and len(cohort) >= 2:
+        enrolled_vs_cohort, test_vs_cohort = centroids @ cohort.T, U @ cohort.T
+        z = (S - enrolled_vs_cohort.mean(1)[None]) / (
+            enrolled_vs_cohort.std(1, correction=0)[None] + 1e-6
+        )
+        t = (S - test_vs_cohort.mean(1)[:, None]) / (
+            test_vs_cohort.std(1, correction=0)[:, None] + 1e-6
+        )
+        S = 0.5 * (z + t)
+    return S.max(dim=1).values
+
+
+class CosineScorer:
+    """Cosine scoring against the enrolment of a fitted ``EnrollmentVerifier``.
+
+    Parameters
+    ----------
+    verifier : fitted EnrollmentVerifier
+        Its centring mean, enrolled centroids, cohort, ``score_norm`` and
+        calibrator are read when scoring (so :meth:`~EnrollmentVerifier.enroll`
+        takes effect at once).
+    pos_index : int
+        Column of the allowed class in the owner's ``classes_``.
+    calibration : tuple of (float, float) or None
+        Slope and intercept of a cross-fitted calibration; None: the
+        verifier's own (leave-one-out) calibrator.
+    unit_input : bool, default=False
+        Scale each embedding to unit length before the verifier's centring,
+        as :class:`~skvoice.neural_network.SpeakerEmbedder` does, so that a
+        network scored by cosine and its embedder followed by the verifier
+        give the same scores.
+    """
+
+    reads = "embedding"
+
+    def __init__(self, verifier, pos_index, calibration=None, unit_input=False):
+        self.verifier = verifier
+        self.pos_index = pos_index
+        self.calibration = calibration
+        self.unit_input = unit_input
+
+    def score(self, E):
+        """Uncalibrated score: the best (normalised) cosine to an enrolled speaker."""
+        E = _tensor(E)
+        lead = E.shape[:-1]
+        E = E.reshape(-1, E.shape[-1])
+        if self.unit_input:
+            E = unit_rows(E)
+        ver = self.verifier
+        if ver.center:
+            E = E - _tensor(ver.mean_)
+        cents = _tensor(np.array(list(ver.enrolled_.values())).reshape(-1, E.shape[1]))
+        cohort = _tensor(ver.cohort_)
+        return best_cosine(unit_rows(E), cents, cohort, ver.score_norm).reshape(lead)
+
+    def _slope_intercept(self):
+        if self.calibration is not None:
+            return self.calibration
+        cal = self.verifier.calibrator_
+        return float(cal.coef_[0, 0]), float(cal.intercept_[0])
+
+    def allowed_log_odds(self, E):
+        """Calibrated log-odds that the speaker is allowed."""
+        return _affine(self.score(E), *self._slope_intercept())
+
+    def class_log_proba(self, E):
+        """Log-probabilities of the two classes, in the order of ``classes_``."""
+        return _two_columns(self.allowed_log_odds(E), self.pos_index)
+
+    def class_log_odds(self, E, target):
+        """Log-odds of class index ``target`` (differentiable)."""
+        allowed = self.allowed_log_odds(E)
+        return allowed if target == self.pos_index else -allowed
+
+
+class PosteriorScorer:
+    """Posterior scoring: the network's outputs as class probabilities.
+
+    Parameters
+    ----------
+    n_classes : int
+        Classes of the owner.
+    speaker_class : ndarray of int or None
+        With the speaker objective, the class index of every output (speaker);
+        their posteriors are summed per class. None: the outputs are the classes.
+    pos_index : int or None
+        Column of the allowed class (two classes); None with more classes.
+    calibration : tuple of (float, float) or None
+        Cross-fitted slope and intercept applied to the allowed log-odds (two
+        classes).
+    """
+
+    reads = "log_proba"
+
+    def __init__(self, n_classes, speaker_class=None, pos_index=None, calibration=None):
+        self.n_classes = n_classes
+        self.speaker_class = speaker_class
+        self.pos_index = pos_index
+        self.calibration = calibration
+
+    def posterior(self, logp):
+        """Class log-probabilities from outputs' log-probabilities or logits (renormalised)."""
+        logp = _tensor(logp)
+        logp = logp - torch.logsumexp(logp, dim=-1, keepdim=True)
+        if self.speaker_class is None:
+            return logp
+        # P(class) = sum of the posteriors of the class's speakers.
+        cols = []
+        for c in range(self.n_classes):
+            members = torch.as_tensor(np.flatnonzero(self.speaker_class == c))
+            if len(members):
+                cols.append(torch.logsumexp(logp[..., members], dim=-1))
+            else:
+                cols.append(torch.full(logp.shape[:-1], -torch.inf, dtype=logp.dtype))
+        return torch.stack(cols, dim=-1)
+
+    def class_log_odds(self, logp, target):
+        """Log-odds of class index ``target``: log p / (1 - p), uncalibrated, differentiable."""
+        post = self.posterior(logp)
+        others = [k for k in range(post.shape[-1]) if k != target]
+        return post[..., target] - torch.logsumexp(post[..., others], dim=-1)
+
+    def score(self, logp):
+        """Uncalibrated log-odds of the allowed class (two classes)."""
+        return self.class_log_odds(logp, self.pos_index)
+
+    def allowed_log_odds(self, logp):
+        """Log-odds of the allowed class, calibrated when cross-fitted."""
+        raw = self.score(logp)
+        return raw if self.calibration is None else _affine(raw, *self.calibration)
+
+    def class_log_proba(self, logp):
+        """Class log-probabilities; with two classes, those of :meth:`allowed_log_odds`."""
+        if self.n_classes == 2 and self.pos_index is not None:
+            return _two_columns(self.allowed_log_odds(logp), self.pos_index)
+        return self.posterior(logp)
