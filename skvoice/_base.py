@@ -104,6 +104,20 @@ class WaveformTransformerMixin(TransformerMixin):
     def _fit(self):
         pass
 
+    def _get_fitted_state(self):
+        """Nothing is learnt from the data: the parameters are the whole state."""
+        return {}, {}
+
+    def _set_fitted_state(self, record, tensors):
+        """Fitted from the parameters alone, as ``fit`` does (see ``skvoice._state``)."""
+        from ._state import require
+
+        require(record == {} and not tensors, f"{type(self).__name__} holds no fitted state")
+        if hasattr(self, "_check_params"):
+            self._check_params()
+        self._fit()
+        self.fitted_ = True
+
     def _iter_checked(self, X):
         check_is_fitted(self)
         return iter_waveforms(X, min_samples=self._min_samples, allow_paths=True, sr=self.sr)

@@ -3,14 +3,15 @@
 A model is a zip archive of three members:
 
 - ``manifest.json``: format name and version, the skvoice version that wrote
-  it, the kind of model, each pipeline step's class and parameters, and the
-  fitted state: the network's attributes (``kind="network"``, a pipeline ending
-  in a CNNClassifier), or the pretrained encoder's name and SHA-256 and the
-  verifier's enrolment (``kind="enrolment"``, a pipeline ending in
-  SpeakerEmbedder(pretrained=...) and EnrollmentVerifier);
-- ``weights.pt``: the network's state dict, read with
-  ``torch.load(weights_only=True)`` (empty for an enrolment: the encoder's
-  weights ship with skvoice, so the file stays a few kB);
+  it, and each pipeline step's class, parameters (a nested estimator, such as
+  a ChannelUnion's transformers, as its class and parameters) and fitted state.
+  Each estimator writes and reads its own state (``_get_fitted_state`` /
+  ``_set_fitted_state``, see ``skvoice._state``): the loader copies no
+  private attribute;
+- ``weights.pt``: the steps' tensors by step name (a network's state dict),
+  read with ``torch.load(weights_only=True)``; an enrolment with the shipped
+  encoder holds none (its weights ship with skvoice, and the file names them
+  by SHA-256), so it stays a few kB;
 - ``integrity.json``: the SHA-256 of the two others (corruption), and with a
   key an HMAC-SHA256 over them (tampering).
 
@@ -25,17 +26,16 @@ import hashlib
 import hmac
 import io
 import json
-import math
 import os
 import warnings
 import zipfile
-from numbers import Integral, Real
+from numbers import Integral
 
-import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
 
 from . import __version__
+from ._state import StateError
 
 __all__ = [
     "save_model",
@@ -46,10 +46,12 @@ __all__ = [
 ]
 
 FORMAT_NAME = "skvoice-model"
-#: Version of the layout; it rises with every change. Version 1 files (no
-#: integrity member, no operating point) load through :func:`_migrate_v1`;
-#: version 2 files (no ``kind``: always a network) load as networks.
-FORMAT_VERSION = 3
+#: Version of the layout; it rises with every change, and every older version
+#: loads through a tested migration (``tests/data/models``): version 1 (no
+#: integrity member, no operating point) through :func:`_migrate_v1`, versions
+#: 1 to 3 (one fitted record per file, by ``kind``; version 2 has no ``kind``)
+#: through :func:`_migrate_v3`.
+FORMAT_VERSION = 4
 MEMBERS = ("manifest.json", "weights.pt", "integrity.json")
 #: Largest member sizes read, in bytes: a model of the default network is a few
 #: MB; these leave room for large networks and many speakers, and bound the
@@ -59,8 +61,6 @@ MAX_MEMBER_BYTES = {
     "weights.pt": 512 * 2**20,
     "integrity.json": 64 * 2**10,
 }
-_MAX_OUTPUTS = 1_000_000
-_MAX_BINS = 100_000
 _KEY_ENV = "SKVOICE_KEY_FILE"
 
 
@@ -106,60 +106,6 @@ def _shipped():
     return SHIPPED
 
 
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
-
-
-def _verifier_state(ver):
-    """The fitted state of an EnrollmentVerifier as JSON-ready values."""
-    return {
-        "params": ver.get_params(),
-        "classes_": _jsonable(ver.classes_),
-        "n_features_in_": int(ver.n_features_in_),
-        "mean_": _jsonable(ver.mean_),
-        "enrolled_": {k: _jsonable(v) for k, v in ver.enrolled_.items()},
-        "cohort_": _jsonable(ver.cohort_),
-        "cohort_speakers_": _jsonable(getattr(ver, "cohort_speakers_", [])),
-        "calibration": [float(ver.calibrator_.coef_[0, 0]), float(ver.calibrator_.intercept_[0])],
-        "pos_label_": _jsonable(ver.pos_label_),
-        "threshold_": float(ver.threshold_),
-        "calibration_": _jsonable(ver.calibration_),
-    }
-
-
-def _network_state(net):
-    fitted = {
-        "classes_": _jsonable(net.classes_),
-        "n_features_in_": int(net.n_features_in_),
-        "n_channels_in_": int(net.n_channels_in_),
-        "objective_": net.objective_,
-        "n_outputs": int(net.net_.module_.head.out_features),
-        "backend_": getattr(net, "backend_", "posterior"),
-        "pos_label_": _jsonable(getattr(net, "pos_label_", None)),
-        "threshold_": float(getattr(net, "threshold_", 0.0)),
-        "calibration_": _jsonable(getattr(net, "calibration_", None)),
-    }
-    if net.objective_ == "speakers":
-        fitted["speakers_"] = _jsonable(net.speakers_)
-        fitted["speaker_class_"] = _jsonable(net.speaker_class_)
-    if hasattr(net, "verifier_"):
-        fitted["verifier_"] = _verifier_state(net.verifier_)
-        fitted["unit_input"] = bool(net.scorer_.unit_input)
-    if hasattr(net, "whitening_"):
-        fitted["novelty"] = {
-            "embedding_mean_": _jsonable(net.embedding_mean_),
-            "speaker_centroids_": _jsonable(net.speaker_centroids_),
-            "whitening_": _jsonable(net.whitening_),
-        }
-    return fitted
-
-
 def _digests(members):
     return {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())}
 
@@ -174,7 +120,13 @@ def _signature(key, digests):
 
 
 def save_model(model, path, *, key=None):
-    """Save a fitted pipeline of skvoice steps ending in a CNNClassifier.
+    """Save a fitted pipeline of skvoice steps ending in a classifier.
+
+    The pipeline ends in a :class:`~skvoice.neural_network.CNNClassifier`, or in
+    an :class:`~skvoice.verification.EnrollmentVerifier` (after
+    ``SpeakerEmbedder(pretrained=...)``, whose weights the file names by
+    SHA-256, or after another skvoice embedding step). Any skvoice
+    preprocessing step can come before, ``ChannelUnion`` included.
 
     The file is written to a temporary name and moved into place, so an
     interrupted save never leaves a half-written model behind. It records the
@@ -208,42 +160,34 @@ def save_model(model, path, *, key=None):
     >>> load_model(path, key=b"secret")[-1].classes_.tolist()
     [0, 1]
     """
+    from sklearn.exceptions import NotFittedError
+
     from ._io_atomic import atomic_write
 
     steps = model.steps if isinstance(model, Pipeline) else [("cnnclassifier", model)]
-    registry = _registry()
-    manifest_steps = []
+    last = steps[-1][1]
+    if type(last).__name__ not in ("CNNClassifier", "EnrollmentVerifier"):
+        raise TypeError(
+            "The last step must be a fitted CNNClassifier, or a fitted EnrollmentVerifier "
+            "(after SpeakerEmbedder(pretrained=...) or another embedding step)."
+        )
+    manifest_steps, state = [], {}
     for name, step in steps:
-        cls = type(step).__name__
-        if cls not in registry or cls == "ChannelUnion":
-            raise TypeError(f"Step {name!r} ({cls}) cannot be saved in the skvoice format.")
-        params = {
-            k: _jsonable(v) for k, v in step.get_params(deep=False).items() if k != "callbacks"
-        }
-        if cls == "SpeakerEmbedder":
-            params = {"pretrained": params["pretrained"]}  # the network is the encoder
-        manifest_steps.append({"name": name, "class": cls, "params": params})
+        spec = _describe(step, name)
+        try:
+            record, tensors = step._get_fitted_state()
+        except NotFittedError as exc:
+            raise TypeError(f"Step {name!r} is not fitted: {exc}") from None
+        spec["state"] = record
+        if tensors:
+            state[name] = tensors
+        manifest_steps.append({"name": name, **spec})
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "skvoice_version": __version__,
         "steps": manifest_steps,
     }
-    last = steps[-1][1]
-    if type(last).__name__ == "CNNClassifier" and hasattr(last, "net_"):
-        manifest["kind"] = "network"
-        manifest["network"] = _network_state(last)
-        state = {k: v.detach().cpu() for k, v in last.net_.module_.state_dict().items()}
-    elif type(last).__name__ == "EnrollmentVerifier" and hasattr(last, "enrolled_"):
-        manifest["kind"] = "enrolment"
-        manifest["encoder"] = _encoder_record(steps)
-        manifest["verifier"] = _verifier_state(last)
-        state = {}  # the encoder ships with skvoice
-    else:
-        raise TypeError(
-            "The last step must be a fitted CNNClassifier, or a fitted EnrollmentVerifier "
-            "after SpeakerEmbedder(pretrained=...)."
-        )
     weights = io.BytesIO()
     torch.save(state, weights)
     members = {
@@ -263,21 +207,30 @@ def save_model(model, path, *, key=None):
     return path
 
 
-def _encoder_record(steps):
-    """Name and SHA-256 of the shipped encoder an enrolment pipeline embeds with."""
-    embedder = steps[-2][1] if len(steps) >= 2 else None
-    if type(embedder).__name__ != "SpeakerEmbedder" or embedder.pretrained is None:
-        raise TypeError(
-            "An EnrollmentVerifier is saved after SpeakerEmbedder(pretrained=...) only; a "
-            "trained embedder's network is saved as a CNNClassifier pipeline."
-        )
-    name = embedder.pretrained
-    if not isinstance(name, str) or name not in _shipped():
-        raise TypeError(
-            f"Only the encoders that ship with skvoice ({sorted(_shipped())}) can be saved "
-            f"by name, not {name!r}: a model file must not point to a file on this machine."
-        )
-    return {"name": name, "sha256": _shipped()[name]}
+def _encode_param(value, where):
+    """A parameter as JSON; a nested estimator as its class and parameters."""
+    from sklearn.base import BaseEstimator
+
+    from ._state import jsonable
+
+    if isinstance(value, BaseEstimator):
+        return {_ESTIMATOR: _describe(value, where)}
+    if isinstance(value, (list, tuple)):
+        return [_encode_param(v, where) for v in value]
+    return jsonable(value)
+
+
+def _describe(estimator, where):
+    """``{"class", "params"}`` of a skvoice estimator (its fitted state aside)."""
+    cls = type(estimator).__name__
+    if cls not in _registry():
+        raise TypeError(f"Step {where!r} ({cls}) cannot be saved in the skvoice format.")
+    params = {
+        k: _encode_param(v, f"{where}.{k}")
+        for k, v in estimator.get_params(deep=False).items()
+        if k != "callbacks"
+    }
+    return {"class": cls, "params": params}
 
 
 def _invalid(path, why):
@@ -366,208 +319,63 @@ def _is_int(v, lo, hi):
     return isinstance(v, Integral) and not isinstance(v, bool) and lo <= v <= hi
 
 
-def _is_vector(v, n):
-    return (
-        isinstance(v, list)
-        and len(v) == n
-        and all(isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x) for x in v)
-    )
-
-
-def _label_list(v):
-    return (
-        isinstance(v, list)
-        and len(v) >= 2
-        and all(isinstance(x, (str, Real)) for x in v)
-        and len({json.dumps(x) for x in v}) == len(v)
-    )
-
-
-def _check_network(path, info, n_classes_hint=None):
-    """The manifest's fitted network: types, ranges and mutual consistency."""
-    _require(isinstance(info, dict), path, "no network record")
-    classes = info.get("classes_")
-    _require(_label_list(classes), path, "classes_ must list two or more distinct labels")
-    _require(_is_int(info.get("n_features_in_"), 1, _MAX_BINS), path, "bad n_features_in_")
-    _require(_is_int(info.get("n_channels_in_"), 1, 64), path, "bad n_channels_in_")
-    _require(info.get("objective_") in ("speakers", "binary"), path, "bad objective_")
-    n_out = info.get("n_outputs")
-    _require(_is_int(n_out, 2, _MAX_OUTPUTS), path, "bad n_outputs")
-    if info["objective_"] == "speakers":
-        speakers, spk_class = info.get("speakers_"), info.get("speaker_class_")
-        _require(
-            isinstance(speakers, list) and len(speakers) == n_out,
-            path,
-            "speakers_ must name every network output",
-        )
-        _require(
-            isinstance(spk_class, list)
-            and len(spk_class) == n_out
-            and all(_is_int(c, 0, len(classes) - 1) for c in spk_class),
-            path,
-            "speaker_class_ must give a class index per speaker",
-        )
-    else:
-        _require(n_out == len(classes), path, "n_outputs must equal the number of classes")
-    _require(info.get("backend_") in ("posterior", "cosine"), path, "bad backend_")
-    if info["backend_"] == "cosine":
-        _require(
-            len(classes) == 2 and info["objective_"] == "speakers" and "verifier_" in info,
-            path,
-            "cosine scoring needs two classes, the speaker objective and a verifier",
-        )
-    pos = info.get("pos_label_")
-    _require(pos is None or pos in classes, path, "pos_label_ is not one of classes_")
-    _require(len(classes) > 2 or pos is not None, path, "no pos_label_ for two classes")
-    thr = info.get("threshold_")
-    _require(
-        isinstance(thr, Real) and not math.isnan(thr) and thr != math.inf, path, "bad threshold_"
-    )
-    cal = info.get("calibration_")
-    _require(cal is None or (_is_vector(cal, 2) and cal[0] > 0), path, "bad calibration_")
-
-
-def _verifier_from_state(path, state, dim):
-    from sklearn.linear_model import LogisticRegression
-
-    from .verification import EnrollmentVerifier
-
-    _require(isinstance(state, dict), path, "bad verifier record")
-    params = state.get("params")
-    _require(isinstance(params, dict), path, "bad verifier parameters")
-    ver = EnrollmentVerifier(**params)
-    ver._validate_params()
-    _require(_label_list(state.get("classes_")), path, "bad verifier classes_")
-    _require(len(state["classes_"]) == 2, path, "verifier classes_ must be two labels")
-    _require(state.get("n_features_in_") == dim, path, "verifier width differs from the network")
-    _require(_is_vector(state.get("mean_"), dim), path, "bad verifier mean_")
-    enrolled = state.get("enrolled_")
-    _require(
-        isinstance(enrolled, dict) and all(_is_vector(v, dim) for v in enrolled.values()),
-        path,
-        "bad enrolled_",
-    )
-    cohort = state.get("cohort_")
-    _require(
-        isinstance(cohort, list) and all(_is_vector(v, dim) for v in cohort), path, "bad cohort_"
-    )
-    _require(_is_vector(state.get("calibration"), 2), path, "bad verifier calibration")
-    ver.classes_ = np.asarray(state["classes_"])
-    pos = state.get("pos_label_", state["classes_"][1])
-    _require(pos in state["classes_"], path, "verifier pos_label_ is not one of its classes")
-    ver.pos_label_ = ver.classes_[state["classes_"].index(pos)]
-    thr = state.get("threshold_", 0.0)
-    _require(isinstance(thr, Real) and not math.isnan(thr), path, "bad verifier threshold_")
-    ver.threshold_ = float(thr)
-    cal = state.get("calibration_")
-    _require(cal is None or _is_vector(cal, 2), path, "bad verifier calibration_")
-    ver.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
-    ver.n_features_in_ = dim
-    ver.mean_ = np.asarray(state["mean_"], dtype=np.float64)
-    ver.enrolled_ = {str(k): np.asarray(v, dtype=np.float64) for k, v in enrolled.items()}
-    ver.cohort_ = np.asarray(cohort, dtype=np.float64).reshape(-1, dim)
-    names = state.get("cohort_speakers_", [str(i) for i in range(len(cohort))])
-    _require(
-        isinstance(names, list)
-        and len(names) == len(cohort)
-        and all(isinstance(n, str) for n in names),
-        path,
-        "bad cohort_speakers_",
-    )
-    ver.cohort_speakers_ = np.asarray(names, dtype=str)
-    a, b = state["calibration"]
-    ver.calibrator_ = LogisticRegression()
-    ver.calibrator_.coef_ = np.array([[a]])
-    ver.calibrator_.intercept_ = np.array([b])
-    ver.calibrator_.classes_ = np.array([0, 1])
-    return ver
-
-
-def _novelty_from_state(path, net, state):
-    """The training statistics of ``novelty_score``, checked against the network's width."""
-    dim = net.embedding_dim
-    _require(isinstance(state, dict), path, "bad novelty record")
-    centroids, whitening = state.get("speaker_centroids_"), state.get("whitening_")
-    _require(_is_vector(state.get("embedding_mean_"), dim), path, "bad embedding_mean_")
-    _require(
-        isinstance(centroids, list)
-        and 1 <= len(centroids) <= _MAX_OUTPUTS
-        and all(_is_vector(c, dim) for c in centroids),
-        path,
-        "bad speaker_centroids_",
-    )
-    _require(
-        isinstance(whitening, list)
-        and len(whitening) == dim
-        and all(_is_vector(r, dim) for r in whitening),
-        path,
-        "bad whitening_",
-    )
-    net.embedding_mean_ = np.asarray(state["embedding_mean_"], dtype=np.float64)
-    net.speaker_centroids_ = np.asarray(centroids, dtype=np.float64)
-    net.whitening_ = np.asarray(whitening, dtype=np.float64)
-
-
 # Parameters that never come from a file: resources and places on this machine.
 _LOCAL_PARAMS = {"n_jobs": None, "checkpoint_dir": None, "device": "cpu", "verbose": 0}
+#: Key marking a nested estimator among a step's parameters.
+_ESTIMATOR = "skvoice_estimator"
+_MAX_DEPTH = 4
 
 
-def _build_steps(path, manifest, kind):
+def _decode_param(value, path, depth):
+    """A parameter read back: nested estimators built (parameters only)."""
+    if isinstance(value, dict) and set(value) == {_ESTIMATOR}:
+        return _build(path, value[_ESTIMATOR], depth + 1)
+    if isinstance(value, list):
+        return [_decode_param(v, path, depth) for v in value]
+    return value
+
+
+def _build(path, spec, depth=0):
+    """A skvoice estimator from ``{"class", "params"}``, its parameters validated."""
+    _require(depth <= _MAX_DEPTH, path, "estimators nested too deep")
+    _require(isinstance(spec, dict), path, "an estimator must be a record")
     registry = _registry()
+    cls_name, params = spec.get("class"), spec.get("params")
+    if cls_name not in registry:
+        raise ModelFormatError(f"Unknown step class {cls_name!r} in {path!r}.")
+    _require(isinstance(params, dict), path, f"parameters of {cls_name} must be a record")
+    cls = registry[cls_name]
+    allowed = set(cls._get_param_names())
+    unknown = sorted(set(params) - allowed)
+    _require(not unknown, path, f"unknown parameters {unknown} of {cls_name}")
+    params = {k: _decode_param(v, path, depth) for k, v in params.items()}
+    params.update({k: v for k, v in _LOCAL_PARAMS.items() if k in allowed})
+    if params.get("pretrained") not in (None, *_shipped()):
+        if cls_name == "SpeakerEmbedder":
+            raise _invalid(path, f"{params['pretrained']!r} is not a shipped encoder")
+        params["pretrained"] = None  # a path on the writer's machine: used in fit only
+    estimator = cls(**params)
+    estimator._validate_params()
+    return estimator
+
+
+def _build_steps(path, manifest):
     specs = manifest.get("steps")
     _require(isinstance(specs, list) and 1 <= len(specs) <= 32, path, "steps must be a list")
     steps, names = [], set()
     for spec in specs:
         _require(isinstance(spec, dict), path, "a step must be a record")
-        name, cls_name, params = spec.get("name"), spec.get("class"), spec.get("params")
+        name = spec.get("name")
         _require(isinstance(name, str) and name and name not in names, path, "bad step name")
         names.add(name)
-        if cls_name not in registry or cls_name == "ChannelUnion":
-            raise ModelFormatError(f"Unknown step class {cls_name!r} in {path!r}.")
-        _require(isinstance(params, dict), path, f"parameters of {name!r} must be a record")
-        cls = registry[cls_name]
-        allowed = set(cls().get_params(deep=False))
-        unknown = sorted(set(params) - allowed)
-        _require(not unknown, path, f"unknown parameters {unknown} of {cls_name}")
-        params = {**params, **{k: v for k, v in _LOCAL_PARAMS.items() if k in allowed}}
-        if params.get("pretrained") not in (None, *_shipped()):
-            if cls_name == "SpeakerEmbedder":
-                raise _invalid(path, f"{params['pretrained']!r} is not a shipped encoder")
-            params["pretrained"] = None  # a path on the writer's machine: used in fit only
-        step = cls(**params)
-        step._validate_params()
-        steps.append((name, step))
-    last = "CNNClassifier" if kind == "network" else "EnrollmentVerifier"
-    _require(type(steps[-1][1]).__name__ == last, path, f"the last step must be a {last}")
-    if kind == "enrolment":
-        _require(
-            len(steps) >= 2 and type(steps[-2][1]).__name__ == "SpeakerEmbedder",
-            path,
-            "an enrolment's verifier must follow a SpeakerEmbedder",
-        )
-    return steps
-
-
-def _load_weights(path, data, net, n_outputs):
-    """The state dict, checked against the shapes the manifest declares."""
-    state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+        steps.append((name, _build(path, spec)))
+    last = type(steps[-1][1]).__name__
     _require(
-        isinstance(state, dict)
-        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()),
+        last in ("CNNClassifier", "EnrollmentVerifier"),
         path,
-        "the weights are not a state dict",
+        "the last step must be a CNNClassifier or an EnrollmentVerifier",
     )
-    # The declared architecture, built without memory, before anything real.
-    with torch.device("meta"):
-        declared = net._build_module(n_outputs).state_dict()
-    expected = {k: tuple(v.shape) for k, v in declared.items()}
-    got = {k: tuple(v.shape) for k, v in state.items()}
-    if expected != got:
-        diff = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
-        raise _invalid(path, f"the weights do not fit the declared network ({diff[:3]})")
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    _require(not bad, path, f"non-finite weights in {bad[:3]}")
-    return state
+    return steps
 
 
 def _migrate_v1(manifest):
@@ -581,6 +389,35 @@ def _migrate_v1(manifest):
         info.setdefault("calibration_", None)
         info.setdefault("backend_", "posterior")
     return manifest
+
+
+def _migrate_v3(manifest, weights):
+    """Formats 1-3 (one fitted record per file, by kind) to format 4 (one per step).
+
+    Format 2 has no ``kind``: always a network. The verifier's parameters,
+    stored twice before, are kept once, as its step's or its network's.
+    """
+    steps = manifest.get("steps")
+    if not isinstance(steps, list) or not steps or not all(isinstance(s, dict) for s in steps):
+        return manifest, weights  # refused by the checks of format 4
+    for spec in steps:
+        spec["state"] = {}
+    kind = manifest.pop("kind", "network")
+    if kind == "network":
+        info = manifest.pop("network", None)
+        if isinstance(info, dict) and isinstance(info.get("verifier_"), dict):
+            record = dict(info["verifier_"])
+            info["verifier_"] = {"params": record.pop("params", None), "state": record}
+        steps[-1]["state"] = info
+        weights = {steps[-1].get("name"): weights}
+    elif kind == "enrolment" and len(steps) >= 2:
+        steps[-2]["state"] = {"encoder": manifest.pop("encoder", None)}
+        record = manifest.pop("verifier", None)
+        if isinstance(record, dict):
+            record = {k: v for k, v in record.items() if k != "params"}
+        steps[-1]["state"] = record
+        weights = {}
+    return manifest, weights
 
 
 def load_model(path, *, key=None, allow_unsigned=False):
@@ -637,25 +474,21 @@ def load_model(path, *, key=None, allow_unsigned=False):
                 f"formats 1 to {FORMAT_VERSION}."
             )
         _check_integrity(path, members, version, key, allow_unsigned)
+        steps = _build_steps(path, manifest)  # before any tensor is read
+        tensors = torch.load(
+            io.BytesIO(members["weights.pt"]), weights_only=True, map_location="cpu"
+        )
         if version == 1:
             manifest = _migrate_v1(manifest)
-        kind = manifest.get("kind", "network") if version >= 3 else "network"
-        _require(kind in ("network", "enrolment"), path, f"unknown kind {kind!r}")
-        if kind == "network":
-            _check_network(path, manifest.get("network"))
-        steps = _build_steps(path, manifest, kind)
-        for _, step in steps[:-1]:
-            if type(step).__name__ == "SpeakerEmbedder":
-                continue  # restored with the enrolment
-            if hasattr(step, "_check_params"):
-                step._check_params()
-            if hasattr(step, "_fit"):
-                step._fit()
-            step.fitted_ = True
-        if kind == "network":
-            _restore_network(path, manifest["network"], members["weights.pt"], steps[-1][1])
-        else:
-            _restore_enrolment(path, manifest, members["weights.pt"], steps)
+        if version <= 3:
+            manifest, tensors = _migrate_v3(manifest, tensors)
+        tensors = _checked_tensors(path, tensors, [name for name, _ in steps])
+        for (name, step), spec in zip(steps, manifest["steps"]):
+            try:
+                step._set_fitted_state(spec.get("state"), tensors.get(name, {}))
+            except StateError as exc:
+                raise _invalid(path, f"step {name!r}: {exc}") from None
+        _check_pipeline(path, steps)
     except (ModelFormatError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # anything else the file provoked: one clean error
@@ -665,62 +498,27 @@ def load_model(path, *, key=None, allow_unsigned=False):
     return Pipeline(steps)
 
 
-def _restore_network(path, info, weights, net):
-    """Set a CNNClassifier's fitted state from the manifest and the weights."""
-    from .neural_network._base import resolve_device
-    from .neural_network._cnn import build_net
-
-    net.device_ = resolve_device("cpu")
-    net.classes_ = np.asarray(info["classes_"])
-    net.n_features_in_ = info["n_features_in_"]
-    net.n_channels_in_ = info["n_channels_in_"]
-    net.objective_ = info["objective_"]
-    if net.objective_ == "speakers":
-        net.speakers_ = np.asarray(info["speakers_"]).astype(str)
-        net.speaker_class_ = np.asarray(info["speaker_class_"], dtype=int)
-    net.backend_ = info["backend_"]
-    net.pos_label_ = (
-        None
-        if info["pos_label_"] is None
-        else net.classes_[info["classes_"].index(info["pos_label_"])]
+def _checked_tensors(path, state, step_names):
+    """``{step name: {tensor name: tensor}}``, as ``weights.pt`` must hold."""
+    _require(
+        isinstance(state, dict)
+        and set(state) <= set(step_names)
+        and all(
+            isinstance(own, dict)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in own.items())
+            for own in state.values()
+        ),
+        path,
+        "the weights are not a state dict per step",
     )
-    net.threshold_ = float(info["threshold_"])
-    cal = info["calibration_"]
-    net.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
-    state = _load_weights(path, weights, net, info["n_outputs"])
-    if "verifier_" in info:
-        net.verifier_ = _verifier_from_state(path, info["verifier_"], net.embedding_dim)
-    if "novelty" in info:
-        _novelty_from_state(path, net, info["novelty"])
-    module = net._build_module(info["n_outputs"])
-    net.net_ = build_net(net, module, {}, (None, None), 0, info["n_outputs"])
-    net.net_.initialize()  # keeps the module given (skorch re-creates it only with kwargs)
-    net.net_.module_.load_state_dict(state)
-    net.net_.module_.eval()
-    net.history_ = net.net_.history
-    # Before format 4 the cosine scorer read the embeddings as they came.
-    net.scorer_ = net._make_scorer(unit_input=bool(info.get("unit_input", False)))
+    return state
 
 
-def _restore_enrolment(path, manifest, weights, steps):
-    """Load the shipped encoder the file names, and the verifier's enrolment."""
-    from .neural_network._pretrained import PretrainedEncoder
-
-    record = manifest.get("encoder")
-    _require(isinstance(record, dict), path, "no encoder record")
-    embedder, ver = steps[-2][1], steps[-1][1]
-    name, sha = record.get("name"), record.get("sha256")
-    _require(name == embedder.pretrained, path, "the encoder record names another encoder")
-    if _shipped().get(name) != sha:
-        raise ModelFormatError(
-            f"{path!r} was enrolled with the encoder {name!r} of SHA-256 {str(sha)[:12]}...; "
-            f"this skvoice ({__version__}) ships {str(_shipped().get(name))[:12]}...: the "
-            "embeddings would not be comparable. Enrol the users again."
-        )
-    state = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
-    _require(state == {}, path, "an enrolment holds no weights")
-    embedder.network_ = PretrainedEncoder(name)
-    embedder.n_features_in_ = embedder.network_.n_features_in_
-    dim = int(embedder.network_.card_["architecture"]["embedding_dim"])
-    restored = _verifier_from_state(path, manifest.get("verifier"), dim)
-    ver.__dict__.update({k: v for k, v in vars(restored).items() if k.endswith("_")})
+def _check_pipeline(path, steps):
+    """Consistency between steps: an enrolment's width is its encoder's."""
+    ver = steps[-1][1]
+    if type(ver).__name__ == "EnrollmentVerifier" and len(steps) >= 2:
+        embedder = steps[-2][1]
+        if type(embedder).__name__ == "SpeakerEmbedder":
+            dim = int(embedder.network_.card_["architecture"]["embedding_dim"])
+            _require(ver.n_features_in_ == dim, path, "verifier width differs from the encoder")

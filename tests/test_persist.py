@@ -79,7 +79,7 @@ def test_tampered_truncated_and_other_versions(fitted, tmp_path):
         load_model(write("badw.skvoice", manifest, w=b"garbage"))
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "none.skvoice")
-    assert FORMAT_VERSION == 3
+    assert FORMAT_VERSION == 4
 
 
 def test_interrupted_save_leaves_no_file(fitted, tmp_path, monkeypatch):
@@ -141,4 +141,25 @@ def test_round_trip_after_speaker_early_stopping(tmp_path):
     assert len(pipe[-1].speakers_) == 6
     loaded = load_model(save_model(pipe, tmp_path / "m.skvoice"))
     np.testing.assert_array_equal(loaded[-1].speakers_, pipe[-1].speakers_)
+    np.testing.assert_array_equal(loaded.predict_proba(v.data), pipe.predict_proba(v.data))
+
+
+def test_channel_union_pipeline_round_trip(tmp_path):
+    # A ChannelUnion (spectrogram + F0 harmonics as two channels) is saved with
+    # its transformers' classes and parameters, each restoring its own state.
+    from skvoice.preprocessing import ChannelUnion, F0Extractor
+
+    v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
+    union = ChannelUnion(
+        [("spec", SpectrogramExtractor()), ("f0", F0Extractor(output="harmonics"))]
+    )
+    pipe = make_pipeline(
+        SilenceTrimmer(),
+        union,
+        CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=1, random_state=0),
+    )
+    pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
+    loaded = load_model(save_model(pipe, tmp_path / "u.skvoice"))
+    assert [name for name, _ in loaded[1].transformers_] == ["spec", "f0"]
+    assert loaded[1].transformers_[1][1].get_params() == union.transformer_list[1][1].get_params()
     np.testing.assert_array_equal(loaded.predict_proba(v.data), pipe.predict_proba(v.data))

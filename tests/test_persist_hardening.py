@@ -5,13 +5,20 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skvoice._persist import ModelFormatError, UnsignedModelWarning, load_model, save_model
+from skvoice._persist import (
+    FORMAT_VERSION,
+    ModelFormatError,
+    UnsignedModelWarning,
+    load_model,
+    save_model,
+)
 
 from .test_persist import fit_tiny_pipeline, rewrite
 
@@ -46,8 +53,8 @@ def test_signed_model_round_trip_and_wrong_key(saved, tmp_path):
 def test_tampering_that_keeps_the_format_is_caught_by_the_signature(saved, tmp_path, edit):
     path, manifest, weights, _, _ = saved
     evil = _copy(manifest)
-    net = evil["network"]
-    ver = net["verifier_"]
+    net = evil["steps"][-1]["state"]
+    ver = net["verifier_"]["state"]
     if edit == "accept everyone":
         ver["calibration"] = [0.0, 50.0]
     elif edit == "classes reversed":
@@ -125,20 +132,34 @@ def _schema_edits(manifest):
     bad["steps"][0]["params"]["evil"] = 1
     yield "unknown parameter", bad
     bad = m(manifest)
-    bad["network"]["speaker_class_"] = [7] * len(bad["network"]["speaker_class_"])
+    bad["steps"][-1]["state"]["speaker_class_"] = [7] * len(
+        bad["steps"][-1]["state"]["speaker_class_"]
+    )
     yield "speaker class out of range", bad
     bad = m(manifest)
-    bad["network"]["pos_label_"] = 5
+    bad["steps"][-1]["state"]["pos_label_"] = 5
     yield "pos_label not a class", bad
     bad = m(manifest)
-    bad["network"]["verifier_"]["mean_"] = [1.0, 2.0]
+    bad["steps"][-1]["state"]["verifier_"]["state"]["mean_"] = [1.0, 2.0]
     yield "verifier width", bad
     bad = m(manifest)
-    bad["network"]["n_features_in_"] = "32"
+    bad["steps"][-1]["state"]["n_features_in_"] = "32"
     yield "wrong type", bad
     bad = m(manifest)
-    bad["network"]["threshold_"] = float("nan")
+    bad["steps"][-1]["state"]["threshold_"] = float("nan")
     yield "nan threshold", bad
+    bad = m(manifest)
+    bad["steps"][0]["params"]["sr"] = {"skvoice_estimator": {"class": "os.system", "params": {}}}
+    yield "unknown nested class", bad
+    nested = {"class": "SpeakerEmbedder", "params": {}}
+    for _ in range(6):
+        nested = {"class": "SpeakerEmbedder", "params": {"network": {"skvoice_estimator": nested}}}
+    bad = m(manifest)
+    bad["steps"][0] = {"name": "deep", "state": {}, **nested}
+    yield "estimators nested too deep", bad
+    bad = m(manifest)
+    bad["steps"][0]["state"] = {"injected": 1}
+    yield "state given to a stateless step", bad
     # Too deep for the json module to write: by hand.
     deep = json.dumps(manifest).replace('"sr": 16000', '"sr": ' + "[" * 100_000 + "]" * 100_000)
     assert deep != json.dumps(manifest)
@@ -156,19 +177,60 @@ def test_every_inconsistent_manifest_is_a_model_format_error(saved, tmp_path):
         pytest.fail(f"a manifest with {what} loaded")
 
 
-def test_a_bare_network_and_format_1_files_load(saved, tmp_path):
+def test_a_bare_network_loads(saved, tmp_path):
     path, manifest, weights, proba, X = saved
     model = load_model(path)
     bare = save_model(model[-1], tmp_path / "bare.skvoice")
     assert len(load_model(bare)) == 1
+
+
+MODELS = Path(__file__).parent / "data" / "models"
+
+
+@pytest.fixture(scope="module")
+def fixture_voices():
+    sys.path.insert(0, str(MODELS))
+    try:
+        from make_models import voices
+    finally:
+        sys.path.remove(str(MODELS))
+    return voices()
+
+
+@pytest.mark.parametrize("kind", ["cosine", "posterior", "enrolment"])
+def test_format_3_files_load_through_the_migration(fixture_voices, kind, tmp_path):
+    # Written by skvoice with model format 3 (tests/data/models/make_models.py);
+    # they predict as they did then, and save again in the current format.
+    expected = json.loads((MODELS / "v3_expected.json").read_text())[kind]
+    model = load_model(MODELS / f"v3_{kind}.skvoice")
+    proba = model.predict_proba(fixture_voices.data)
+    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-6)
+    again = load_model(save_model(model, tmp_path / "m.skvoice"))
+    np.testing.assert_array_equal(again.predict_proba(fixture_voices.data), proba)
+    with zipfile.ZipFile(tmp_path / "m.skvoice") as zf:
+        assert json.loads(zf.read("manifest.json"))["format_version"] == FORMAT_VERSION
+
+
+def test_format_1_and_2_files_load(fixture_voices, tmp_path):
+    with zipfile.ZipFile(MODELS / "v3_cosine.skvoice") as zf:
+        v3 = json.loads(zf.read("manifest.json"))
+        weights = zf.read("weights.pt")
+    expected = json.loads((MODELS / "v3_expected.json").read_text())["cosine"]
+    # Format 2: no kind (always a network).
+    v2 = _copy(v3)
+    v2["format_version"] = 2
+    del v2["kind"]
+    old = rewrite(tmp_path / "v2.skvoice", v2, weights)
+    np.testing.assert_allclose(load_model(old).predict_proba(fixture_voices.data), expected)
     # Format 1 (before the operating point): no integrity member, no threshold.
-    v1 = _copy(manifest)
+    v1 = _copy(v2)
     v1["format_version"] = 1
     for key in ("pos_label_", "threshold_", "calibration_"):
         del v1["network"][key]
     old = rewrite(tmp_path / "v1.skvoice", v1, weights, integrity=False)
-    np.testing.assert_array_equal(load_model(old).predict_proba(X), proba)
-    assert load_model(old)[-1].pos_label_ == 1
+    loaded = load_model(old)
+    np.testing.assert_allclose(loaded.predict_proba(fixture_voices.data), expected)
+    assert loaded[-1].pos_label_ == 1 and loaded[-1].threshold_ == 0.0
 
 
 @settings(
@@ -234,8 +296,8 @@ def test_bombs_and_fuzz_fail_within_bounded_memory(saved, tmp_path):
     path, manifest, weights, _, _ = saved
     # A 13 KiB-scale manifest declaring 2**26 outputs (a 4.7 GiB head if built).
     huge = _copy(manifest)
-    huge["network"]["n_outputs"] = 67108864
-    huge["network"]["speakers_"] = []
+    huge["steps"][-1]["state"]["n_outputs"] = 67108864
+    huge["steps"][-1]["state"]["speakers_"] = []
     bomb_outputs = rewrite(tmp_path / "outputs.skvoice", huge, weights)
     # A network parameter that would build a 2**24-wide embedding layer: the
     # declared shapes are compared with the weights' before anything is built.

@@ -825,6 +825,18 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         logp = self.predict_log_proba(X)
         return self.classes_[np.argmax(logp, axis=1)]
 
+    def _get_fitted_state(self):
+        """Record and weights for a model file (see ``skvoice._state``)."""
+        from ._state import network_state
+
+        check_is_fitted(self)
+        return network_state(self)
+
+    def _set_fitted_state(self, record, tensors):
+        from ._state import restore_network
+
+        restore_network(self, record, tensors)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True

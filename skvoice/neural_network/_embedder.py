@@ -142,6 +142,46 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return unit_rows(self.network_.embed(X)).numpy()
 
+    def _get_fitted_state(self):
+        """The shipped encoder's name and SHA-256 (see ``skvoice._state``).
+
+        Its weights ship with skvoice, so a model file names them. A trained
+        embedder is saved as the CNNClassifier pipeline it came from.
+        """
+        from ._pretrained import SHIPPED
+
+        check_is_fitted(self)
+        name = self.pretrained
+        if name is None:
+            raise TypeError(
+                "Only SpeakerEmbedder(pretrained=...) can be saved; a trained embedder's "
+                "network is saved as a CNNClassifier pipeline."
+            )
+        if not isinstance(name, str) or name not in SHIPPED:
+            raise TypeError(
+                f"Only the encoders that ship with skvoice ({sorted(SHIPPED)}) can be saved "
+                f"by name, not {name!r}: a model file must not point to a file on this machine."
+            )
+        return {"encoder": {"name": name, "sha256": SHIPPED[name]}}, {}
+
+    def _set_fitted_state(self, record, tensors):
+        from .._state import StateError, require
+        from ._pretrained import SHIPPED
+
+        encoder = record.get("encoder") if isinstance(record, dict) else None
+        require(isinstance(encoder, dict) and not tensors, "no encoder record")
+        name, sha = encoder.get("name"), encoder.get("sha256")
+        require(name == self.pretrained, "the encoder record names another encoder")
+        require(name in SHIPPED, f"{name!r} is not a shipped encoder")
+        if SHIPPED[name] != sha:
+            raise StateError(
+                f"the users were enrolled with the encoder {name!r} of SHA-256 "
+                f"{str(sha)[:12]}...; this skvoice ships {SHIPPED[name][:12]}...: the "
+                "embeddings would not be comparable. Enrol the users again."
+            )
+        self.network_ = PretrainedEncoder(name)
+        self.n_features_in_ = self.network_.n_features_in_
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True

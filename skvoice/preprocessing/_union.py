@@ -140,6 +140,33 @@ class ChannelUnion(TransformerMixin, _BaseComposition):
             return np.stack(stacked)
         return stacked
 
+    def _get_fitted_state(self):
+        """Each fitted transformer's own state, in order (see ``skvoice._state``)."""
+        check_is_fitted(self)
+        records, tensors = [], {}
+        for name, t in self.transformers_:
+            record, own = t._get_fitted_state()
+            records.append(record)
+            tensors.update({f"{name}.{k}": v for k, v in own.items()})
+        return {"transformers_": records}, tensors
+
+    def _set_fitted_state(self, record, tensors):
+        from .._state import require
+
+        self._validate()
+        records = record.get("transformers_") if isinstance(record, dict) else None
+        require(
+            isinstance(records, list) and len(records) == len(self.transformer_list),
+            "ChannelUnion needs one state per transformer",
+        )
+        fitted = []
+        for (name, t), rec in zip(self.transformer_list, records):
+            own = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(f"{name}.")}
+            step = clone(t)
+            step._set_fitted_state(rec, own)
+            fitted.append((name, step))
+        self.transformers_ = fitted
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True

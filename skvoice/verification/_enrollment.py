@@ -324,6 +324,77 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         del self.enrolled_[str(speaker)]
         return self
 
+    def _get_fitted_state(self):
+        """The enrolment and calibration as JSON values (see ``skvoice._state``)."""
+        from .._state import jsonable
+
+        check_is_fitted(self)
+        record = {
+            "classes_": jsonable(self.classes_),
+            "n_features_in_": int(self.n_features_in_),
+            "mean_": jsonable(self.mean_),
+            "enrolled_": {k: jsonable(v) for k, v in self.enrolled_.items()},
+            "cohort_": jsonable(self.cohort_),
+            "cohort_speakers_": jsonable(self.cohort_speakers_),
+            "calibration": [
+                float(self.calibrator_.coef_[0, 0]),
+                float(self.calibrator_.intercept_[0]),
+            ],
+            "pos_label_": jsonable(self.pos_label_),
+            "threshold_": float(self.threshold_),
+            "calibration_": jsonable(self.calibration_),
+        }
+        return record, {}
+
+    def _set_fitted_state(self, record, tensors):
+        import math
+        from numbers import Real
+
+        from .._state import is_int, is_vector, label_list, require
+
+        self._validate_params()
+        require(isinstance(record, dict) and not tensors, "bad verifier record")
+        classes = record.get("classes_")
+        require(label_list(classes) and len(classes) == 2, "verifier classes_ must be two labels")
+        dim = record.get("n_features_in_")
+        require(is_int(dim, 1, 100_000), "bad verifier n_features_in_")
+        require(is_vector(record.get("mean_"), dim), "bad verifier mean_")
+        enrolled = record.get("enrolled_")
+        require(
+            isinstance(enrolled, dict) and all(is_vector(v, dim) for v in enrolled.values()),
+            "bad enrolled_",
+        )
+        cohort = record.get("cohort_")
+        require(isinstance(cohort, list) and all(is_vector(v, dim) for v in cohort), "bad cohort_")
+        names = record.get("cohort_speakers_", [str(i) for i in range(len(cohort))])
+        require(
+            isinstance(names, list)
+            and len(names) == len(cohort)
+            and all(isinstance(n, str) for n in names),
+            "bad cohort_speakers_",
+        )
+        require(is_vector(record.get("calibration"), 2), "bad verifier calibration")
+        pos = record.get("pos_label_", classes[1])
+        require(pos in classes, "verifier pos_label_ is not one of its classes")
+        thr = record.get("threshold_", 0.0)
+        require(isinstance(thr, Real) and not math.isnan(thr), "bad verifier threshold_")
+        cal = record.get("calibration_")
+        require(cal is None or is_vector(cal, 2), "bad verifier calibration_")
+        self.classes_ = np.asarray(classes)
+        self.pos_label_ = self.classes_[classes.index(pos)]
+        self.threshold_ = float(thr)
+        self.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
+        self.n_features_in_ = dim
+        self.mean_ = np.asarray(record["mean_"], dtype=np.float64)
+        self.enrolled_ = {str(k): np.asarray(v, dtype=np.float64) for k, v in enrolled.items()}
+        self.cohort_ = np.asarray(cohort, dtype=np.float64).reshape(-1, dim)
+        self.cohort_speakers_ = np.asarray(names, dtype=str)
+        a, b = record["calibration"]
+        self.calibrator_ = LogisticRegression()
+        self.calibrator_.coef_ = np.array([[a]])
+        self.calibrator_.intercept_ = np.array([b])
+        self.calibrator_.classes_ = np.array([0, 1])
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False

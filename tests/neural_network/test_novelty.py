@@ -117,6 +117,6 @@ def test_novelty_survives_saving(fitted, tmp_path):
     with zipfile.ZipFile(path) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         weights = zf.read("weights.pt")
-    manifest["network"]["novelty"]["whitening_"] = [[1.0, 2.0]]
+    manifest["steps"][-1]["state"]["novelty"]["whitening_"] = [[1.0, 2.0]]
     with pytest.raises(ModelFormatError, match="whitening_"):
         load_model(rewrite(tmp_path / "bad.skvoice", manifest, weights))
