@@ -151,9 +151,10 @@ def _schema_edits(manifest):
     bad = m(manifest)
     bad["steps"][0]["params"]["sr"] = {"skvoice_estimator": {"class": "os.system", "params": {}}}
     yield "unknown nested class", bad
-    nested = {"class": "SpeakerEmbedder", "params": {}}
+    nested = {"class": "SilenceTrimmer", "params": {}}
     for _ in range(6):
-        nested = {"class": "SpeakerEmbedder", "params": {"network": {"skvoice_estimator": nested}}}
+        inner = [["t", {"skvoice_estimator": nested}]]
+        nested = {"class": "ChannelUnion", "params": {"transformer_list": inner}}
     bad = m(manifest)
     bad["steps"][0] = {"name": "deep", "state": {}, **nested}
     yield "estimators nested too deep", bad
