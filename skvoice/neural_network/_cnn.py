@@ -45,8 +45,10 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
     ``extra`` callbacks run after the built-in ones and before the user's, so a
     checkpoint is written before a user callback can stop the epoch.
     """
-    from skorch.callbacks import EarlyStopping, EpochScoring
+    from skorch.callbacks import EpochScoring
     from skorch.helper import predefined_split
+
+    from ._training import ResumableEarlyStopping as EarlyStopping
 
     train, valid = train_valid
     callbacks = [
@@ -230,8 +232,10 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         interrupted fit continues where it stopped and gives the same model as
         an uninterrupted one; a finished fit is loaded instead of retrained. One
         file per fit (named by a hash of parameters and data), so a whole search
-        can share the directory and be rerun after an interruption. With
-        ``early_stopping`` the patience count restarts on resumption.
+        can share the directory and be rerun after an interruption. A resumed
+        fit keeps its layer history (``track_layers``) and early stopping's
+        patience count and best weights; a finished fit loaded from its
+        checkpoint keeps ``layer_history_``.
     track_layers : bool or list of int, default=False
         Record every layer's parameters at initialisation and after each epoch
         (or at the listed epochs), for :func:`skvoice.inspection.layer_drift`.
@@ -446,8 +450,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         -------
         self : object
         """
-        from ._tracking import LayerRecorder
-        from ._training import ResumableCheckpoint, fit_fingerprint, load_checkpoint, restore
+        from ._training import restore
 
         self.device_ = resolve_device(self.device)
         specs = self._check_X(X, reset=True)
@@ -504,18 +507,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
                 w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             crit["weight"] = torch.as_tensor(w, dtype=torch.float32)
         n_outputs = int(targets_fit.max()) + 1
-        extra = []
-        if self.track_layers is not False:
-            extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
-        if self.freeze_epochs:
-            extra.append(("freeze_trunk", FreezeTrunk(self.freeze_epochs)))
-        state = None
-        if self.checkpoint_dir is not None:
-            name = f"cnn-{fit_fingerprint(self, specs, targets, groups)}.pt"
-            path = Path(self.checkpoint_dir) / name
-            gens = {"crops": train_valid[0].generator}
-            extra.append(("resumable_checkpoint", ResumableCheckpoint(path, gens)))
-            state = load_checkpoint(path)
+        extra, gens, state = self._feature_callbacks(specs, targets, groups, train_valid)
         with torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = self._build_module(n_outputs)
@@ -526,7 +518,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
                 self.net_.fit(train_valid[0], y=None)
             else:
                 self.net_.initialize()
-                restore(self.net_, state, gens)
+                restore(self.net_, state, gens)  # callbacks' states too
                 remaining = self.max_epochs - state["epoch"]
                 if not state["complete"] and remaining > 0:
                     self.net_.partial_fit(train_valid[0], y=None, epochs=remaining)
@@ -563,6 +555,30 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         )
         self.scorer_ = self._make_scorer()
         return self
+
+    def _feature_callbacks(self, specs, targets, groups, train_valid):
+        """The skorch callbacks of the training features the parameters ask for.
+
+        Layer recording (``track_layers``), the frozen trunk (``freeze_epochs``)
+        and checkpointing (``checkpoint_dir``); early stopping is added with the
+        validation data by :func:`build_net`. Returns the callbacks, the extra
+        generators a checkpoint keeps, and the checkpoint to resume from (None).
+        """
+        from ._tracking import LayerRecorder
+        from ._training import ResumableCheckpoint, fit_fingerprint, load_checkpoint
+
+        extra, gens, state = [], None, None
+        if self.track_layers is not False:
+            extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
+        if self.freeze_epochs:
+            extra.append(("freeze_trunk", FreezeTrunk(self.freeze_epochs)))
+        if self.checkpoint_dir is not None:
+            name = f"cnn-{fit_fingerprint(self, specs, targets, groups)}.pt"
+            path = Path(self.checkpoint_dir) / name
+            gens = {"crops": train_valid[0].generator}
+            extra.append(("resumable_checkpoint", ResumableCheckpoint(path, gens)))
+            state = load_checkpoint(path)
+        return extra, gens, state
 
     def _pretrained_trunk(self):
         """The pretrained trunk's weights (None without ``pretrained``), checked to fit."""

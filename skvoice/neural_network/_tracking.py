@@ -33,3 +33,10 @@ class LayerRecorder(Callback):
         epoch = len(net.history)
         if self.epochs is True or epoch in list(self.epochs):
             self.snapshots_[epoch] = self._snapshot(net)
+
+    def state_dict(self):
+        """What a checkpoint keeps, so that a resumed fit has the whole history."""
+        return {"snapshots_": self.snapshots_}
+
+    def load_state_dict(self, state):
+        self.snapshots_ = dict(state["snapshots_"])

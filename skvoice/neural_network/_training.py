@@ -13,9 +13,16 @@ from skorch.history import History
 
 from .._io_atomic import atomic_write
 
-__all__ = ["SkorchNet", "ResumableCheckpoint", "autocast", "fit_fingerprint"]
+__all__ = [
+    "SkorchNet",
+    "ResumableCheckpoint",
+    "ResumableEarlyStopping",
+    "autocast",
+    "fit_fingerprint",
+]
 
-CHECKPOINT_VERSION = 1
+#: 2: the callbacks' states (layer history, early stopping) are kept too.
+CHECKPOINT_VERSION = 2
 
 
 def autocast(device, enabled):
@@ -58,6 +65,32 @@ class SkorchNet(NeuralNetClassifier):
         except KeyboardInterrupt:
             self.interrupted_ = not self._stopped_early()
             raise
+
+
+class ResumableEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` whose state survives a checkpoint.
+
+    skorch resets the patience count and the best weights at the start of
+    every ``fit`` or ``partial_fit``; restored from a checkpoint, this one
+    carries on from the epoch it reached, so a resumed fit stops where the
+    uninterrupted one would have.
+    """
+
+    _STATE = ("misses_", "dynamic_threshold_", "best_epoch_", "best_model_weights_")
+
+    def state_dict(self):
+        return {k: getattr(self, k, None) for k in self._STATE}
+
+    def load_state_dict(self, state):
+        for k in self._STATE:
+            setattr(self, k, state[k])
+        self._resumed = True
+
+    def on_train_begin(self, net, **kwargs):
+        if getattr(self, "_resumed", False):
+            self._resumed = False  # a later fit starts afresh
+            return
+        super().on_train_begin(net, **kwargs)
 
 
 def fit_fingerprint(estimator, specs, targets, groups):
@@ -108,9 +141,11 @@ def _rng_state(device):
 class ResumableCheckpoint(Callback):
     """Save everything needed to resume training after every epoch, atomically.
 
-    The file holds the module and optimiser states, the history and the random
-    generators (weights, crops, shuffling), so a fit resumed from epoch ``k``
-    continues exactly as the uninterrupted fit would have. Written to a temporary
+    The file holds the module and optimiser states, the history, the random
+    generators (weights, crops, shuffling) and the state of every callback that
+    has one (``state_dict``: the layer history, early stopping's patience count
+    and best weights), so a fit resumed from epoch ``k`` continues exactly as
+    the uninterrupted fit would have. Written to a temporary
     file then renamed: a kill mid-write leaves the previous checkpoint intact.
 
     Parameters
@@ -138,6 +173,11 @@ class ResumableCheckpoint(Callback):
             "history": _plain(net.history.to_list()),
             "rng": _rng_state(net.device),
             "generators": {k: g.get_state() for k, g in gens.items()},
+            "callbacks": {
+                name: _plain(cb.state_dict())
+                for name, cb in net.callbacks_
+                if hasattr(cb, "state_dict")
+            },
         }
         with atomic_write(path) as fh:
             torch.save(state, fh)
@@ -177,6 +217,9 @@ def restore(net, state, generators=None):
     for name, gen in _generators(net, generators).items():
         if name in state["generators"]:
             gen.set_state(state["generators"][name])
+    for name, cb in net.callbacks_:
+        if name in state["callbacks"] and hasattr(cb, "load_state_dict"):
+            cb.load_state_dict(state["callbacks"][name])
 
 
 _ANSI = __import__("re").compile(r"\x1b\[[0-9;]*m")

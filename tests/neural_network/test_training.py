@@ -174,3 +174,58 @@ def test_progress_bars_only_when_asked(capsys):
     with show_progress():
         SpectrogramExtractor().fit_transform(X)
     assert "SpectrogramExtractor" in capsys.readouterr().err
+
+
+def _same_layer_history(a, b):
+    assert sorted(a) == sorted(b)
+    for epoch in a:
+        assert sorted(a[epoch]) == sorted(b[epoch])
+        for name in a[epoch]:
+            torch.testing.assert_close(a[epoch][name], b[epoch][name], rtol=0, atol=0)
+
+
+def test_resumed_fit_keeps_layer_history_and_early_stopping_state(tmp_path):
+    # Regression: a resumed fit lost the layer history recorded before the
+    # interruption, and early stopping restarted its patience count and forgot
+    # its best weights, so it could stop later than the uninterrupted fit.
+    from .test_cnn import _speakers_toy
+
+    X, y, spk = _speakers_toy()
+    params = dict(**{**TINY, "max_epochs": 12}, track_layers=True, early_stopping=True, patience=2)
+    full = CNNClassifier(**params).fit(X, y, groups=spk)
+    stopped = len(full.history_)
+    for at in sorted({2, max(2, stopped - 1)}):
+        ckpt = tmp_path / f"at{at}"
+        with pytest.raises(KeyboardInterrupt):
+            CNNClassifier(**params, checkpoint_dir=ckpt, callbacks=[("s", InterruptAt(at))]).fit(
+                X, y, groups=spk
+            )
+        resumed = CNNClassifier(**params, checkpoint_dir=ckpt).fit(X, y, groups=spk)
+        assert len(resumed.history_) == stopped
+        np.testing.assert_allclose(
+            [h["valid_eer"] for h in resumed.history_], [h["valid_eer"] for h in full.history_]
+        )
+        _same_layer_history(resumed.layer_history_, full.layer_history_)
+        np.testing.assert_array_equal(resumed.predict_proba(X), full.predict_proba(X))
+
+
+def test_finished_checkpoint_keeps_layer_history(tmp_path):
+    X, y = _toy()
+    first = CNNClassifier(**TINY, track_layers=True, checkpoint_dir=tmp_path).fit(X, y)
+    again = CNNClassifier(**TINY, track_layers=True, checkpoint_dir=tmp_path).fit(X, y)
+    assert sorted(again.layer_history_) == list(range(TINY["max_epochs"] + 1))
+    _same_layer_history(again.layer_history_, first.layer_history_)
+
+
+def test_early_stopping_state_round_trips():
+    from skvoice.neural_network._training import ResumableEarlyStopping
+
+    stop = ResumableEarlyStopping(patience=3)
+    stop.misses_, stop.dynamic_threshold_, stop.best_epoch_ = 2, 0.25, 4
+    stop.best_model_weights_ = {"w": torch.ones(2)}
+    other = ResumableEarlyStopping(patience=3)
+    other.load_state_dict(stop.state_dict())
+    other.on_train_begin(net=None)  # the resumed fit: nothing reset
+    assert (other.misses_, other.dynamic_threshold_, other.best_epoch_) == (2, 0.25, 4)
+    other.on_train_begin(net=None)  # a later fit starts afresh (skorch's reset)
+    assert other.misses_ == 0 and other.best_model_weights_ is None
