@@ -1,13 +1,14 @@
 """Displays of the corpus analysis (matplotlib, imported lazily).
 
-Each Display follows scikit-learn's pattern: the constructor takes computed data,
-``from_recordings`` (or ``from_labels``) computes it, ``plot`` draws it and stores
+Each Display follows scikit-learn's pattern (see ``skvoice._plotting``): the
+constructor takes computed data, ``from_recordings`` (or ``from_labels``)
+computes it, ``plot(*, ax=None, name=None, **kwargs)`` draws it and stores
 ``figure_`` and ``ax_`` (or ``axes_``).
 """
 
 import numpy as np
 
-from .._plotting import axes_or_new
+from .._plotting import Display, GridDisplay
 from ..preprocessing import F0Extractor, SpectrogramExtractor
 from ._corpus import duration_table, f0_table, mean_intensity_per_frequency, recordings_per_speaker
 
@@ -35,12 +36,17 @@ def _speaker_order(speakers, allowed_speakers):
     return order, np.isin(order, list(allowed_speakers))
 
 
+def _renamed(fig):
+    """``fig`` of the grid Displays, passed on to warn that it is now ``ax``."""
+    return {} if fig is None else {"fig": fig}
+
+
 def _allowed_speakers(speakers, target):
     speakers, target = np.asarray(speakers), np.asarray(target)
     return set(np.unique(speakers[target == 1]))
 
 
-class SpeakerCountDisplay:
+class SpeakerCountDisplay(Display):
     """Recordings per speaker as bars, allowed speakers in colour.
 
     Parameters
@@ -78,31 +84,21 @@ class SpeakerCountDisplay:
         """
         return cls(recordings_per_speaker(speakers, target)).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """Draw the bars.
+    _figsize = (6, 3)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : SpeakerCountDisplay
-        """
-        fig, ax = axes_or_new(ax, (6, 3))
+    def _draw(self, ax, **kwargs):
         allowed = _column(self.table, "allowed").astype(bool)
         # Allowed speakers first, as in every other panel of the corpus figure.
         order = np.argsort(~allowed, kind="stable")
         colours = np.where(allowed, ALLOWED_COLOUR, REFUSED_COLOUR)[order]
         names = [str(s) for s in np.asarray(_column(self.table, "speaker"))[order]]
-        ax.bar(names, np.asarray(_column(self.table, "recordings"))[order], color=colours)
-        ax.set(ylabel="recordings", title="Recordings per speaker (green: allowed)")
-        self.figure_, self.ax_ = fig, ax
-        return self
+        counts = np.asarray(_column(self.table, "recordings"))[order]
+        ax.bar(names, counts, **{"color": colours, **kwargs})
+        ax.set(ylabel="recordings")
+        return "Recordings per speaker (green: allowed)"
 
 
-class _SpeakerDisplay:
+class _SpeakerDisplay(Display):
     """Data per speaker, with the allowed speakers set apart."""
 
     def __init__(self, table, allowed_speakers=()):
@@ -147,19 +143,10 @@ class DurationDisplay(_SpeakerDisplay):
         allowed = () if target is None else _allowed_speakers(speakers, target)
         return cls(duration_table(X, speakers, sr, trimmer), allowed).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """Draw grey boxes (before) and blue boxes (after) per speaker.
+    _figsize = (7, 3)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : DurationDisplay
-        """
-        fig, ax = axes_or_new(ax, (7, 3))
+    def _draw(self, ax, **kwargs):
+        # Grey boxes (before trimming) and blue boxes (after) per speaker.
         speakers = _column(self.table, "speaker")
         names, allowed = _speaker_order(speakers, self.allowed_speakers)
         pos = np.arange(len(names))
@@ -168,20 +155,22 @@ class DurationDisplay(_SpeakerDisplay):
             ax.boxplot(
                 [values[speakers == n] for n in names],
                 positions=pos + shift,
-                widths=0.35,
-                patch_artist=True,
-                boxprops={"facecolor": colour},
-                medianprops={"color": "k"},
+                **{
+                    "widths": 0.35,
+                    "patch_artist": True,
+                    "boxprops": {"facecolor": colour},
+                    "medianprops": {"color": "k"},
+                    **kwargs,
+                },
             )
         ax.set_xticks(pos, [str(n) for n in names])
         for label, ok in zip(ax.get_xticklabels(), allowed):
             label.set_color(ALLOWED_COLOUR if ok else "k")
-        ax.set(ylabel="s", title="Duration before (grey) and after (blue) trimming")
-        self.figure_, self.ax_ = fig, ax
-        return self
+        ax.set(ylabel="s")
+        return "Duration before (grey) and after (blue) trimming"
 
 
-class IntensityDisplay:
+class IntensityDisplay(Display):
     """Mean level per frequency band, one line per speaker, log-frequency axis.
 
     Parameters
@@ -227,32 +216,22 @@ class IntensityDisplay:
         res = mean_intensity_per_frequency(X, speakers, sr, n_bins, voiced_only)
         return cls(res, allowed).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """Draw the curves.
+    _figsize = (6, 3.5)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : IntensityDisplay
-        """
-        fig, ax = axes_or_new(ax, (6, 3.5))
+    def _draw(self, ax, **kwargs):
+        # One curve per speaker: solid for the allowed ones, dashed for the others.
         r = self.result
         self.lines_ = []
         for name, row in zip(r.speakers, r.intensity):
             style = "-" if name in self.allowed_speakers else "--"
-            (line,) = ax.plot(r.frequencies, row, style, label=str(name))
+            (line,) = ax.plot(r.frequencies, row, style, label=str(name), **kwargs)
             self.lines_.append(line)
-        ax.set(xscale="log", xlabel="Hz", ylabel="dB", title="Mean intensity per band")
+        ax.set(xscale="log", xlabel="Hz", ylabel="dB")
         ax.legend(fontsize=6, ncol=2)
-        self.figure_, self.ax_ = fig, ax
-        return self
+        return "Mean intensity per band"
 
 
-class F0TrackDisplay:
+class F0TrackDisplay(GridDisplay):
     """The pYIN F0 track over the log-frequency spectrogram of chosen recordings.
 
     Parameters
@@ -277,7 +256,7 @@ class F0TrackDisplay:
         self.labels = labels
 
     @classmethod
-    def from_recordings(cls, X, indices=(0,), sr=16000, fmin=65.0, fmax=500.0, fig=None):
+    def from_recordings(cls, X, indices=(0,), sr=16000, fmin=65.0, fmax=500.0, ax=None, fig=None):
         """Compute the spectrograms and F0 tracks of ``X[indices]`` and plot them.
 
         Parameters
@@ -290,8 +269,10 @@ class F0TrackDisplay:
             Sample rate.
         fmin, fmax : float, default=65.0, 500.0
             pYIN search range.
+        ax : matplotlib Figure or SubFigure, default=None
+            Where the panels are drawn (a new figure when None).
         fig : matplotlib Figure, default=None
-            Figure to draw in.
+            Deprecated: renamed ``ax``.
 
         Returns
         -------
@@ -305,35 +286,26 @@ class F0TrackDisplay:
         specs = ext.transform(chosen)
         tracks = f0.transform(chosen)
         labels = [f"recording {i}" for i in indices]
-        return cls(specs, tracks, ext.frequencies_, f0.hop_length / sr, labels).plot(fig=fig)
+        return cls(specs, tracks, ext.frequencies_, f0.hop_length / sr, labels).plot(
+            ax=ax, **_renamed(fig)
+        )
 
-    def plot(self, fig=None):
-        """One panel per recording: spectrogram with the F0 track in white.
+    def _figure_size(self):
+        return (7, 2.6 * len(self.spectrograms))
 
-        Parameters
-        ----------
-        fig : matplotlib Figure, default=None
-            Figure to draw in.
+    def _grid(self):
+        return len(self.spectrograms), 1
 
-        Returns
-        -------
-        self : F0TrackDisplay
-        """
-        import matplotlib.pyplot as plt
-
-        n = len(self.spectrograms)
-        fig = fig or plt.figure(figsize=(7, 2.6 * n), layout="constrained")
-        axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-        labels = self.labels or [""] * n
-        for ax, S, f0, label in zip(axes, self.spectrograms, self.tracks, labels):
+    def _draw(self, axes, fig, **kwargs):
+        # One panel per recording: the spectrogram with the F0 track in white.
+        labels = self.labels or [""] * len(self.spectrograms)
+        for ax, S, f0, label in zip(axes[:, 0], self.spectrograms, self.tracks, labels):
             # The F0 extractor and spectrogram share their hop; lengths may differ by a frame.
             m = min(S.shape[1], len(f0))
             t = np.arange(S.shape[1]) * self.hop_seconds
-            ax.pcolormesh(t, self.frequencies, S, shading="auto")
+            ax.pcolormesh(t, self.frequencies, S, **{"shading": "auto", **kwargs})
             ax.plot(t[:m], f0[:m], color="w", lw=2)
             ax.set(yscale="log", xlabel="s", ylabel="Hz", title=f"F0 over spectrogram, {label}")
-        self.figure_, self.axes_ = fig, axes
-        return self
 
 
 class F0DistributionDisplay(_SpeakerDisplay):
@@ -373,32 +345,21 @@ class F0DistributionDisplay(_SpeakerDisplay):
         allowed = () if target is None else _allowed_speakers(speakers, target)
         return cls(f0_table(X, speakers, sr, fmin, fmax), allowed).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """Draw one box per speaker.
+    _figsize = (6, 3)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : F0DistributionDisplay
-        """
-        fig, ax = axes_or_new(ax, (6, 3))
+    def _draw(self, ax, **kwargs):
         speakers, f0 = _column(self.table, "speaker"), _column(self.table, "f0")
         names, allowed = _speaker_order(speakers, self.allowed_speakers)
         data = [f0[speakers == n] for n in names]
-        boxes = ax.boxplot(data, patch_artist=True, medianprops={"color": "k"})
+        boxes = ax.boxplot(data, **{"patch_artist": True, "medianprops": {"color": "k"}, **kwargs})
         for box, ok in zip(boxes["boxes"], allowed):
             box.set_facecolor(ALLOWED_COLOUR if ok else REFUSED_COLOUR)
         ax.set_xticks(np.arange(1, len(names) + 1), [str(n) for n in names])
-        ax.set(yscale="log", ylabel="Hz", title="F0 per speaker (green: allowed)")
-        self.figure_, self.ax_ = fig, ax
-        return self
+        ax.set(yscale="log", ylabel="Hz")
+        return "F0 per speaker (green: allowed)"
 
 
-class ClassSpectrogramDisplay:
+class ClassSpectrogramDisplay(GridDisplay):
     """Example mel and linear spectrograms of each class, side by side.
 
     Parameters
@@ -422,7 +383,7 @@ class ClassSpectrogramDisplay:
 
     @classmethod
     def from_recordings(
-        cls, X, target, sr=16000, n_examples=1, random_state=None, fig=None, speakers=None
+        cls, X, target, sr=16000, n_examples=1, random_state=None, ax=None, speakers=None, fig=None
     ):
         """Pick ``n_examples`` recordings of each class and plot both spectrograms.
 
@@ -438,10 +399,12 @@ class ClassSpectrogramDisplay:
             Recordings per class.
         random_state : int, RandomState instance or None, default=None
             Draws the examples; None takes the first of each class.
-        fig : matplotlib Figure, default=None
-            Figure to draw in.
+        ax : matplotlib Figure or SubFigure, default=None
+            Where the panels are drawn (a new figure when None).
         speakers : array-like of shape (n_recordings,), default=None
             Speaker of each recording, named in each example's title.
+        fig : matplotlib Figure, default=None
+            Deprecated: renamed ``ax``.
 
         Returns
         -------
@@ -472,40 +435,34 @@ class ClassSpectrogramDisplay:
                 specs[label.item()][kind] = ext.transform(chosen)
                 freqs[kind] = ext.frequencies_
         hop = extractors["mel"].hop_length / sr
-        return cls(specs, freqs, hop, speakers=names or None).plot(fig=fig)
+        return cls(specs, freqs, hop, speakers=names or None).plot(ax=ax, **_renamed(fig))
 
-    def plot(self, fig=None):
-        """One row per class and example; mel on the left, linear on the right.
-
-        Parameters
-        ----------
-        fig : matplotlib Figure, default=None
-            Figure to draw in.
-
-        Returns
-        -------
-        self : ClassSpectrogramDisplay
-        """
-        import matplotlib.pyplot as plt
-
-        names = self.class_names or {1: "allowed", 0: "refused"}
-        rows = [
+    def _rows(self):
+        return [
             (label, k, by_kind)
             for label, by_kind in self.spectrograms.items()
             for k in range(len(by_kind["mel"]))
         ]
-        fig = fig or plt.figure(figsize=(10, 2.4 * len(rows)), layout="constrained")
-        axes = fig.subplots(len(rows), 2, squeeze=False)
-        for r, (label, k, by_kind) in enumerate(rows):
+
+    def _figure_size(self):
+        return (10, 2.4 * len(self._rows()))
+
+    def _grid(self):
+        return len(self._rows()), 2
+
+    def _draw(self, axes, fig, **kwargs):
+        # One row per class and example; mel on the left, linear on the right.
+        names = self.class_names or {1: "allowed", 0: "refused"}
+        for r, (label, k, by_kind) in enumerate(self._rows()):
             for c, kind in enumerate(("mel", "linear")):
                 S = by_kind[kind][k]
                 t = np.arange(S.shape[1]) * self.hop_seconds
-                mesh = axes[r, c].pcolormesh(t, self.frequencies[kind], S, shading="auto")
+                mesh = axes[r, c].pcolormesh(
+                    t, self.frequencies[kind], S, **{"shading": "auto", **kwargs}
+                )
                 fig.colorbar(mesh, ax=axes[r, c], label="dB")
                 who = ""
                 if self.speakers and label in self.speakers:
                     who = f" ({self.speakers[label][k]})"
                 title = f"{names.get(label, label)}{who}: {kind} spectrogram"
                 axes[r, c].set(xlabel="s", ylabel="Hz", title=title)
-        self.figure_, self.axes_ = fig, axes
-        return self

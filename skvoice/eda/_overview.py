@@ -52,7 +52,7 @@ def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
     left, middle, right = bottom.subfigures(1, 3)
     F0DistributionDisplay.from_recordings(X, speakers, target, sr, ax=left.subplots())
     i = 0 if examples is None else int(examples)
-    F0TrackDisplay.from_recordings(X, [i], sr, fig=middle)
+    F0TrackDisplay.from_recordings(X, [i], sr, ax=middle)
     mel = SpectrogramExtractor(sr=sr).fit([X[i]]).transform([X[i]])[0]
     ax = right.subplots()
     ax.imshow(mel, origin="lower", aspect="auto")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._plotting import axes_or_new as _axes
+from .._plotting import Display, GridDisplay
 from ._activations import frequency_importance, grad_cam, layer_activations
 from ._common import resolve_network, spectrograms_for
 from ._training import layer_drift, reinitialization_robustness
@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 
-class FeatureMapDisplay:
+class FeatureMapDisplay(GridDisplay):
     """A recording's spectrogram beside chosen feature maps of chosen layers.
 
     Parameters
@@ -36,7 +36,7 @@ class FeatureMapDisplay:
         self.channels = channels
 
     @classmethod
-    def from_estimator(cls, estimator, X, index=0, layers=None, channels=(0, 1, 2, 3)):
+    def from_estimator(cls, estimator, X, index=0, layers=None, channels=(0, 1, 2, 3), ax=None):
         """Compute the maps of recording ``index`` of ``X`` and plot them.
 
         Parameters
@@ -51,6 +51,8 @@ class FeatureMapDisplay:
             Layers (default: the conv blocks).
         channels : sequence of int, default=(0, 1, 2, 3)
             Channels shown per layer.
+        ax : matplotlib Figure or SubFigure, default=None
+            Where the grid is drawn (a new figure when None).
 
         Returns
         -------
@@ -59,40 +61,29 @@ class FeatureMapDisplay:
         X1 = [X[index]]
         acts = layer_activations(estimator, X1, layers)
         spec = spectrograms_for(estimator, X1)[0][0].numpy()
-        return cls(spec, {k: v[0] for k, v in acts.items()}, channels).plot()
+        return cls(spec, {k: v[0] for k, v in acts.items()}, channels).plot(ax=ax)
 
-    def plot(self, fig=None):
-        """Draw a grid: input, then one row per layer.
+    def _figure_size(self):
+        return (2.5 * len(self.channels), 1.8 * (1 + len(self.maps)))
 
-        Parameters
-        ----------
-        fig : matplotlib Figure, default=None
-            Figure to draw in.
+    def _grid(self):
+        return 1 + len(self.maps), len(self.channels)
 
-        Returns
-        -------
-        self : FeatureMapDisplay
-        """
-        import matplotlib.pyplot as plt
-
-        rows = 1 + len(self.maps)
-        cols = len(self.channels)
-        fig = fig or plt.figure(figsize=(2.5 * cols, 1.8 * rows), layout="constrained")
-        axes = fig.subplots(rows, cols, squeeze=False)
+    def _draw(self, axes, fig, **kwargs):
+        # A grid: the input, then one row per layer.
         for ax in axes.ravel():
             ax.set_axis_off()
-        axes[0, 0].imshow(self.spectrogram, origin="lower", aspect="auto")
+        style = {"origin": "lower", "aspect": "auto", **kwargs}
+        axes[0, 0].imshow(self.spectrogram, **style)
         axes[0, 0].set_title("input")
         for r, (name, maps) in enumerate(self.maps.items(), start=1):
             for c, ch in enumerate(self.channels):
                 if ch < maps.shape[0]:
-                    axes[r, c].imshow(maps[ch], origin="lower", aspect="auto")
+                    axes[r, c].imshow(maps[ch], **style)
                     axes[r, c].set_title(f"{name} ch {ch}", fontsize=8)
-        self.figure_, self.axes_ = fig, axes
-        return self
 
 
-class KernelDisplay:
+class KernelDisplay(GridDisplay):
     """The kernels of the first convolution, one small image each.
 
     Parameters
@@ -105,13 +96,15 @@ class KernelDisplay:
         self.kernels = kernels
 
     @classmethod
-    def from_estimator(cls, estimator):
+    def from_estimator(cls, estimator, ax=None):
         """Read the first convolution's kernels.
 
         Parameters
         ----------
         estimator : fitted network, Pipeline ending in one, or uncertainty estimator
             The network.
+        ax : matplotlib Figure or SubFigure, default=None
+            Where the grid is drawn (a new figure when None).
 
         Returns
         -------
@@ -121,36 +114,28 @@ class KernelDisplay:
 
         module = resolve_network(estimator).trunk
         conv = next(m for m in module.modules() if isinstance(m, torch.nn.Conv2d))
-        return cls(conv.weight.detach().cpu().numpy()).plot()
+        return cls(conv.weight.detach().cpu().numpy()).plot(ax=ax)
 
-    def plot(self, fig=None):
-        """Draw the kernels on a grid (first input channel).
+    def _side(self):
+        return int(np.ceil(np.sqrt(self.kernels.shape[0])))
 
-        Parameters
-        ----------
-        fig : matplotlib Figure, default=None
-            Figure to draw in.
+    def _figure_size(self):
+        return (self._side(), self._side())
 
-        Returns
-        -------
-        self : KernelDisplay
-        """
-        import matplotlib.pyplot as plt
+    def _grid(self):
+        return self._side(), self._side()
 
-        n = self.kernels.shape[0]
-        cols = int(np.ceil(np.sqrt(n)))
-        fig = fig or plt.figure(figsize=(cols, cols), layout="constrained")
-        axes = fig.subplots(cols, cols, squeeze=False)
+    def _draw(self, axes, fig, **kwargs):
+        # One kernel per panel (first input channel), on a shared symmetric scale.
         lim = np.abs(self.kernels).max()
+        style = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim, **kwargs}
         for i, ax in enumerate(axes.ravel()):
             ax.set_axis_off()
-            if i < n:
-                ax.imshow(self.kernels[i, 0], cmap="RdBu_r", vmin=-lim, vmax=lim)
-        self.figure_, self.axes_ = fig, axes
-        return self
+            if i < self.kernels.shape[0]:
+                ax.imshow(self.kernels[i, 0], **style)
 
 
-class GradCAMDisplay:
+class GradCAMDisplay(Display):
     """Grad-CAM saliency over a recording's spectrogram.
 
     Parameters
@@ -196,27 +181,18 @@ class GradCAMDisplay:
         spec = spectrograms_for(estimator, X1)[0][0].numpy()
         return cls(spec, sal, frequencies_for(estimator, spec.shape[0])).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """Spectrogram in grey, saliency as a translucent overlay.
+    _figsize = (7, 3)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : GradCAMDisplay
-        """
-        fig, ax = _axes(ax, figsize=(7, 3))
+    def _draw(self, ax, **kwargs):
+        # The spectrogram in grey, the saliency as a translucent overlay.
         ax.imshow(self.spectrogram, origin="lower", aspect="auto", cmap="gray")
-        ax.imshow(self.saliency, origin="lower", aspect="auto", cmap="jet", alpha=0.4)
-        ax.set(xlabel="frame", ylabel="bin", title="Grad-CAM")
-        self.figure_, self.ax_ = fig, ax
-        return self
+        style = {"origin": "lower", "aspect": "auto", "cmap": "jet", "alpha": 0.4, **kwargs}
+        ax.imshow(self.saliency, **style)
+        ax.set(xlabel="frame", ylabel="bin")
+        return "Grad-CAM"
 
 
-class FrequencyImportanceDisplay:
+class FrequencyImportanceDisplay(Display):
     """Importance per frequency, one line per group, on a log-frequency axis.
 
     Parameters
@@ -260,30 +236,17 @@ class FrequencyImportanceDisplay:
         r = frequency_importance(estimator, X, groups=groups, method=method, target=target)
         return cls(r.importance, r.frequencies, r.groups).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """One line per group.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : FrequencyImportanceDisplay
-        """
-        fig, ax = _axes(ax, figsize=(7, 3.5))
+    def _draw(self, ax, **kwargs):
         for g, row in zip(self.groups, self.importance):
-            ax.plot(self.frequencies, row, label=str(g))
+            ax.plot(self.frequencies, row, label=str(g), **kwargs)
         if np.all(self.frequencies > 0):
             ax.set_xscale("log")
         ax.set(xlabel="frequency (Hz)", ylabel="importance")
         ax.legend(fontsize=7, ncol=2)
-        self.figure_, self.ax_ = fig, ax
-        return self
+        return "Importance per frequency"
 
 
-class LayerDriftDisplay:
+class LayerDriftDisplay(Display):
     """Relative distance of each layer from its initialisation over the epochs.
 
     Parameters
@@ -312,42 +275,20 @@ class LayerDriftDisplay:
         """
         return cls(layer_drift(estimator)).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """One line per layer.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : LayerDriftDisplay
-        """
+    def _draw(self, ax, **kwargs):
         import matplotlib.pyplot as plt
 
-        fig, ax = _axes(ax, figsize=(7, 3.5))
         # 20 colours, then line styles: no two layers share a colour and a style.
         colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
         for j, name in enumerate(self.drift.layers):
-            ax.plot(
-                self.drift.epochs,
-                self.drift.from_init[:, j],
-                label=name,
-                color=colours[j % 20],
-                linestyle=styles[(j // 20) % 4],
-            )
-        ax.set(
-            xlabel="epoch",
-            ylabel="||θ_t − θ_0|| / ||θ_0||",
-            title="Layer drift from initialisation",
-        )
+            style = {"color": colours[j % 20], "linestyle": styles[(j // 20) % 4], **kwargs}
+            ax.plot(self.drift.epochs, self.drift.from_init[:, j], label=name, **style)
+        ax.set(xlabel="epoch", ylabel="||θ_t − θ_0|| / ||θ_0||")
         ax.legend(fontsize=6, ncol=2)
-        self.figure_, self.ax_ = fig, ax
-        return self
+        return "Layer drift from initialisation"
 
 
-class ReinitializationDisplay:
+class ReinitializationDisplay(Display):
     """Heat map of the score after resetting one layer (rows) to an epoch (columns).
 
     Parameters
@@ -394,24 +335,16 @@ class ReinitializationDisplay:
         )
         return cls(r).plot(ax=ax)
 
-    def plot(self, ax=None):
-        """Layers x checkpoints heat map with the scores written in.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-
-        Returns
-        -------
-        self : ReinitializationDisplay
-        """
+    def _figure_size(self):
         r = self.result
-        fig, ax = _axes(ax, figsize=(1 + 0.6 * len(r.checkpoints), 0.4 * len(r.layers) + 1))
-        im = ax.imshow(r.scores, cmap="viridis", aspect="auto")
+        return (1 + 0.6 * len(r.checkpoints), 0.4 * len(r.layers) + 1)
+
+    def _draw(self, ax, **kwargs):
+        # Layers x checkpoints heat map.
+        r = self.result
+        im = ax.imshow(r.scores, **{"cmap": "viridis", "aspect": "auto", **kwargs})
         ax.set_yticks(range(len(r.layers)), r.layers, fontsize=7)
         ax.set_xticks(range(len(r.checkpoints)), [str(c) for c in r.checkpoints], fontsize=7)
-        ax.set(xlabel="epoch restored", title=f"score (fitted: {r.baseline:.3f})")
-        fig.colorbar(im, ax=ax)
-        self.figure_, self.ax_ = fig, ax
-        return self
+        ax.set(xlabel="epoch restored")
+        ax.figure.colorbar(im, ax=ax)
+        return f"score (fitted: {r.baseline:.3f})"

@@ -1,7 +1,10 @@
 import matplotlib
 import numpy as np
+import pytest
 
 from skvoice.eda import (
+    F0TrackDisplay,
+    SpeakerCountDisplay,
     duration_table,
     f0_table,
     mean_intensity_per_frequency,
@@ -134,8 +137,8 @@ def test_f0_track_display_follows_a_known_pitch():
     f = 140.0 * (1 + 0.2 * t)  # glide 140 -> 168 Hz
     x = sum(np.sin(2 * np.pi * k * np.cumsum(f) / sr) / k for k in range(1, 6))
     disp = F0TrackDisplay.from_recordings([x], [0], sr)
-    track = disp.axes_[0].lines[0].get_ydata()
-    times = disp.axes_[0].lines[0].get_xdata()
+    track = disp.axes_[0, 0].lines[0].get_ydata()
+    times = disp.axes_[0, 0].lines[0].get_xdata()
     voiced = ~np.isnan(track)
     assert voiced.mean() > 0.8
     truth = 140.0 * (1 + 0.2 * times[voiced])
@@ -231,3 +234,45 @@ def test_tables_do_not_import_the_displays():
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
     }
     assert not any("_display" in m or "_overview" in m for m in imported)
+
+
+def test_every_display_shares_the_plot_signature():
+    # plot(*, ax=None, name=None, **kwargs) everywhere (the Display base).
+    import inspect
+
+    from skvoice import eda, inspection
+    from skvoice._plotting import Display
+
+    displays = [
+        getattr(m, n) for m in (eda, inspection) for n in m.__all__ if n.endswith("Display")
+    ]
+    assert len(displays) == 12
+    for cls in displays:
+        assert issubclass(cls, Display), cls
+        params = inspect.signature(cls.plot).parameters
+        assert list(params) == ["self", "ax", "name", "kwargs"], cls
+        assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in ("ax", "name"))
+
+
+def test_plot_name_and_kwargs_reach_the_drawing():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    disp = SpeakerCountDisplay.from_labels(["a", "b", "b"], [1, 0, 0])
+    again = disp.plot(name="Counts", color="tab:red")
+    assert again.ax_.get_title() == "Counts"
+    assert {to_hex(p.get_facecolor()) for p in again.ax_.patches} == {to_hex("tab:red")}
+    plt.close("all")
+
+
+def test_grid_display_takes_a_figure_and_warns_on_fig(voices):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    disp = F0TrackDisplay.from_recordings(voices.data[:2], [0, 1], voices.sr, ax=fig)
+    assert disp.figure_ is fig and disp.axes_.shape == (2, 1)
+    with pytest.warns(FutureWarning, match="renamed ax"):
+        disp.plot(fig=plt.figure())
+    with pytest.raises(TypeError, match="Figure or SubFigure"):
+        disp.plot(ax=fig.axes[0])
+    plt.close("all")
