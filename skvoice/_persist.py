@@ -33,6 +33,7 @@ from numbers import Integral
 
 import torch
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import validate_params
 
 from . import __version__
 from ._state import StateError
@@ -119,6 +120,10 @@ def _signature(key, digests):
     return hmac.new(bytes(key), message, hashlib.sha256).hexdigest()
 
 
+@validate_params(
+    {"model": "no_validation", "path": [str, os.PathLike], "key": [bytes, str, None]},
+    prefer_skip_nested_validation=True,
+)
 def save_model(model, path, *, key=None):
     """Save a fitted pipeline of skvoice steps ending in a classifier.
 
@@ -420,6 +425,10 @@ def _migrate_v3(manifest, weights):
     return manifest, weights
 
 
+@validate_params(
+    {"path": [str, os.PathLike], "key": [bytes, str, None], "allow_unsigned": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def load_model(path, *, key=None, allow_unsigned=False):
     """Load a model saved by :func:`save_model`, trusting nothing in the file.
 

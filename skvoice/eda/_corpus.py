@@ -1,7 +1,10 @@
 """Exploratory analysis of a corpus: tidy tables and their plots."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..preprocessing import F0Extractor, SilenceTrimmer, SpectrogramExtractor
 
@@ -22,6 +25,9 @@ def _frame(columns):
     return pd.DataFrame(columns)
 
 
+@validate_params(
+    {"speakers": ["array-like"], "target": ["array-like"]}, prefer_skip_nested_validation=True
+)
 def recordings_per_speaker(speakers, target):
     """Number of recordings of each speaker and whether the speaker is allowed.
 
@@ -50,6 +56,15 @@ def recordings_per_speaker(speakers, target):
     return _frame({"speaker": names, "allowed": allowed, "recordings": counts})
 
 
+@validate_params(
+    {
+        "X": "no_validation",  # recordings, checked one by one when read
+        "speakers": ["array-like"],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "trimmer": [HasMethods(["fit", "transform"]), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def duration_table(X, speakers, sr=16000, trimmer=None):
     """Duration of every recording before and after silence trimming.
 
@@ -74,6 +89,16 @@ def duration_table(X, speakers, sr=16000, trimmer=None):
     return _frame({"speaker": np.asarray(speakers), "before": d[:, 0], "after": d[:, 1]})
 
 
+@validate_params(
+    {
+        "X": "no_validation",
+        "speakers": ["array-like"],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "voiced_only": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=False):
     """Mean level (dB) of each log-spaced frequency band, per speaker.
 
@@ -107,6 +132,17 @@ def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=F
     return Bunch(speakers=names, frequencies=ext.frequencies_, intensity=intensity)
 
 
+@validate_params(
+    {
+        "X": "no_validation",
+        "speakers": ["array-like"],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "fmin": [Interval(Real, 0, None, closed="neither")],
+        "fmax": [Interval(Real, 0, None, closed="neither")],
+        "top_db": [Interval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0, top_db=30.0):
     """Every voiced frame's F0, in long format.
 

@@ -4,6 +4,10 @@ Apart from the tables (``_corpus``) and the Displays (``_display``), so that the
 Displays depend on the tables and nothing depends back.
 """
 
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, validate_params
+
 from ..preprocessing import SpectrogramExtractor
 from ._display import (
     DurationDisplay,
@@ -16,6 +20,17 @@ from ._display import (
 __all__ = ["plot_corpus"]
 
 
+@validate_params(
+    {
+        "X": "no_validation",
+        "speakers": ["array-like"],
+        "target": ["array-like"],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "examples": [Interval(Integral, 0, None, closed="left"), None],
+        "fig": "no_validation",  # a matplotlib Figure (imported lazily)
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
     """The report's corpus overview in one figure, drawn with the eda Displays.
 

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import WaveformTransformerMixin, collect_outputs
@@ -15,6 +15,15 @@ from ..io._validation import _as_waveform, all_paths
 __all__ = ["SilenceTrimmer", "frame_rms_db"]
 
 
+@validate_params(
+    {
+        "y": ["array-like"],
+        "frame_length": [Interval(Integral, 1, None, closed="left")],
+        "hop_length": [Interval(Integral, 1, None, closed="left")],
+        "ref": [StrOptions({"max"}), Interval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def frame_rms_db(y, *, frame_length=2048, hop_length=512, ref="max"):
     """RMS level of centred frames in dB, as ``librosa.feature.rms`` + ``amplitude_to_db``.
 

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._base import WaveformTransformerMixin, collect_outputs
 
@@ -59,6 +59,17 @@ def _torch_filters(window, win_length, n_fft, sr, kind, n_mels, fmin, fmax):
     return win, None if fb is None else torch.from_numpy(fb)
 
 
+@validate_params(
+    {
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "kind": [StrOptions({"linear", "mel", "log"})],
+        "n_fft": [Interval(Integral, 2, None, closed="left")],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "fmin": [Interval(Real, 0, None, closed="left")],
+        "fmax": [Interval(Real, 0, None, closed="neither"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def filterbank(sr=16000, kind="mel", n_fft=1024, n_bins=64, fmin=0.0, fmax=None):
     """Frequency weights of a spectrogram kind and the centre of each bin.
 

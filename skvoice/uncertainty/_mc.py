@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
@@ -78,6 +78,15 @@ def _with_sampled_dropout(module, generator, state):
     return shallow
 
 
+@validate_params(
+    {
+        "module": [torch.nn.Module],
+        "x": [torch.Tensor],
+        "n_passes": [Interval(Integral, 1, None, closed="left")],
+        "generator": [torch.Generator, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def sample_with_dropout(module, x, n_passes, *, generator=None):
     """``n_passes`` forward passes of ``module`` with its dropout layers sampled.
 

@@ -1,10 +1,18 @@
 """The quickest access-control model: a pretrained encoder and enrolment, no training."""
 
+import os
+from numbers import Integral
+
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, validate_params
 
 __all__ = ["make_enrollment_pipeline"]
 
 
+@validate_params(
+    {"pretrained": [str, os.PathLike], "sr": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
 def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_params):
     """Waveforms to an access decision with a pretrained encoder: nothing to train.
 
