@@ -111,7 +111,7 @@ SETTINGS = {
     "augmentation": {"cnnclassifier__augment": True},
     "80 mel bands": {"spectrogramextractor__n_mels": 80},
     "mel bands up to 4 kHz (telephone band)": {"spectrogramextractor__fmax": 4000.0},
-    "dropout 0.5": {"cnnclassifier__dropout": 0.5},
+    "dropout 0.5": {"cnnclassifier__module__dropout": 0.5},
     "learning rate 3e-3": {"cnnclassifier__lr": 3e-3},
     "AdamW, weight decay 1e-2": {
         "cnnclassifier__optimizer": "adamw",

@@ -44,7 +44,7 @@ def make_search(memory, epochs, jobs):
         [
             ("trim", SilenceTrimmer()),
             ("features", features),
-            ("cnn", CNNClassifier(max_epochs=epochs, n_filters=8, random_state=0)),
+            ("cnn", CNNClassifier(max_epochs=epochs, module__n_filters=8, random_state=0)),
         ],
         memory=memory,
     )

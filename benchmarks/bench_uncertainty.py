@@ -7,7 +7,7 @@ speakers, 6 allowed; test recordings of those 20 and of 105 speakers never heard
 for each seed the default pipeline (trim, log-mel, ``CNNClassifier`` with the
 speakers) is fitted, and every signal is computed on the test recordings:
 
-- MC dropout in the trunk (a network with ``block_dropout=0.1``, 30 passes of
+- MC dropout in the trunk (a network with ``module__block_dropout=0.1``, 30 passes of
   ``MCDropoutClassifier``: sampled embeddings, each scored by cosine as the model
   decides): total, aleatoric, epistemic uncertainty and the std of the allowed
   probability. (The default network's only dropout is before the head, which its
@@ -85,7 +85,9 @@ def _expensive(net, specs_tr, ytr, spk, specs_te, seed, signals, cost):
     """MC dropout (head and trunk) and the deep ensemble's signals."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        trunk = CNNClassifier(block_dropout=0.1, random_state=seed).fit(specs_tr, ytr, groups=spk)
+        trunk = CNNClassifier(module__block_dropout=0.1, random_state=seed).fit(
+            specs_tr, ytr, groups=spk
+        )
         ens = DeepEnsembleClassifier(CNNClassifier(), n_estimators=5, random_state=seed)
         ens.fit(specs_tr, ytr, groups=spk)
     mc = MCDropoutClassifier(trunk, n_passes=30, random_state=seed)

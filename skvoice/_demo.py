@@ -104,7 +104,7 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
         # Dropout inside the trunk too, so that MC dropout (section 3) samples the
         # embedding the cosine decision is made on.
         net = CNNClassifier(
-            max_epochs=epochs, block_dropout=0.1, track_layers=k == 0, random_state=seed
+            max_epochs=epochs, module__block_dropout=0.1, track_layers=k == 0, random_state=seed
         )
         net.fit([specs[i] for i in train], y[train], groups=spk[train])
         Xte = [specs[i] for i in test]
@@ -171,7 +171,7 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     mc.estimator_, mc.classes_ = net, net.classes_
     ens = DeepEnsembleClassifier(
         # The networks of the folds, scored by cosine like MC dropout's passes.
-        CNNClassifier(max_epochs=epochs, block_dropout=0.1),
+        CNNClassifier(max_epochs=epochs, module__block_dropout=0.1),
         n_estimators=3,
         random_state=seed,
         verbose=True,

@@ -159,8 +159,8 @@ def save_model(model, path, *, key=None):
     >>> from skvoice.neural_network import CNNClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = [rng.standard_normal((8, 16)).astype(np.float32) + k for k in (0, 1) * 4]
-    >>> net = CNNClassifier(n_filters=4, n_blocks=1, crop_frames=8, max_epochs=1,
-    ...                     random_state=0).fit(X, [0, 1] * 4)
+    >>> net = CNNClassifier(module__n_filters=4, module__n_blocks=1, crop_frames=8,
+    ...                     max_epochs=1, random_state=0).fit(X, [0, 1] * 4)
     >>> path = save_model(net, os.path.join(tempfile.mkdtemp(), "m.skvoice"), key=b"secret")
     >>> load_model(path, key=b"secret")[-1].classes_.tolist()
     [0, 1]
@@ -329,6 +329,15 @@ _LOCAL_PARAMS = {"n_jobs": None, "checkpoint_dir": None, "device": "cpu", "verbo
 #: Key marking a nested estimator among a step's parameters.
 _ESTIMATOR = "skvoice_estimator"
 _MAX_DEPTH = 4
+#: CNNClassifier's architecture parameters before the module__ group (format 3).
+_FLAT_ARCHITECTURE = {
+    "n_filters",
+    "n_blocks",
+    "kernel_size",
+    "dropout",
+    "block_dropout",
+    "embedding_dim",
+}
 
 
 def _decode_param(value, path, depth):
@@ -351,6 +360,8 @@ def _build(path, spec, depth=0):
     _require(isinstance(params, dict), path, f"parameters of {cls_name} must be a record")
     cls = registry[cls_name]
     allowed = set(cls._get_param_names())
+    if hasattr(cls, "_module_defaults"):  # a network's module__ group
+        allowed |= {f"module__{k}" for k in cls._module_defaults()}
     unknown = sorted(set(params) - allowed)
     _require(not unknown, path, f"unknown parameters {unknown} of {cls_name}")
     params = {k: _decode_param(v, path, depth) for k, v in params.items()}
@@ -396,17 +407,25 @@ def _migrate_v1(manifest):
     return manifest
 
 
-def _migrate_v3(manifest, weights):
+def _migrate_v3(manifest):
     """Formats 1-3 (one fitted record per file, by kind) to format 4 (one per step).
 
     Format 2 has no ``kind``: always a network. The verifier's parameters,
-    stored twice before, are kept once, as its step's or its network's.
+    stored twice before, are kept once, as its step's or its network's. The
+    network's architecture parameters take their ``module__`` names. Returns
+    the manifest and the step that owns ``weights.pt`` (the network; None for
+    an enrolment, whose file holds no weights).
     """
     steps = manifest.get("steps")
     if not isinstance(steps, list) or not steps or not all(isinstance(s, dict) for s in steps):
-        return manifest, weights  # refused by the checks of format 4
+        return manifest, None  # refused by the checks of format 4
     for spec in steps:
         spec["state"] = {}
+        params = spec.get("params")
+        if spec.get("class") == "CNNClassifier" and isinstance(params, dict):
+            # The architecture had flat names before the module__ group.
+            for name in _FLAT_ARCHITECTURE & set(params):
+                params[f"module__{name}"] = params.pop(name)
     kind = manifest.pop("kind", "network")
     if kind == "network":
         info = manifest.pop("network", None)
@@ -414,15 +433,14 @@ def _migrate_v3(manifest, weights):
             record = dict(info["verifier_"])
             info["verifier_"] = {"params": record.pop("params", None), "state": record}
         steps[-1]["state"] = info
-        weights = {steps[-1].get("name"): weights}
+        return manifest, steps[-1].get("name")
     elif kind == "enrolment" and len(steps) >= 2:
         steps[-2]["state"] = {"encoder": manifest.pop("encoder", None)}
         record = manifest.pop("verifier", None)
         if isinstance(record, dict):
             record = {k: v for k, v in record.items() if k != "params"}
         steps[-1]["state"] = record
-        weights = {}
-    return manifest, weights
+    return manifest, None
 
 
 @validate_params(
@@ -483,14 +501,16 @@ def load_model(path, *, key=None, allow_unsigned=False):
                 f"formats 1 to {FORMAT_VERSION}."
             )
         _check_integrity(path, members, version, key, allow_unsigned)
+        if version == 1:
+            manifest = _migrate_v1(manifest)
+        if version <= 3:
+            manifest, owner = _migrate_v3(manifest)
         steps = _build_steps(path, manifest)  # before any tensor is read
         tensors = torch.load(
             io.BytesIO(members["weights.pt"]), weights_only=True, map_location="cpu"
         )
-        if version == 1:
-            manifest = _migrate_v1(manifest)
-        if version <= 3:
-            manifest, tensors = _migrate_v3(manifest, tensors)
+        if version <= 3:  # one state dict, the network's (empty for an enrolment)
+            tensors = {owner: tensors} if owner is not None else tensors
         tensors = _checked_tensors(path, tensors, [name for name, _ in steps])
         for (name, step), spec in zip(steps, manifest["steps"]):
             try:

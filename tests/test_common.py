@@ -101,9 +101,9 @@ INIT_PARAMS = {
     "MCDropoutClassifier": {"n_passes": 3, "random_state": 0},
     "DeepEnsembleClassifier": {"n_estimators": 2, "random_state": 0},
     "CNNClassifier": {
-        "n_filters": 4,
-        "n_blocks": 1,
-        "embedding_dim": 16,
+        "module__n_filters": 4,
+        "module__n_blocks": 1,
+        "module__embedding_dim": 16,
         "crop_frames": 1,
         "max_epochs": 20,
         "lr": 0.01,

@@ -33,7 +33,9 @@ def fit_tiny_pipeline():
     pipe = make_pipeline(
         SilenceTrimmer(),
         SpectrogramExtractor(n_mels=32),
-        CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=2, random_state=0),
+        CNNClassifier(
+            module__n_filters=4, module__n_blocks=2, crop_frames=16, max_epochs=2, random_state=0
+        ),
     )
     pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
     return pipe, v
@@ -110,7 +112,12 @@ def test_round_trip_with_cosine_backend(tmp_path):
         SilenceTrimmer(),
         SpectrogramExtractor(n_mels=32),
         CNNClassifier(
-            n_filters=4, n_blocks=2, crop_frames=16, max_epochs=2, backend="cosine", random_state=0
+            module__n_filters=4,
+            module__n_blocks=2,
+            crop_frames=16,
+            max_epochs=2,
+            backend="cosine",
+            random_state=0,
         ),
     )
     pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
@@ -129,8 +136,8 @@ def test_round_trip_after_speaker_early_stopping(tmp_path):
         SilenceTrimmer(),
         SpectrogramExtractor(n_mels=32),
         CNNClassifier(
-            n_filters=4,
-            n_blocks=2,
+            module__n_filters=4,
+            module__n_blocks=2,
             crop_frames=16,
             max_epochs=3,
             early_stopping=True,
@@ -156,7 +163,9 @@ def test_channel_union_pipeline_round_trip(tmp_path):
     pipe = make_pipeline(
         SilenceTrimmer(),
         union,
-        CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=1, random_state=0),
+        CNNClassifier(
+            module__n_filters=4, module__n_blocks=2, crop_frames=16, max_epochs=1, random_state=0
+        ),
     )
     pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
     loaded = load_model(save_model(pipe, tmp_path / "u.skvoice"))

@@ -303,7 +303,7 @@ def test_bombs_and_fuzz_fail_within_bounded_memory(saved, tmp_path):
     # A network parameter that would build a 2**24-wide embedding layer: the
     # declared shapes are compared with the weights' before anything is built.
     wide = _copy(manifest)
-    wide["steps"][-1]["params"]["embedding_dim"] = 2**24
+    wide["steps"][-1]["params"]["module__embedding_dim"] = 2**24
     bomb_width = rewrite(tmp_path / "width.skvoice", wide, weights)
     # A small zip whose manifest unpacks to 64 MiB of spaces.
     padded = json.dumps(manifest) + " " * (64 * 2**20)

@@ -13,7 +13,12 @@ from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 
 TINY = dict(
-    n_filters=4, n_blocks=2, embedding_dim=16, crop_frames=32, max_epochs=3, random_state=0
+    module__n_filters=4,
+    module__n_blocks=2,
+    module__embedding_dim=16,
+    crop_frames=32,
+    max_epochs=3,
+    random_state=0,
 )
 
 

@@ -63,7 +63,9 @@ def fitted_model(tmp):
     pipe = make_pipeline(
         SilenceTrimmer(),
         SpectrogramExtractor(n_mels=32),
-        CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=2, random_state=0),
+        CNNClassifier(
+            module__n_filters=4, module__n_blocks=2, crop_frames=16, max_epochs=2, random_state=0
+        ),
     )
     pipe.fit(v.data, v.target, cnnclassifier__groups=v.speaker)
     return save_model(pipe, os.path.join(tmp, "m.skvoice")), pipe, v

@@ -12,7 +12,16 @@ from .._progress import progress
 from .._random import seed_from
 from ._data import CropDataset, check_spectrograms, sliding_windows
 
-__all__ = ["torch_threads", "seed_from", "resolve_device", "SpectrogramNetMixin"]
+__all__ = [
+    "torch_threads",
+    "seed_from",
+    "resolve_device",
+    "SpectrogramNetMixin",
+    "ModuleParamsMixin",
+    "MODULE_PREFIX",
+]
+
+MODULE_PREFIX = "module__"
 
 
 @contextlib.contextmanager
@@ -41,6 +50,75 @@ def resolve_device(device):
             raise ValueError(f"device={device!r} was asked for but CUDA is not available.")
         return str(device)
     raise ValueError(f"device must be 'cpu' or 'cuda[:n]', got {device!r}.")
+
+
+class ModuleParamsMixin:
+    """The torch module's arguments as one ``module__*`` parameter group, as skorch does.
+
+    ``module__n_filters=8`` sets the module's ``n_filters``; the arguments not
+    given keep the module's defaults (its constructor's), so the estimator
+    mirrors none of them. ``get_params`` lists those set, so ``repr`` and
+    ``clone`` keep them, and ``set_params`` and searches reach them
+    (``{"cnnclassifier__module__n_filters": [8, 16]}``). The arguments the data
+    decide (``_data_args``) are not parameters.
+    """
+
+    _data_args = ("n_bins", "n_classes", "n_channels")
+
+    @classmethod
+    def _module_defaults(cls):
+        import inspect
+
+        sig = inspect.signature(cls._module_class.__init__)
+        skip = ("self", *cls._data_args)
+        return {k: p.default for k, p in sig.parameters.items() if k not in skip}
+
+    def _store_module_kwargs(self, kwargs):
+        """``__init__``'s ``**kwargs``, stored as given and checked by ``fit``.
+
+        They are kept in one private dict (not as attributes), so that
+        ``__init__`` sets no attribute beyond its signature's parameters and
+        raises nothing, as scikit-learn requires.
+        """
+        self._module_kwargs = dict(kwargs)
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(getattr(self, "_module_kwargs", {}))
+        return params
+
+    def set_params(self, **params):
+        own = set(self._get_param_names())
+        # module__* (and any other name that is neither a parameter nor nested:
+        # kept, and refused by fit, as __init__ does).
+        mine = [
+            k for k in params if k.startswith(MODULE_PREFIX) or (k not in own and "__" not in k)
+        ]
+        for key in mine:
+            self._module_kwargs[key] = params.pop(key)
+        return super().set_params(**params) if params else self
+
+    def _module_params(self):
+        """The module's arguments: its defaults updated with the ``module__*`` parameters."""
+        args = self._module_defaults()
+        for key, value in getattr(self, "_module_kwargs", {}).items():
+            name = key[len(MODULE_PREFIX) :] if key.startswith(MODULE_PREFIX) else key
+            if name not in args:
+                raise ValueError(
+                    f"{type(self).__name__} got the unknown parameter {key!r}; the "
+                    f"architecture's are module__<argument> for the arguments of "
+                    f"{self._module_class.__name__}: {sorted(args)}."
+                )
+            if name == key:
+                # Before the module__ group, the architecture had flat names.
+                warnings.warn(
+                    f"{key}= was renamed {MODULE_PREFIX}{key}= (the module's arguments "
+                    f"are one parameter group); {key}= will be removed.",
+                    FutureWarning,
+                    stacklevel=4,
+                )
+            args[name] = value
+        return args
 
 
 class SpectrogramNetMixin:

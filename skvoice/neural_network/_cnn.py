@@ -16,7 +16,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from .._groups import speaker_columns
 from ..verification._operating_point import OperatingPointMixin
 from ..verification._scoring import CosineScorer, PosteriorScorer, unit_rows
-from ._base import SpectrogramNetMixin, resolve_device, seed_from, torch_threads
+from ._base import (
+    ModuleParamsMixin,
+    SpectrogramNetMixin,
+    resolve_device,
+    seed_from,
+    torch_threads,
+)
 from ._module import SpectrogramCNN
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
 from ._pretrained import FreezeTrunk, load_encoder, trunk_state
@@ -103,7 +109,9 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
     )
 
 
-class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, BaseEstimator):
+class CNNClassifier(
+    ModuleParamsMixin, OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, BaseEstimator
+):
     """Convolutional network on spectrograms, as a scikit-learn classifier.
 
     Trains on random crops of ``crop_frames`` frames of every recording (shorter
@@ -112,20 +120,13 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
     and averaging the windows' log-probabilities: one probability per recording,
     whatever its length. The training loop is skorch (``net_``).
 
+    The network's architecture is one parameter group, ``module__*``, as in
+    skorch: the arguments of :class:`SpectrogramCNN` (the module built), each
+    defaulting to the module's own default. ``CNNClassifier(module__n_filters=8)``;
+    in a search, ``{"cnnclassifier__module__n_filters": [8, 16]}``.
+
     Parameters
     ----------
-    n_filters : int, default=16
-        Filters of the first conv block (doubling per block, capped at 8x).
-    n_blocks : int, default=4
-        Conv-batchnorm-ReLU-pool blocks.
-    kernel_size : int, default=3
-        Convolution kernel size (odd).
-    dropout : float, default=0.3
-        Dropout before the linear head.
-    block_dropout : float, default=0.0
-        Channel dropout after every conv block (0: none; for MC dropout studies).
-    embedding_dim : int, default=128
-        Width of the layer before the head.
     crop_frames : int, default=128
         Width of a training crop and of a prediction window, in frames (128
         frames of hop 256 at 16 kHz are 2 s, as speaker-verification practice).
@@ -243,6 +244,16 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         Seed of the weights, crops, shuffling and dropout.
     verbose : int, default=0
         skorch's per-epoch log when 1.
+    **module_params : dict
+        The architecture, ``module__<argument>`` for the arguments of
+        :class:`SpectrogramCNN`: ``module__n_filters`` (16: filters of the
+        first conv block, doubling per block, capped at 8x), ``module__n_blocks``
+        (4: conv-batchnorm-ReLU-pool blocks), ``module__kernel_size`` (3, odd),
+        ``module__dropout`` (0.3: before the head), ``module__block_dropout``
+        (0.0: channel dropout after every conv block, which MC dropout samples
+        under cosine scoring) and ``module__embedding_dim`` (128: the layer
+        before the head). The names without ``module__`` still work, with a
+        FutureWarning.
 
     Attributes
     ----------
@@ -300,8 +311,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
     >>> rng = np.random.default_rng(0)
     >>> X = [rng.standard_normal((16, 40)).astype(np.float32) + k for k in (0, 1) * 10]
     >>> y = [0, 1] * 10
-    >>> clf = CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=5,
-    ...                     random_state=0).fit(X, y)
+    >>> clf = CNNClassifier(module__n_filters=4, module__n_blocks=2, crop_frames=16,
+    ...                     max_epochs=5, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
     """
@@ -309,12 +320,13 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
     __metadata_request__fit = {"groups": True}
 
     _parameter_constraints = {
-        "n_filters": [Interval(Integral, 1, None, closed="left")],
-        "n_blocks": [Interval(Integral, 1, None, closed="left")],
-        "kernel_size": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "block_dropout": [Interval(Real, 0, 1, closed="left")],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        # The module__ group (checked when given; the module checks the rest).
+        "module__n_filters": [Interval(Integral, 1, None, closed="left")],
+        "module__n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "module__kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "module__dropout": [Interval(Real, 0, 1, closed="left")],
+        "module__block_dropout": [Interval(Real, 0, 1, closed="left")],
+        "module__embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "crop_frames": [Interval(Integral, 1, None, closed="left")],
         "pretrained": [str, os.PathLike, None],
         "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -344,12 +356,6 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
 
     def __init__(
         self,
-        n_filters=16,
-        n_blocks=4,
-        kernel_size=3,
-        dropout=0.3,
-        block_dropout=0.0,
-        embedding_dim=128,
         crop_frames=128,
         pretrained=None,
         freeze_epochs=0,
@@ -375,13 +381,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         track_layers=False,
         random_state=None,
         verbose=0,
+        **module_params,
     ):
-        self.n_filters = n_filters
-        self.n_blocks = n_blocks
-        self.kernel_size = kernel_size
-        self.dropout = dropout
-        self.block_dropout = block_dropout
-        self.embedding_dim = embedding_dim
         self.crop_frames = crop_frames
         self.pretrained = pretrained
         self.freeze_epochs = freeze_epochs
@@ -407,6 +408,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         self.track_layers = track_layers
         self.random_state = random_state
         self.verbose = verbose
+        self._store_module_kwargs(module_params)
 
     # The torch module the estimator builds; a subclass may name another with the
     # same constructor (as the ablation study does).
@@ -422,12 +424,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
             n_bins=self.n_features_in_,
             n_classes=n_classes,
             n_channels=self.n_channels_in_,
-            n_filters=self.n_filters,
-            n_blocks=self.n_blocks,
-            kernel_size=self.kernel_size,
-            dropout=self.dropout,
-            block_dropout=self.block_dropout,
-            embedding_dim=self.embedding_dim,
+            **self._module_params(),
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -453,6 +450,7 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         from ._training import restore
 
         self.device_ = resolve_device(self.device)
+        self._module_params()  # an unknown module__ argument fails before any work
         specs = self._check_X(X, reset=True)
         trunk = self._pretrained_trunk()
         y = column_or_1d(np.asarray(y), warn=True)
@@ -587,11 +585,13 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
                 raise ValueError("freeze_epochs needs pretrained: there is no trunk to keep.")
             return None
         card, module = load_encoder(self.pretrained)
-        mine = {k: getattr(self, k) for k in card["architecture"]}
+        args = self._module_params()
+        mine = {k: args[k] for k in card["architecture"]}
         if mine != card["architecture"]:
             raise ValueError(
                 f"pretrained={self.pretrained!r} has the architecture {card['architecture']}; "
-                f"this CNNClassifier has {mine}. Set those parameters to the encoder's."
+                f"this CNNClassifier has {mine}. Set those module__ parameters to the "
+                "encoder's."
             )
         n_mels = int(card["frontend"]["n_mels"])
         if (self.n_features_in_, self.n_channels_in_) != (n_mels, 1):
@@ -745,8 +745,8 @@ class CNNClassifier(OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, B
         >>> from skvoice.neural_network import CNNClassifier
         >>> rng = np.random.default_rng(0)
         >>> X = [rng.standard_normal((16, 40)).astype(np.float32) + k for k in (0, 1) * 10]
-        >>> clf = CNNClassifier(n_filters=4, n_blocks=2, crop_frames=16, max_epochs=5,
-        ...                     random_state=0).fit(X, [0, 1] * 10)
+        >>> clf = CNNClassifier(module__n_filters=4, module__n_blocks=2, crop_frames=16,
+        ...                     max_epochs=5, random_state=0).fit(X, [0, 1] * 10)
         >>> far_away = [rng.standard_normal((16, 40)).astype(np.float32) + 8]
         >>> bool(clf.novelty_score(far_away)[0] > clf.novelty_score(X).max())
         True

@@ -63,8 +63,9 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X = [rng.standard_normal((8, 30)).astype(np.float32) + k for k in range(3)] * 4
     >>> spk = ["a", "b", "c"] * 4
-    >>> emb = SpeakerEmbedder(CNNClassifier(n_filters=4, n_blocks=1, crop_frames=8,
-    ...                                     embedding_dim=6, max_epochs=2, random_state=0))
+    >>> net = CNNClassifier(module__n_filters=4, module__n_blocks=1, module__embedding_dim=6,
+    ...                     crop_frames=8, max_epochs=2, random_state=0)
+    >>> emb = SpeakerEmbedder(net)
     >>> E = emb.fit_transform(X, speakers=spk)
     >>> E.shape, bool(np.allclose(np.linalg.norm(E, axis=1), 1))
     ((12, 6), True)

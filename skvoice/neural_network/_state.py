@@ -113,7 +113,7 @@ def _checked_weights(net, tensors, n_outputs):
 
 def _restore_novelty(net, state):
     """The training statistics of ``novelty_score``, checked against the network's width."""
-    dim = net.embedding_dim
+    dim = net._module_params()["embedding_dim"]
     require(isinstance(state, dict), "bad novelty record")
     require(is_vector(state.get("embedding_mean_"), dim), "bad embedding_mean_")
     centroids = state.get("speaker_centroids_")
@@ -158,7 +158,7 @@ def restore_network(net, info, tensors):
         net.verifier_ = EnrollmentVerifier(**params)
         net.verifier_._set_fitted_state(record.get("state"), {})
         require(
-            net.verifier_.n_features_in_ == net.embedding_dim,
+            net.verifier_.n_features_in_ == net._module_params()["embedding_dim"],
             "verifier width differs from the network",
         )
     if "novelty" in info:

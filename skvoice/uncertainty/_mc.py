@@ -230,9 +230,9 @@ class MCDropoutClassifier(
     >>> rng = np.random.default_rng(0)
     >>> X = [rng.standard_normal((8, 20)).astype(np.float32) + k for k in (0, 1) * 6]
     >>> y = [0, 1] * 6
-    >>> mc = MCDropoutClassifier(CNNClassifier(n_filters=4, n_blocks=1, crop_frames=8,
-    ...                                        max_epochs=2, random_state=0),
-    ...                          n_passes=5, random_state=0).fit(X, y)
+    >>> net = CNNClassifier(module__n_filters=4, module__n_blocks=1, crop_frames=8,
+    ...                     max_epochs=2, random_state=0)
+    >>> mc = MCDropoutClassifier(net, n_passes=5, random_state=0).fit(X, y)
     >>> proba, u = mc.predict_proba(X[:2], return_uncertainty=True)
     >>> proba.shape, sorted(u)
     ((2, 2), ['aleatoric', 'epistemic', 'novelty', 'std', 'total'])

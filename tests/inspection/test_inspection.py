@@ -42,9 +42,9 @@ def _band_data(n=40, bins=16, seed=0):
 def fitted():
     X, y = _band_data()
     clf = CNNClassifier(
-        n_filters=8,
-        n_blocks=2,
-        embedding_dim=16,
+        module__n_filters=8,
+        module__n_blocks=2,
+        module__embedding_dim=16,
         crop_frames=16,
         max_epochs=12,
         lr=3e-3,
@@ -110,7 +110,9 @@ def test_frequency_importance_per_group_and_frequencies(fitted):
     waves = [rng.standard_normal(8000) for _ in range(6)]
     pipe = make_pipeline(
         SpectrogramExtractor(n_mels=16),
-        CNNClassifier(n_filters=4, n_blocks=1, crop_frames=8, max_epochs=1, random_state=0),
+        CNNClassifier(
+            module__n_filters=4, module__n_blocks=1, crop_frames=8, max_epochs=1, random_state=0
+        ),
     ).fit(waves, [0, 1] * 3)
     r = frequency_importance(pipe, waves)
     np.testing.assert_allclose(r.frequencies, pipe[0].frequencies_)
@@ -136,11 +138,16 @@ def test_layer_drift_equals_hand_computed_norm(fitted):
 def test_track_layers_list_and_missing():
     X, y = _band_data(12)
     clf = CNNClassifier(
-        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=4, track_layers=[2, 4], random_state=0
+        module__n_filters=4,
+        module__n_blocks=1,
+        crop_frames=8,
+        max_epochs=4,
+        track_layers=[2, 4],
+        random_state=0,
     ).fit(X, y)
     assert sorted(clf.layer_history_) == [0, 2, 4]
     plain = CNNClassifier(
-        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=1, random_state=0
+        module__n_filters=4, module__n_blocks=1, crop_frames=8, max_epochs=1, random_state=0
     ).fit(X, y)
     with pytest.raises(ValueError, match="track_layers"):
         layer_drift(plain)
@@ -218,9 +225,9 @@ def fitted_speakers():
     X, y = _band_data(n=48)
     speakers = np.array([f"s{i % 8}" for i in range(len(X))])
     clf = CNNClassifier(
-        n_filters=8,
-        n_blocks=2,
-        embedding_dim=16,
+        module__n_filters=8,
+        module__n_blocks=2,
+        module__embedding_dim=16,
         crop_frames=16,
         max_epochs=12,
         lr=3e-3,

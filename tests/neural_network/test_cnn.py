@@ -10,9 +10,9 @@ from skvoice.neural_network import CNNClassifier, check_spectrograms
 from skvoice.neural_network._data import sliding_windows
 
 TINY = dict(
-    n_filters=4,
-    n_blocks=2,
-    embedding_dim=16,
+    module__n_filters=4,
+    module__n_blocks=2,
+    module__embedding_dim=16,
     crop_frames=16,
     max_epochs=4,
     batch_size=8,
@@ -348,7 +348,7 @@ def test_public_network_interface_matches_predictions():
     allowed = clf.speaker_class_ == 1
     by_hand = np.exp(logp[:, allowed]).sum(axis=1)
     np.testing.assert_allclose(clf.predict_proba(X)[:, 1], by_hand, rtol=1e-6)
-    assert clf.embed(X).shape == (len(X), TINY.get("embedding_dim", 128))
+    assert clf.embed(X).shape == (len(X), TINY["module__embedding_dim"])
     assert clf.trunk is clf.net_.module_
     with pytest.raises(NotFittedError):
         CNNClassifier().embed(X)
@@ -425,3 +425,39 @@ def test_warns_when_fit_without_speakers():
             search = GridSearchCV(pipe, {"cnnclassifier__lr": [1e-2]}, cv=cv)
             search.fit(X, y, groups=groups)
     assert search.best_estimator_[-1].objective_ == "speakers"
+
+
+def test_architecture_is_one_module_parameter_group():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _toy()
+    clf = CNNClassifier(**{**TINY, "module__n_filters": 6})
+    assert clf.get_params()["module__n_filters"] == 6
+    assert "module__n_filters=6" in repr(clf)
+    assert clone(clf).get_params() == clf.get_params()
+    clf.fit(X, y)
+    assert clf.trunk.blocks.block0.conv.out_channels == 6
+    # Arguments not given keep the module's defaults (no mirror in the estimator).
+    assert clf.trunk.blocks.block0.conv.kernel_size == (3, 3)
+    clf.set_params(module__n_filters=2)
+    assert clf.fit(X, y).trunk.blocks.block0.conv.out_channels == 2
+    # A search reaches the group through a pipeline.
+    pipe = make_pipeline(FunctionTransformer(), CNNClassifier(**TINY))
+    search = GridSearchCV(pipe, {"cnnclassifier__module__n_filters": [2, 3]}, cv=2).fit(X, y)
+    assert search.best_estimator_[-1].trunk.blocks.block0.conv.out_channels in (2, 3)
+
+
+def test_unknown_or_renamed_architecture_parameters():
+    X, y = _toy()
+    with pytest.raises(ValueError, match="module__n_filterz.*n_filters"):
+        CNNClassifier(**TINY, module__n_filterz=3).fit(X, y)
+    with pytest.raises(ValueError, match="unknown parameter 'colour'"):
+        CNNClassifier(**TINY, colour=3).fit(X, y)
+    flat = {k.replace("module__", ""): v for k, v in TINY.items()}
+    with pytest.warns(FutureWarning, match="n_filters= was renamed module__n_filters="):
+        old = CNNClassifier(**flat).fit(X, y)
+    np.testing.assert_array_equal(
+        old.predict_proba(X), CNNClassifier(**TINY).fit(X, y).predict_proba(X)
+    )

@@ -58,7 +58,12 @@ def fitted():
     X, spk = _voices(6, 6, seed=0)
     y = np.isin(spk, ["v0-0", "v0-1"]).astype(int)
     net = CNNClassifier(
-        n_filters=8, n_blocks=2, embedding_dim=16, crop_frames=32, max_epochs=15, random_state=0
+        module__n_filters=8,
+        module__n_blocks=2,
+        module__embedding_dim=16,
+        crop_frames=32,
+        max_epochs=15,
+        random_state=0,
     ).fit(X, y, groups=spk)
     return net, X, spk
 
@@ -93,7 +98,13 @@ def test_wrappers_report_the_networks_novelty(fitted):
     mc.estimator_, mc.classes_, mc.pos_label_ = net, net.classes_, 1
     _, u = mc.predict_proba(X[:5], return_uncertainty=True)
     np.testing.assert_allclose(u.novelty, net.novelty_score(X[:5]))
-    small = CNNClassifier(n_filters=4, n_blocks=1, embedding_dim=8, crop_frames=16, max_epochs=2)
+    small = CNNClassifier(
+        module__n_filters=4,
+        module__n_blocks=1,
+        module__embedding_dim=8,
+        crop_frames=16,
+        max_epochs=2,
+    )
     ens = DeepEnsembleClassifier(small, n_estimators=2, random_state=0).fit(X, y, groups=spk)
     _, u = ens.predict_proba(X[:5], return_uncertainty=True)
     mean = np.mean([m.novelty_score(X[:5]) for m in ens.estimators_], axis=0)

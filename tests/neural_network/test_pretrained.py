@@ -216,7 +216,7 @@ def test_fine_tuning_starts_from_the_encoder(specs, voices):
 
 def test_fine_tuning_checks_architecture_and_input(specs, voices):
     with pytest.raises(ValueError, match="Set those parameters"):
-        CNNClassifier(pretrained=NAME, n_filters=8, max_epochs=1).fit(specs, voices.target)
+        CNNClassifier(pretrained=NAME, module__n_filters=8, max_epochs=1).fit(specs, voices.target)
     narrow = [s[:40] for s in specs]
     with pytest.raises(ValueError, match="64 bins"):
         CNNClassifier(pretrained=NAME, max_epochs=1).fit(narrow, voices.target)

@@ -150,14 +150,24 @@ def test_verbose_log_has_no_colour_codes_outside_a_terminal(capsys):
     rng = np.random.default_rng(0)
     X = [rng.standard_normal((8, 16)).astype(np.float32) + k for k in (0, 1) * 4]
     CNNClassifier(
-        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=3, objective="binary", verbose=1
+        module__n_filters=4,
+        module__n_blocks=1,
+        crop_frames=8,
+        max_epochs=3,
+        objective="binary",
+        verbose=1,
     ).fit(X, [0, 1] * 4)
     out = capsys.readouterr().out
     assert "train_loss" in out and "\x1b[" not in out
     # Regression: skorch writes to a sink other than print whatever the verbosity,
     # so the plain sink made every quiet fit print its epoch table.
     CNNClassifier(
-        n_filters=4, n_blocks=1, crop_frames=8, max_epochs=2, objective="binary", verbose=0
+        module__n_filters=4,
+        module__n_blocks=1,
+        crop_frames=8,
+        max_epochs=2,
+        objective="binary",
+        verbose=0,
     ).fit(X, [0, 1] * 4)
     assert capsys.readouterr().out == ""
 

@@ -140,7 +140,7 @@ def toy():
 def test_mc_dropout_epistemic_zero_without_dropout(toy):
     X, y = toy
     mc = MCDropoutClassifier(
-        CNNClassifier(**{**TINY, "dropout": 0.0}), n_passes=8, random_state=0
+        CNNClassifier(**{**TINY, "module__dropout": 0.0}), n_passes=8, random_state=0
     ).fit(X, y)
     proba, u = mc.predict_proba(X, return_uncertainty=True)
     np.testing.assert_allclose(u.epistemic, 0, atol=1e-9)
@@ -150,7 +150,7 @@ def test_mc_dropout_epistemic_zero_without_dropout(toy):
 def test_mc_dropout_properties_and_reproducible(toy):
     X, y = toy
     mc = MCDropoutClassifier(
-        CNNClassifier(**{**TINY, "dropout": 0.5}), n_passes=10, random_state=0
+        CNNClassifier(**{**TINY, "module__dropout": 0.5}), n_passes=10, random_state=0
     ).fit(X, y)
     proba, u = mc.predict_proba(X, return_uncertainty=True)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
@@ -263,7 +263,9 @@ def test_return_uncertainty_through_pipeline(toy):
 
     X, y = toy
     negate = FunctionTransformer(lambda Z: [-z for z in Z])
-    mc = MCDropoutClassifier(CNNClassifier(**{**TINY, "dropout": 0.5}), n_passes=3, random_state=0)
+    mc = MCDropoutClassifier(
+        CNNClassifier(**{**TINY, "module__dropout": 0.5}), n_passes=3, random_state=0
+    )
     pipe = make_pipeline(negate, clone(mc)).fit(X, y)
     proba, u = pipe.predict_proba(X, return_uncertainty=True)
     # The same as the wrapper alone on the transformed recordings.
@@ -301,7 +303,7 @@ def test_predictions_are_thread_safe(toy):
 
     X, y = toy
     mc = MCDropoutClassifier(
-        CNNClassifier(**{**TINY, "dropout": 0.5}), n_passes=5, random_state=0
+        CNNClassifier(**{**TINY, "module__dropout": 0.5}), n_passes=5, random_state=0
     ).fit(X, y)
     serial_mc, serial_plain = mc.predict_proba(X), mc.estimator_.predict_proba(X)
     jobs = [mc.predict_proba, mc.estimator_.predict_proba] * 8
@@ -349,7 +351,9 @@ def test_mc_dropout_under_cosine_samples_the_embedding(toy):
     np.testing.assert_allclose(proba, mc.estimator_.predict_proba(X), atol=1e-9)
     np.testing.assert_allclose(u.epistemic, 0, atol=1e-9)
     # Dropout inside the trunk: sampled embeddings, each scored by cosine.
-    mc = MCDropoutClassifier(CNNClassifier(**TINY, block_dropout=0.3), n_passes=8, random_state=0)
+    mc = MCDropoutClassifier(
+        CNNClassifier(**TINY, module__block_dropout=0.3), n_passes=8, random_state=0
+    )
     mc.fit(X, y, groups=spk)
     members = mc.predict_member_proba(X)
     assert members.shape == (8, len(X), 2) and u.epistemic.shape == (len(X),)

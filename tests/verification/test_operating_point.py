@@ -192,7 +192,13 @@ def _tiny_cnn(**kw):
     from skvoice.neural_network import CNNClassifier
 
     return CNNClassifier(
-        n_filters=4, n_blocks=1, embedding_dim=8, crop_frames=8, max_epochs=3, random_state=0, **kw
+        module__n_filters=4,
+        module__n_blocks=1,
+        module__embedding_dim=8,
+        crop_frames=8,
+        max_epochs=3,
+        random_state=0,
+        **kw,
     )
 
 

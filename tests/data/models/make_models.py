@@ -26,7 +26,13 @@ def voices():
 
 
 def models(v):
-    net = dict(n_filters=4, n_blocks=2, embedding_dim=16, crop_frames=16, max_epochs=2)
+    net = dict(
+        module__n_filters=4,
+        module__n_blocks=2,
+        module__embedding_dim=16,
+        crop_frames=16,
+        max_epochs=2,
+    )
     cosine = make_pipeline(
         SilenceTrimmer(), SpectrogramExtractor(n_mels=32), CNNClassifier(**net, random_state=0)
     ).fit(v.data, v.target, cnnclassifier__groups=v.speaker)
