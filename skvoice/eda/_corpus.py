@@ -139,7 +139,7 @@ def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=F
         "sr": [Interval(Integral, 1, None, closed="left")],
         "fmin": [Interval(Real, 0, None, closed="neither")],
         "fmax": [Interval(Real, 0, None, closed="neither")],
-        "top_db": [Interval(Real, 0, None, closed="neither")],
+        "top_db": [Interval(Real, 0, None, closed="neither"), None],
     },
     prefer_skip_nested_validation=True,
 )

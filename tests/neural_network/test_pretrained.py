@@ -215,7 +215,7 @@ def test_fine_tuning_starts_from_the_encoder(specs, voices):
 
 
 def test_fine_tuning_checks_architecture_and_input(specs, voices):
-    with pytest.raises(ValueError, match="Set those parameters"):
+    with pytest.raises(ValueError, match="Set those module__ parameters"):
         CNNClassifier(pretrained=NAME, module__n_filters=8, max_epochs=1).fit(specs, voices.target)
     narrow = [s[:40] for s in specs]
     with pytest.raises(ValueError, match="64 bins"):
