@@ -24,6 +24,16 @@ __all__ = [
 MODULE_PREFIX = "module__"
 
 
+def window_embeddings(module, windows):
+    """The trunk's embedding of each window (what cosine scoring reads)."""
+    return module.embed(windows)
+
+
+def window_outputs(module, windows):
+    """The log-probabilities of the network's outputs for each window (posterior scoring)."""
+    return torch.log_softmax(module(windows), dim=-1)
+
+
 @contextlib.contextmanager
 def torch_threads():
     """Limit torch's intra-op threads to ``OMP_NUM_THREADS`` when it is set lower.
@@ -180,7 +190,7 @@ class SpectrogramNetMixin:
         -------
         E : ndarray of shape (n_recordings, embedding_dim)
         """
-        return self.map_windows(X, lambda m, w: m.embed(w))
+        return self.map_windows(X, window_embeddings)
 
     def window_log_proba(self, X):
         """Log-probabilities of the network's outputs, averaged over each recording's windows.
@@ -198,7 +208,7 @@ class SpectrogramNetMixin:
         -------
         log_proba : ndarray of shape (n_recordings, n_outputs)
         """
-        mean = self.map_windows(X, lambda m, w: torch.log_softmax(m(w), dim=-1))
+        mean = self.map_windows(X, window_outputs)
         return mean - np.logaddexp.reduce(mean, axis=1, keepdims=True)
 
     def _check_fitted(self):
@@ -309,4 +319,4 @@ class SpectrogramNetMixin:
 
     def _mean_embedding(self, specs):
         """Per recording, the mean over its windows of the network's embedding."""
-        return self._mean_over_windows(specs, lambda m, w: m.embed(w))
+        return self._mean_over_windows(specs, window_embeddings)

@@ -22,6 +22,8 @@ from ._base import (
     resolve_device,
     seed_from,
     torch_threads,
+    window_embeddings,
+    window_outputs,
 )
 from ._module import SpectrogramCNN
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
@@ -447,12 +449,34 @@ class CNNClassifier(
         -------
         self : object
         """
-        from ._training import restore
-
         self.device_ = resolve_device(self.device)
         self._module_params()  # an unknown module__ argument fails before any work
         specs = self._check_X(X, reset=True)
         trunk = self._pretrained_trunk()
+        y, targets = self._check_targets(specs, y, groups)
+        seed = seed_from(self.random_state)
+        if self.early_stopping and self.objective_ == "speakers":
+            train_valid, targets_fit = self._speaker_datasets(specs, targets, seed)
+        else:
+            train_valid = self._make_datasets(specs, targets, groups, seed)
+            targets_fit = targets
+        self._train(specs, y, targets, targets_fit, groups, train_valid, trunk, seed)
+        # Per recording, its speaker's name (the verifier enrols from all of them).
+        rec_speaker = self.speakers_[targets] if self.objective_ == "speakers" else None
+        self._fit_embedding_statistics(specs, y, rec_speaker)
+        speakers = None if groups is None else speaker_columns(groups, len(y))[0]
+        self._fit_operating_point(
+            specs,
+            y,
+            speakers,
+            {"groups": speakers},
+            lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
+        )
+        self.scorer_ = self._make_scorer()
+        return self
+
+    def _check_targets(self, specs, y, groups):
+        """Set ``classes_``, the objective and the scoring rule; return ``y`` and the targets."""
         y = column_or_1d(np.asarray(y), warn=True)
         if len(y) != len(specs):
             raise ValueError(f"X has {len(specs)} recordings but y has {len(y)} labels.")
@@ -474,7 +498,7 @@ class CNNClassifier(
                 "without routing, pipeline.fit(X, y, cnnclassifier__groups=speakers). "
                 "Set objective='binary' to train this way without the warning.",
                 SpeakersNotPassedWarning,
-                stacklevel=3,  # the caller of fit, above sklearn's _fit_context
+                stacklevel=4,  # the caller of fit, above sklearn's _fit_context
             )
         can_cosine = self.objective_ == "speakers" and len(self.classes_) == 2
         if self.backend == "auto":
@@ -487,24 +511,26 @@ class CNNClassifier(
                 "speaker of one class) and two classes."
             )
         self._check_binary_labels(needed=self.backend_ == "cosine")
-        seed = seed_from(self.random_state)
-        # Per recording, its speaker's name (the verifier enrols from all of them).
-        rec_speaker = self.speakers_[targets] if self.objective_ == "speakers" else None
-        if self.early_stopping and self.objective_ == "speakers":
-            train_valid, targets_fit = self._speaker_datasets(specs, targets, seed)
+        return y, targets
+
+    def _criterion_kwargs(self, y, targets_fit):
+        """The loss's class weights (``class_weight``)."""
+        if self.class_weight is None:
+            return {}
+        if self.objective_ == "speakers":
+            # Every speaker counts the same, whatever their number of recordings.
+            classes = np.unique(targets_fit)
+            w = compute_class_weight("balanced", classes=classes, y=targets_fit)
         else:
-            train_valid = self._make_datasets(specs, targets, groups, seed)
-            targets_fit = targets
-        crit = {}
-        if self.class_weight is not None:
-            if self.objective_ == "speakers":
-                # Every speaker counts the same, whatever their number of recordings.
-                classes = np.unique(targets_fit)
-                w = compute_class_weight("balanced", classes=classes, y=targets_fit)
-            else:
-                w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-            crit["weight"] = torch.as_tensor(w, dtype=torch.float32)
+            w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        return {"weight": torch.as_tensor(w, dtype=torch.float32)}
+
+    def _train(self, specs, y, targets, targets_fit, groups, train_valid, trunk, seed):
+        """Build the module and train it with skorch (``net_``), resuming a checkpoint."""
+        from ._training import restore
+
         n_outputs = int(targets_fit.max()) + 1
+        crit = self._criterion_kwargs(y, targets_fit)
         extra, gens, state = self._feature_callbacks(specs, targets, groups, train_valid)
         with torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -526,6 +552,11 @@ class CNNClassifier(
             raise KeyboardInterrupt("CNNClassifier.fit was interrupted.")
         self.history_ = self.net_.history
         self.net_.module_.eval()  # a fitted network predicts; training mode ends with fit
+        if self.track_layers is not False:
+            self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
+
+    def _fit_embedding_statistics(self, specs, y, rec_speaker):
+        """The cosine enrolment (``verifier_``) and the novelty statistics."""
         embeddings = self._embeddings(specs)
         if self.backend_ == "cosine":
             from ..verification import EnrollmentVerifier
@@ -541,18 +572,6 @@ class CNNClassifier(
         self.embedding_mean_, self.speaker_centroids_, self.whitening_ = fit_novelty(
             embeddings, rec_speaker if rec_speaker is not None else y
         )
-        if self.track_layers is not False:
-            self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
-        speakers = None if groups is None else speaker_columns(groups, len(y))[0]
-        self._fit_operating_point(
-            specs,
-            y,
-            speakers,
-            {"groups": speakers},
-            lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
-        )
-        self.scorer_ = self._make_scorer()
-        return self
 
     def _feature_callbacks(self, specs, targets, groups, train_valid):
         """The skorch callbacks of the training features the parameters ask for.
@@ -671,9 +690,7 @@ class CNNClassifier(
 
     def _features_fn(self):
         """What the scorer reads, per window: the embedding or the outputs' log-probabilities."""
-        if self.scorer_.reads == "embedding":
-            return lambda m, w: m.embed(w)
-        return lambda m, w: torch.log_softmax(m(w), dim=-1)
+        return window_embeddings if self.scorer_.reads == "embedding" else window_outputs
 
     def _scored_features(self, specs):
         """Per recording, the windows' mean of what the scorer reads."""
