@@ -163,14 +163,15 @@ class CNNClassifier(
         directly. ``"auto"``: speakers when ``groups`` is given and each speaker
         has one class, else binary.
     backend : {"auto", "posterior", "cosine"}, default="auto"
-        How a recording is scored. ``"auto"``: cosine with the speaker
-        objective and two classes, else posterior. ``"posterior"``: the network's class
+        The scoring rule: how a recording is scored (``scorer_``). ``"auto"``:
+        cosine with the speaker objective and two classes, else posterior.
+        ``"posterior"``: the network's class
         probabilities (speaker posteriors summed per class with the speaker
         objective). ``"cosine"`` (speaker objective, two classes): the scoring
         of speaker verification; the recording's embedding (the layer before
-        the head, averaged over its windows) is compared by cosine similarity,
-        after subtracting the mean training embedding, with one centroid per
-        allowed training speaker, and the best similarity is calibrated into a
+        the head, averaged over its windows, scaled to unit length) is compared
+        by cosine similarity, after subtracting the mean training embedding,
+        with one centroid per allowed training speaker, and the best similarity is calibrated into a
         probability (an :class:`~skvoice.verification.EnrollmentVerifier`
         fitted on the training embeddings, ``verifier_``). A closed-set
         posterior must share its mass among the training speakers, so an
@@ -284,6 +285,11 @@ class CNNClassifier(
     verifier_ : EnrollmentVerifier
         With ``backend="cosine"``: the enrolment of the allowed training
         speakers and the calibration of the scores.
+    scorer_ : CosineScorer or PosteriorScorer
+        How a recording is scored (``skvoice/verification/_scoring.py``): what
+        ``predict_proba``, MC dropout's passes and inspection's gradients all
+        go through. It reads the windows' mean embedding (cosine, the same code
+        as ``EnrollmentVerifier``) or output log-probabilities (posterior).
     layer_history_ : dict
         With ``track_layers``: epoch -> {parameter name: tensor}; epoch 0 is the
         initialisation.

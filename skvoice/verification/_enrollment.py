@@ -84,6 +84,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         Their names (each recording's index as a string without ``speakers``).
     calibrator_ : LogisticRegression
         Maps scores to the probability of being allowed.
+    scorer_ : CosineScorer
+        The scoring of this enrolment (``skvoice/verification/_scoring.py``),
+        the same code that scores a ``CNNClassifier`` with ``backend="cosine"``.
     n_features_in_ : int
         Embedding dimension.
 
