@@ -171,9 +171,10 @@ class CNNClassifier(
         of speaker verification; the recording's embedding (the layer before
         the head, averaged over its windows, scaled to unit length) is compared
         by cosine similarity, after subtracting the mean training embedding,
-        with one centroid per allowed training speaker, and the best similarity is calibrated into a
-        probability (an :class:`~skvoice.verification.EnrollmentVerifier`
-        fitted on the training embeddings, ``verifier_``). A closed-set
+        with one centroid per allowed training speaker, and the best
+        similarity is calibrated into a probability (an
+        :class:`~skvoice.verification.EnrollmentVerifier` fitted on the
+        training embeddings, ``verifier_``). A closed-set
         posterior must share its mass among the training speakers, so an
         unseen impostor can still take most of an allowed speaker's share; the
         cosine compares with the allowed voices alone. Under cosine scoring,
@@ -461,14 +462,15 @@ class CNNClassifier(
         trunk = self._pretrained_trunk()
         y, targets = self._check_targets(specs, y, groups)
         seed = seed_from(self.random_state)
+        # Per recording, its speaker's name (the verifier enrols from all of them,
+        # also those early stopping holds out of the network's outputs below).
+        rec_speaker = self.speakers_[targets] if self.objective_ == "speakers" else None
         if self.early_stopping and self.objective_ == "speakers":
             train_valid, targets_fit = self._speaker_datasets(specs, targets, seed)
         else:
             train_valid = self._make_datasets(specs, targets, groups, seed)
             targets_fit = targets
         self._train(specs, y, targets, targets_fit, groups, train_valid, trunk, seed)
-        # Per recording, its speaker's name (the verifier enrols from all of them).
-        rec_speaker = self.speakers_[targets] if self.objective_ == "speakers" else None
         self._fit_embedding_statistics(specs, y, rec_speaker)
         speakers = None if groups is None else speaker_columns(groups, len(y))[0]
         self._fit_operating_point(
