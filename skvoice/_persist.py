@@ -29,14 +29,13 @@ import json
 import os
 import warnings
 import zipfile
-from numbers import Integral
 
 import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import validate_params
 
 from . import __version__
-from ._state import StateError
+from ._state import StateError, is_int
 
 __all__ = [
     "save_model",
@@ -320,10 +319,6 @@ def _require(cond, path, why):
         raise _invalid(path, why)
 
 
-def _is_int(v, lo, hi):
-    return isinstance(v, Integral) and not isinstance(v, bool) and lo <= v <= hi
-
-
 # Parameters that never come from a file: resources and places on this machine.
 _LOCAL_PARAMS = {"n_jobs": None, "checkpoint_dir": None, "device": "cpu", "verbose": 0}
 #: Key marking a nested estimator among a step's parameters.
@@ -494,7 +489,7 @@ def load_model(path, *, key=None, allow_unsigned=False):
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
             raise ModelFormatError(f"{path!r} is not a skvoice model file.")
         version = manifest.get("format_version")
-        if not _is_int(version, 1, FORMAT_VERSION):
+        if not is_int(version, 1, FORMAT_VERSION):
             raise ModelFormatError(
                 f"{path!r} uses model format {version!r} (written by skvoice "
                 f"{manifest.get('skvoice_version')!r}); this skvoice ({__version__}) reads "

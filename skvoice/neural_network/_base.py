@@ -108,8 +108,11 @@ class ModuleParamsMixin:
             self._module_kwargs[key] = params.pop(key)
         return super().set_params(**params) if params else self
 
-    def _module_params(self):
-        """The module's arguments: its defaults updated with the ``module__*`` parameters."""
+    def _module_params(self, warn=False):
+        """The module's arguments: its defaults updated with the ``module__*`` parameters.
+
+        ``warn``: say that a flat name is deprecated (``fit`` asks, once per fit).
+        """
         args = self._module_defaults()
         for key, value in getattr(self, "_module_kwargs", {}).items():
             name = key[len(MODULE_PREFIX) :] if key.startswith(MODULE_PREFIX) else key
@@ -119,7 +122,7 @@ class ModuleParamsMixin:
                     f"architecture's are module__<argument> for the arguments of "
                     f"{self._module_class.__name__}: {sorted(args)}."
                 )
-            if name == key:
+            if warn and name == key:
                 # Before the module__ group, the architecture had flat names.
                 warnings.warn(
                     f"{key}= was renamed {MODULE_PREFIX}{key}= (the module's arguments "

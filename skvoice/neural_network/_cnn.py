@@ -457,7 +457,8 @@ class CNNClassifier(
         self : object
         """
         self.device_ = resolve_device(self.device)
-        self._module_params()  # an unknown module__ argument fails before any work
+        # An unknown module__ argument fails before any work; a flat name warns.
+        self._module_params(warn=True)
         specs = self._check_X(X, reset=True)
         trunk = self._pretrained_trunk()
         y, targets = self._check_targets(specs, y, groups)

@@ -11,7 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._operating_point import OperatingPointMixin
-from ._scoring import CosineScorer, best_cosine, unit_rows
+from ._scoring import CosineScorer, best_cosine, centred_unit, unit_rows
 
 __all__ = ["EnrollmentVerifier"]
 
@@ -122,10 +122,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         self.cv = cv
 
     def _prep(self, E):
-        E = np.asarray(E, dtype=np.float64)
-        if self.center:
-            E = E - self.mean_
-        return _unit(E)
+        return centred_unit(E, self.mean_ if self.center else None).numpy()
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, E, y, speakers=None):

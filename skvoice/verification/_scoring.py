@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-__all__ = ["CosineScorer", "PosteriorScorer", "best_cosine", "unit_rows"]
+__all__ = ["CosineScorer", "PosteriorScorer", "best_cosine", "centred_unit", "unit_rows"]
 
 
 def _tensor(x):
@@ -32,6 +32,14 @@ def _tensor(x):
 def unit_rows(E):
     """Rows scaled to unit length (a zero row stays zero)."""
     return F.normalize(_tensor(E), dim=-1, eps=1e-12)
+
+
+def centred_unit(E, mean=None):
+    """Rows minus ``mean`` (none when None), then scaled to unit length."""
+    E = _tensor(E)
+    if mean is not None:
+        E = E - _tensor(mean)
+    return unit_rows(E)
 
 
 def _affine(raw, a, b):
@@ -121,11 +129,9 @@ class CosineScorer:
         if self.unit_input:
             E = unit_rows(E)
         ver = self.verifier
-        if ver.center:
-            E = E - _tensor(ver.mean_)
+        U = centred_unit(E, ver.mean_ if ver.center else None)
         cents = _tensor(np.array(list(ver.enrolled_.values())).reshape(-1, E.shape[1]))
-        cohort = _tensor(ver.cohort_)
-        return best_cosine(unit_rows(E), cents, cohort, ver.score_norm).reshape(lead)
+        return best_cosine(U, cents, _tensor(ver.cohort_), ver.score_norm).reshape(lead)
 
     def _slope_intercept(self):
         if self.calibration is not None:
