@@ -22,12 +22,14 @@ own estimators can be named in a manifest, ``n_jobs`` and paths never come from
 the file, and every failure is a :class:`ModelFormatError`.
 """
 
+import collections
 import hashlib
 import hmac
 import io
 import json
+import math
 import os
-import warnings
+import struct
 import zipfile
 
 import torch
@@ -36,6 +38,8 @@ from sklearn.utils._param_validation import validate_params
 
 from . import __version__
 from ._state import StateError, is_int
+from ._warnings import warn_caller
+from .io._files import open_regular, read_capped
 
 __all__ = [
     "save_model",
@@ -168,6 +172,8 @@ def save_model(model, path, *, key=None):
 
     from ._io_atomic import atomic_write
 
+    _check_key(key)
+
     steps = model.steps if isinstance(model, Pipeline) else [("cnnclassifier", model)]
     last = steps[-1][1]
     if type(last).__name__ not in ("CNNClassifier", "EnrollmentVerifier"):
@@ -241,52 +247,106 @@ def _invalid(path, why):
     return ModelFormatError(f"{path!r} holds an invalid model: {why}")
 
 
-def _read_members(path):
-    """The archive's members as bytes, each size capped before it is read."""
-    limit = sum(MAX_MEMBER_BYTES.values()) + 2**20
-    if os.path.getsize(path) > limit:
-        raise ModelFormatError(f"{path!r} is larger than any skvoice model ({limit} bytes).")
-    members = {}
-    with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
-        names = [info.filename for info in infos]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
+#: A skvoice model's zip directory holds three entries of short names: a
+#: few hundred bytes. Anything much larger is refused before it is parsed, so
+#: a flood of members costs neither time nor memory.
+MAX_DIRECTORY_BYTES = 64 * 2**10
+#: ``weights.pt`` may exceed the tensors the manifest declares by this much
+#: (torch's pickle and zip records), plus ``_BYTES_PER_TENSOR`` per tensor.
+_WEIGHTS_SLACK = 64 * 2**10
+_BYTES_PER_TENSOR = 1024
+
+
+def _end_of_directory(path, data):
+    """``(entries, directory size)`` from the zip's end record, refusing zip64."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 2**16))
+    if at < 0 or len(data) - at < 22:
+        raise ModelFormatError(f"{path!r} is not a skvoice model file (not a zip archive).")
+    _, _, _, _, entries, size, _, _ = struct.unpack("<4s4H2LH", data[at : at + 22])
+    if data[max(0, at - 20) : at].startswith(b"PK\x06\x07"):
+        # A zip64 locator would make zipfile read other counts than these.
+        entries = size = 2**32
+    return entries, size
+
+
+class _Archive:
+    """The members of a model file held in memory, checked before any is read.
+
+    The whole file is read once, capped by the bytes actually read (a device or
+    FIFO is refused before that); the zip directory is bounded before
+    ``zipfile`` parses it; member names are checked in linear time.
+    """
+
+    def __init__(self, path):
+        limit = sum(MAX_MEMBER_BYTES.values()) + 2**20
+        with open_regular(path, "model file", ModelFormatError) as fh:
+            data = read_capped(fh, limit, f"{path!r}")
+        self.path = path
+        entries, size = _end_of_directory(path, data)
+        if entries > 2 * len(MEMBERS) or size > MAX_DIRECTORY_BYTES:
+            raise ModelFormatError(
+                f"{path!r} lists {entries} members in {size} bytes; a skvoice model holds "
+                f"{len(MEMBERS)} ({', '.join(MEMBERS)})."
+            )
+        self._zip = zipfile.ZipFile(io.BytesIO(data))
+        names = [info.filename for info in self._zip.infolist()][: 2 * len(MEMBERS) + 1]
+        counts = collections.Counter(names)
+        duplicated = sorted(n for n, c in counts.items() if c > 1)
         if duplicated:
-            raise ModelFormatError(f"{path!r} holds duplicate members {duplicated}.")
+            raise ModelFormatError(f"{path!r} holds duplicate members {_few(duplicated)}.")
         unknown = sorted(set(names) - set(MEMBERS))
         if unknown:
-            raise ModelFormatError(f"{path!r} holds unexpected members {unknown}.")
-        for info in infos:
-            cap = MAX_MEMBER_BYTES[info.filename]
-            if info.file_size > cap:
-                raise ModelFormatError(
-                    f"{path!r}: member {info.filename} declares {info.file_size} bytes, more "
-                    f"than the {cap} allowed."
-                )
-            with zf.open(info) as fh:
-                data = fh.read(cap + 1)  # never more than the cap, whatever was declared
-            if len(data) > cap:
-                raise ModelFormatError(f"{path!r}: member {info.filename} exceeds {cap} bytes.")
-            members[info.filename] = data
-    for name in ("manifest.json", "weights.pt"):
-        if name not in members:
-            raise ModelFormatError(f"{path!r} is not a skvoice model: no {name}.")
-    return members
+            raise ModelFormatError(f"{path!r} holds unexpected members {_few(unknown)}.")
+        self.infos = {info.filename: info for info in self._zip.infolist()}
+        for name in ("manifest.json", "weights.pt"):
+            if name not in self.infos:
+                raise ModelFormatError(f"{path!r} is not a skvoice model: no {name}.")
+
+    def __contains__(self, name):
+        return name in self.infos
+
+    def read(self, name, cap=None):
+        """A member's bytes, never more than ``cap`` (its format's cap by default)."""
+        cap = MAX_MEMBER_BYTES[name] if cap is None else min(cap, MAX_MEMBER_BYTES[name])
+        info = self.infos[name]
+        if info.file_size > cap:
+            raise ModelFormatError(
+                f"{self.path!r}: member {name} declares {info.file_size} bytes, more than "
+                f"the {cap} its manifest allows."
+            )
+        with self._zip.open(info) as fh:
+            data = fh.read(cap + 1)  # never more than the cap, whatever was declared
+        if len(data) > cap:
+            raise ModelFormatError(f"{self.path!r}: member {name} exceeds {cap} bytes.")
+        return data
 
 
-def _check_integrity(path, members, version, key, allow_unsigned):
-    signed = False
+def _few(names, k=3):
+    """The first ``k`` names, then how many more: an error message stays one short line."""
+    shown = ", ".join(repr(n[:40]) for n in names[:k])
+    return f"[{shown}{f', ... ({len(names) - k} more)' if len(names) > k else ''}]"
+
+
+def _check_integrity(path, archive, manifest_bytes, version, key, allow_unsigned):
+    """The manifest's digest and the signature, before anything else is read.
+
+    Returns the recorded SHA-256 of ``weights.pt`` (None for format 1): the
+    signature covers it, so the weights, once read within their budget, are
+    checked against it by :func:`_check_weights_digest`.
+    """
+    signed, recorded = False, None
     if version >= 2:
-        if "integrity.json" not in members:
+        if "integrity.json" not in archive:
             raise ModelFormatError(f"{path!r} has no integrity record.")
-        record = json.loads(members["integrity.json"].decode("ascii"))
+        record = json.loads(archive.read("integrity.json").decode("ascii"))
         if not isinstance(record, dict) or not isinstance(record.get("sha256"), dict):
             raise ModelFormatError(f"{path!r} has a malformed integrity record.")
-        digests = _digests({k: members[k] for k in ("manifest.json", "weights.pt")})
-        recorded = record["sha256"]
-        if not all(
-            isinstance(recorded.get(k), str) and hmac.compare_digest(recorded[k], v)
-            for k, v in digests.items()
+        recorded = record["sha256"].get("weights.pt")
+        manifest_digest = hashlib.sha256(manifest_bytes).hexdigest()
+        if not (
+            isinstance(recorded, str)
+            and isinstance(record["sha256"].get("manifest.json"), str)
+            and hmac.compare_digest(record["sha256"]["manifest.json"], manifest_digest)
         ):
             raise ModelFormatError(
                 f"{path!r} is corrupted: its content does not match its SHA-256."
@@ -294,6 +354,7 @@ def _check_integrity(path, members, version, key, allow_unsigned):
         signature = record.get("hmac_sha256")
         signed = signature is not None
         if signed and key is not None:
+            digests = {"manifest.json": manifest_digest, "weights.pt": recorded}
             if not isinstance(signature, str) or not hmac.compare_digest(
                 signature, _signature(key, digests)
             ):
@@ -307,11 +368,59 @@ def _check_integrity(path, members, version, key, allow_unsigned):
                 f"{path!r} is not signed, and a key was given; pass allow_unsigned=True "
                 "(--allow-unsigned) to load it anyway."
             )
-        warnings.warn(
+        warn_caller(
             f"{path!r} is not signed: its integrity cannot be checked against the key.",
             UnsignedModelWarning,
-            stacklevel=3,
         )
+    return recorded
+
+
+def _check_weights_digest(path, weights, recorded):
+    if recorded is not None and not hmac.compare_digest(
+        recorded, hashlib.sha256(weights).hexdigest()
+    ):
+        raise ModelFormatError(f"{path!r} is corrupted: its content does not match its SHA-256.")
+
+
+def _weights_budget(path, steps, records):
+    """What ``weights.pt`` may hold: ``(bytes, largest tensor's bytes, tensors)``.
+
+    The bytes are those of the tensors the steps' records declare (nothing is
+    built), plus room for torch's pickle and zip records.
+    """
+    total, largest, count = 0, 0, 0
+    for (name, step), record in zip(steps, records):
+        if not hasattr(step, "_declared_tensors"):
+            continue
+        try:
+            declared = step._declared_tensors(record)
+        except StateError as exc:
+            raise _invalid(path, f"step {name!r}: {exc}") from None
+        for shape, dtype in declared.values():
+            nbytes = math.prod(shape) * dtype.itemsize
+            total, largest, count = total + nbytes, max(largest, nbytes), count + 1
+    return total + _WEIGHTS_SLACK + _BYTES_PER_TENSOR * count, largest, count
+
+
+def _check_storages(path, weights, largest, n_declared):
+    """torch's own archive inside ``weights.pt``: no more, no larger storages than declared.
+
+    Checked from the archive's directory, before ``torch.load`` materialises
+    any tensor.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(weights)) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile:
+        raise _invalid(path, "the weights are not a torch archive") from None
+    storages = [i for i in infos if i.filename.rpartition("/")[0].endswith("/data")]
+    _require(
+        len(infos) <= n_declared + 8 and len(storages) <= n_declared,
+        path,
+        f"the weights hold {len(storages)} tensors; the manifest declares {n_declared}",
+    )
+    big = [i.filename for i in storages if i.file_size > largest]
+    _require(not big, path, f"weight records larger than any declared tensor {_few(big)}")
 
 
 def _require(cond, path, why):
@@ -481,11 +590,11 @@ def load_model(path, *, key=None, allow_unsigned=False):
     See :func:`save_model`.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such model file: {path!r}")
+    _check_key(key)
     try:
-        members = _read_members(path)
-        manifest = json.loads(members["manifest.json"].decode("utf-8"))
+        archive = _Archive(path)  # no such file / a folder: raised as they are
+        manifest_bytes = archive.read("manifest.json")
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
             raise ModelFormatError(f"{path!r} is not a skvoice model file.")
         version = manifest.get("format_version")
@@ -495,31 +604,50 @@ def load_model(path, *, key=None, allow_unsigned=False):
                 f"{manifest.get('skvoice_version')!r}); this skvoice ({__version__}) reads "
                 f"formats 1 to {FORMAT_VERSION}."
             )
-        _check_integrity(path, members, version, key, allow_unsigned)
+        recorded = _check_integrity(path, archive, manifest_bytes, version, key, allow_unsigned)
         if version == 1:
             manifest = _migrate_v1(manifest)
         if version <= 3:
             manifest, owner = _migrate_v3(manifest)
         steps = _build_steps(path, manifest)  # before any tensor is read
-        tensors = torch.load(
-            io.BytesIO(members["weights.pt"]), weights_only=True, map_location="cpu"
-        )
+        records = [spec.get("state") for spec in manifest["steps"]]
+        # The weights are read within what the manifest declares, and torch's
+        # archive inside them is checked, before any tensor exists.
+        budget, largest, n_declared = _weights_budget(path, steps, records)
+        weights = archive.read("weights.pt", cap=budget)
+        _check_weights_digest(path, weights, recorded)
+        _check_storages(path, weights, largest, n_declared)
+        tensors = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
         if version <= 3:  # one state dict, the network's (empty for an enrolment)
             tensors = {owner: tensors} if owner is not None else tensors
         tensors = _checked_tensors(path, tensors, [name for name, _ in steps])
-        for (name, step), spec in zip(steps, manifest["steps"]):
+        for (name, step), record in zip(steps, records):
             try:
-                step._set_fitted_state(spec.get("state"), tensors.get(name, {}))
+                step._set_fitted_state(record, tensors.get(name, {}))
             except StateError as exc:
                 raise _invalid(path, f"step {name!r}: {exc}") from None
         _check_pipeline(path, steps)
-    except (ModelFormatError, MemoryError, KeyboardInterrupt):
+    except (
+        ModelFormatError,
+        FileNotFoundError,
+        IsADirectoryError,
+        MemoryError,
+        KeyboardInterrupt,
+    ):
         raise
     except Exception as exc:  # anything else the file provoked: one clean error
         raise ModelFormatError(
             f"{path!r} is not a readable skvoice model: {type(exc).__name__}: {exc}"
         ) from exc
     return Pipeline(steps)
+
+
+def _check_key(key):
+    if key is not None and len(key) == 0:
+        raise ValueError(
+            "The signing key is empty: give the secret bytes (or text) the model was "
+            "signed with, or key=None."
+        )
 
 
 def _checked_tensors(path, state, step_names):

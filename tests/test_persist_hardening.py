@@ -330,3 +330,159 @@ def test_bombs_and_fuzz_fail_within_bounded_memory(saved, tmp_path):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.split()[0] == "bounded"
+
+
+# --- Paths that are not regular files, tensor bombs, member floods -----------
+
+
+def test_devices_fifos_and_folders_are_refused_without_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "model.fifo"
+    os.mkfifo(fifo)
+    # Opening a FIFO for reading would block until a writer came: refused first.
+    for path, what in ((fifo, "named pipe"), ("/dev/zero", "character device")):
+        with pytest.raises(ModelFormatError, match=what):
+            load_model(path)
+    with pytest.raises(IsADirectoryError, match="folder"):
+        load_model(tmp_path)
+    with pytest.raises(FileNotFoundError, match="No such model file"):
+        load_model(tmp_path / "missing.skvoice")
+
+
+def _tensor_bomb(saved, tmp_path, n=2**28):
+    """The saved manifest with weights holding one ``n``-byte zero tensor (deflated)."""
+    import io
+
+    import torch
+
+    path, manifest, _, _, _ = saved
+    buf = io.BytesIO()
+    torch.save({"cnnclassifier": {"trunk.head.weight": torch.zeros(n, dtype=torch.uint8)}}, buf)
+    bomb = tmp_path / "tensor.skvoice"
+    rewrite(bomb, manifest, buf.getvalue())
+    # rewrite stores; deflate the members so that the file stays small.
+    with zipfile.ZipFile(bomb) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return bomb
+
+
+def test_a_tensor_bomb_is_refused_by_the_manifest_budget(saved, tmp_path):
+    bomb = _tensor_bomb(saved, tmp_path, n=2**24)
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(ModelFormatError, match=r"weights\.pt declares \d+ bytes"):
+        load_model(bomb)
+
+
+def test_extra_weight_records_are_refused_before_torch_reads_them(saved, tmp_path):
+    import io
+
+    import torch
+
+    path, manifest, weights, _, _ = saved
+    state = torch.load(io.BytesIO(weights), weights_only=True)
+    state["cnnclassifier"]["extra"] = torch.zeros(4)  # small: within the byte budget
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    with pytest.raises(ModelFormatError, match="tensors; the manifest declares"):
+        load_model(rewrite(tmp_path / "x.skvoice", manifest, buf.getvalue()))
+
+
+def test_a_member_flood_is_refused_at_once_with_a_short_message(saved, tmp_path):
+    import time
+
+    path, manifest, weights, _, _ = saved
+    flood = rewrite(tmp_path / "flood.skvoice", manifest, weights)
+    with zipfile.ZipFile(flood, "a") as zf:
+        for i in range(40_000):
+            zf.writestr(f"m{i}", b"")
+    start = time.perf_counter()
+    with pytest.raises(ModelFormatError, match="lists 40003 members") as info:
+        load_model(flood)
+    # Refused from the end record: no per-member work (was 24 s, quadratic).
+    assert time.perf_counter() - start < 2.0
+    assert len(str(info.value)) < 300
+
+
+def test_duplicate_names_are_listed_briefly(saved, tmp_path):
+    import warnings
+
+    path, manifest, weights, _, _ = saved
+    dup = rewrite(tmp_path / "d.skvoice", manifest, weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(dup, "a") as zf:
+            zf.writestr("weights.pt", weights)
+            zf.writestr("manifest.json", b"{}")
+    with pytest.raises(
+        ModelFormatError, match=r"duplicate members \['manifest.json', 'weights.pt'\]"
+    ):
+        load_model(dup)
+
+
+def test_an_empty_key_is_named(saved, tmp_path, fitted_pipe=None):
+    path = saved[0]
+    for key in (b"", ""):
+        with pytest.raises(ValueError, match="signing key is empty"):
+            load_model(path, key=key)
+
+
+def test_unsigned_model_warning_points_at_the_caller(saved):
+    with pytest.warns(UnsignedModelWarning) as record:
+        load_model(saved[0], key=b"k", allow_unsigned=True)
+    assert record[0].filename == __file__
+
+
+_NEW_BOMBS = textwrap.dedent(
+    """
+    import os, resource, signal, sys
+    from skvoice._persist import ModelFormatError, load_model
+    load_model(sys.argv[1])  # warm up: imports, thread pools
+    vm = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize")][0]
+    limit = vm + 768 * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.alarm(60)  # a FIFO that blocked or a device read forever would end here
+    for path in sys.argv[2:]:
+        try:
+            load_model(path)
+            raise SystemExit(f"{path} loaded")
+        except ModelFormatError as exc:
+            assert len(str(exc)) < 400, str(exc)
+    print("bounded")
+    """
+)
+
+
+def test_new_bombs_fail_within_bounded_memory_and_time(saved, tmp_path):
+    import os
+
+    path = saved[0]
+    fifo = tmp_path / "fifo.skvoice"
+    os.mkfifo(fifo)
+    bomb = _tensor_bomb(saved, tmp_path)  # 2**28 bytes unpacked from under 1 MiB
+    _, manifest, weights, _, _ = saved
+    flood = rewrite(tmp_path / "flood.skvoice", manifest, weights)
+    with zipfile.ZipFile(flood, "a") as zf:
+        for i in range(20_000):
+            zf.writestr(f"m{i}", b"")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _NEW_BOMBS,
+            str(path),
+            "/dev/zero",
+            str(fifo),
+            str(bomb),
+            str(flood),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["bounded"]

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from ._files import open_regular
+
 __all__ = ["load_audio", "resample", "AudioReadError"]
 
 
@@ -68,9 +70,13 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
     ------
     FileNotFoundError
         When ``path`` does not exist.
+    IsADirectoryError
+        When ``path`` is a folder.
     AudioReadError
-        When the file cannot be decoded, holds no samples, or holds NaN or
-        infinite samples (a ``ValueError`` naming the path).
+        When the path is not a regular file (a named pipe, a device such as
+        ``/dev/zero``, a socket: named in the message, and never read), or the
+        file cannot be decoded, holds no samples, or holds NaN or infinite
+        samples (a ``ValueError`` naming the path).
 
     Examples
     --------
@@ -85,16 +91,14 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
     import soundfile as sf
 
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such audio file: {path!r}")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"Expected an audio file, got a directory: {path!r}")
     if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
         raise ValueError(f"sr must be a positive integer or None, got {sr!r}.")
-    try:
-        data, file_sr = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as exc:  # libsndfile raises several types for bad files
-        raise AudioReadError(f"Cannot read audio file {path!r}: {exc}") from exc
+    # A FIFO, a device or a folder is named as such, and never blocks a read.
+    with open_regular(path, "audio file", AudioReadError) as fh:
+        try:
+            data, file_sr = sf.read(fh, dtype="float32", always_2d=True)
+        except Exception as exc:  # libsndfile raises several types for bad files
+            raise AudioReadError(f"Cannot read audio file {path!r}: {exc}") from exc
     if data.shape[0] == 0:
         raise AudioReadError(f"Audio file {path!r} holds no samples.")
     if not np.all(np.isfinite(data)):

@@ -90,14 +90,20 @@ def check_paths(paths):
     import soundfile as sf
 
     from ._audio import AudioReadError
+    from ._files import open_regular
 
     for i, p in enumerate(paths):
         p = os.fspath(p)
-        if not os.path.isfile(p):
-            raise FileNotFoundError(f"Recording {i}: no such audio file: {p!r}")
         try:
-            info = sf.info(p)
-        except Exception as exc:
-            raise AudioReadError(f"Recording {i}: cannot read audio file {p!r}: {exc}") from exc
+            fh = open_regular(p, "audio file", AudioReadError)
+        except OSError as exc:  # no such file, a folder, a FIFO, a device
+            raise type(exc)(f"Recording {i}: {exc}") from None
+        with fh:
+            try:
+                info = sf.info(fh)
+            except Exception as exc:
+                raise AudioReadError(
+                    f"Recording {i}: cannot read audio file {p!r}: {exc}"
+                ) from exc
         if info.frames == 0:
             raise AudioReadError(f"Recording {i}: audio file {p!r} holds no samples.")

@@ -187,6 +187,7 @@ class CNNClassifier(
         -1/1). Cosine scoring enrols the allowed speakers and ``target_far``
         counts the refused ones, so there other labels without ``pos_label`` are
         an error: the order of the labels never decides who is enrolled.
+        Elsewhere such labels give a plain classifier (``pos_label_ = None``).
     target_far : float in (0, 1) or None, default=None
         False-acceptance rate to operate at (two classes, ``groups`` in fit).
         ``fit`` then refits the network ``cv`` times without a fold of the
@@ -295,7 +296,11 @@ class CNNClassifier(
         With ``track_layers``: epoch -> {parameter name: tensor}; epoch 0 is the
         initialisation.
     pos_label_ : object or None
-        The allowed label (None with more than two classes).
+        The allowed label. None with more than two classes, and with two
+        labels that do not say which is allowed (other than 0/1, False/True,
+        -1/1) when ``pos_label`` is not given: the network is then a plain
+        classifier, ``predict`` returns the most probable label, and
+        ``skvoice verify`` refuses to decide with it.
     threshold_ : float
         With two classes, ``predict`` accepts when the log-odds of
         ``pos_label_`` exceed it: 0 without ``target_far``.
@@ -844,10 +849,11 @@ class CNNClassifier(
         scores : ndarray of shape (n_recordings,) or (n_recordings, n_classes)
         """
         check_is_fitted(self)
-        if len(self.classes_) == 2:
+        if len(self.classes_) == 2 and self.pos_label_ is not None:
             log_odds = self._allowed_log_odds(self._check_X(X, reset=False))
             return self._log_odds_of_classes1(log_odds)
-        return self.predict_log_proba(X)
+        logp = self.predict_log_proba(X)
+        return logp[:, 1] - logp[:, 0] if len(self.classes_) == 2 else logp
 
     def predict(self, X):
         """Class per recording: allowed above ``threshold_`` (two classes), else the most probable.
@@ -862,8 +868,10 @@ class CNNClassifier(
         y_pred : ndarray of shape (n_recordings,)
         """
         check_is_fitted(self)
-        if len(self.classes_) == 2:
+        if self.pos_label_ is not None:
             return self._decide(self._allowed_log_odds(self._check_X(X, reset=False)))
+        # No allowed label (more classes, or labels that do not say which is
+        # allowed and no pos_label): a plain classifier.
         logp = self.predict_log_proba(X)
         return self.classes_[np.argmax(logp, axis=1)]
 
@@ -878,6 +886,12 @@ class CNNClassifier(
         from ._state import restore_network
 
         restore_network(self, record, tensors)
+
+    def _declared_tensors(self, record):
+        """The weights a record declares, by name: ``(shape, dtype)`` (nothing built)."""
+        from ._state import declared_tensors
+
+        return declared_tensors(self, record)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

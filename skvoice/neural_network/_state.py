@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from .._state import StateError, is_int, is_matrix, is_vector, jsonable, label_list, require
+from ..verification._operating_point import known_allowed_label
 
-__all__ = ["network_state", "restore_network"]
+__all__ = ["declared_tensors", "network_state", "restore_network"]
 
 _MAX_OUTPUTS = 1_000_000
 _MAX_BINS = 100_000
@@ -84,24 +85,38 @@ def _check_record(info):
         require(isinstance(info.get("unit_input", False), bool), "bad unit_input")
     pos = info.get("pos_label_")
     require(pos is None or pos in classes, "pos_label_ is not one of classes_")
-    require(len(classes) > 2 or pos is not None, "no pos_label_ for two classes")
+    require(len(classes) == 2 or pos is None, "pos_label_ with more than two classes")
     thr = info.get("threshold_")
     require(isinstance(thr, Real) and not math.isnan(thr) and thr != math.inf, "bad threshold_")
     cal = info.get("calibration_")
     require(cal is None or (is_vector(cal, 2) and cal[0] > 0), "bad calibration_")
 
 
-def _checked_weights(net, tensors, n_outputs):
+def declared_tensors(net, info):
+    """``{name: (shape, dtype)}`` of the weights a record and the parameters declare.
+
+    The architecture is built on the meta device: no memory, whatever it
+    declares. The loader bounds what it reads of a file by this.
+    """
+    _check_record(info)
+    with torch.device("meta"):
+        module = net._module_class(
+            n_bins=info["n_features_in_"],
+            n_classes=info["n_outputs"],
+            n_channels=info["n_channels_in_"],
+            **net._module_params(),
+        )
+    return {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
+
+
+def _checked_weights(net, info, tensors):
     """The state dict, checked against the shapes the parameters declare."""
     require(
         isinstance(tensors, dict)
         and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()),
         "the weights are not a state dict",
     )
-    # The declared architecture, built without memory, before anything real.
-    with torch.device("meta"):
-        declared = net._build_module(n_outputs).state_dict()
-    expected = {k: tuple(v.shape) for k, v in declared.items()}
+    expected = {k: shape for k, (shape, _) in declared_tensors(net, info).items()}
     got = {k: tuple(v.shape) for k, v in tensors.items()}
     if expected != got:
         diff = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
@@ -109,6 +124,27 @@ def _checked_weights(net, tensors, n_outputs):
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     require(not bad, f"non-finite weights in {bad[:3]}")
     return tensors
+
+
+def _allowed_label(net, info):
+    """``pos_label_`` as ``fit`` decides it: the parameter, else what the labels say.
+
+    The record's value must agree. A record naming an allowed label that
+    neither the parameter nor the labels give (a file written when a plain
+    classifier took ``classes_[1]``) keeps none: nothing decides access with it.
+    """
+    classes, pos = info["classes_"], info["pos_label_"]
+    if len(classes) != 2:
+        return None
+    if net.pos_label is None:
+        known = known_allowed_label(net.classes_)
+        if known is None:
+            require(info["backend_"] == "posterior", "cosine scoring without an allowed label")
+            return None
+        require(pos is None or pos == known, "pos_label_ is not the allowed label 1")
+        return known
+    require(pos == net.pos_label, "pos_label_ differs from the pos_label parameter")
+    return net.classes_[classes.index(pos)]
 
 
 def _restore_novelty(net, state):
@@ -143,12 +179,11 @@ def restore_network(net, info, tensors):
         net.speakers_ = np.asarray(info["speakers_"]).astype(str)
         net.speaker_class_ = np.asarray(info["speaker_class_"], dtype=int)
     net.backend_ = info["backend_"]
-    pos = info["pos_label_"]
-    net.pos_label_ = None if pos is None else net.classes_[info["classes_"].index(pos)]
+    net.pos_label_ = _allowed_label(net, info)
     net.threshold_ = float(info["threshold_"])
     cal = info["calibration_"]
     net.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
-    state = _checked_weights(net, tensors, info["n_outputs"])
+    state = _checked_weights(net, info, tensors)
     if net.backend_ == "cosine":
         record = info["verifier_"]
         require(isinstance(record, dict), "bad verifier record")

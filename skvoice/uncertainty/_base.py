@@ -23,8 +23,12 @@ OPERATING_POINT_CONSTRAINTS = {
 #: docstrings (which hold the ``%(operating_point)s`` placeholder).
 OPERATING_POINT_DOC = """\
     pos_label : int, float, bool, str or None, default=None
-        The allowed label (two classes). None: 1 (labels 0/1, False/True or
-        -1/1); other labels need it when ``target_far`` or ``cv`` is set.
+        The allowed label (two classes). None: the network's ``pos_label``, or
+        1 for labels 0/1, False/True or -1/1; other labels need it when
+        ``target_far`` or ``cv`` is set (else ``predict`` returns the most
+        probable label and ``pos_label_`` is None). It is set on the wrapped
+        network, so that both agree; a network given another ``pos_label`` is
+        an error.
     target_far : float in (0, 1) or None, default=None
         False-acceptance rate to operate at: ``fit`` refits the wrapper on
         ``cv`` speaker folds, scores the held-out refused speakers (impostors the
@@ -41,7 +45,8 @@ OPERATING_POINT_DOC = """\
 #: Their fitted attributes, for the ``%(operating_point_attributes)s`` placeholder.
 OPERATING_POINT_ATTRIBUTES_DOC = """\
     pos_label_ : object or None
-        The allowed label (None with more than two classes).
+        The allowed label, the wrapped network's too (None with more than two
+        classes, or with labels that do not say which is allowed).
     threshold_ : float
         ``predict`` accepts when the log-odds of the (calibrated) mean
         probability exceed it: 0 without ``target_far``.
@@ -59,6 +64,20 @@ def with_operating_point_doc(cls):
         "    %(operating_point_attributes)s\n", OPERATING_POINT_ATTRIBUTES_DOC
     )
     return cls
+
+
+def _same_label(a, b):
+    return bool(np.asarray(a == b).all())
+
+
+def split_final_step(estimator):
+    """``(transform, final)``: a Pipeline's preprocessing and its last step."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        head = estimator[:-1]
+        return (lambda X: head.transform(X) if len(head) else X), estimator[-1]
+    return (lambda X: X), estimator
 
 
 def speakers_in(fit_params):
@@ -79,9 +98,40 @@ class MemberProbaMixin(OperatingPointMixin):
     works on the log-odds of the mean probability.
     """
 
-    def _finish_fit(self, X, y, fit_params):
+    def _shared_pos_label(self, estimator):
+        """The one ``pos_label`` of the wrapper and its network, set on ``estimator``.
+
+        ``estimator`` is the wrapper's own clone (or a member): the network at
+        its end receives the wrapper's ``pos_label``; one it already has must
+        be the same. Returns the shared value (None when neither gives one).
+        """
+        final = split_final_step(estimator)[1]
+        params = final.get_params(deep=False)
+        mine = self.pos_label
+        if "pos_label" not in params:  # not a skvoice network: the wrapper's alone
+            return mine
+        theirs = params["pos_label"]
+        if mine is None:
+            return theirs
+        if theirs is not None and not _same_label(mine, theirs):
+            raise ValueError(
+                f"{type(self).__name__}(pos_label={mine!r}) wraps a network with "
+                f"pos_label={theirs!r}: the allowed label must be one. Set it on one of "
+                "them, or the same on both."
+            )
+        final.set_params(pos_label=mine)
+        return mine
+
+    def _finish_fit(self, X, y, fit_params, pos_label):
         """Labels and operating point, once the members are fitted."""
-        self._check_binary_labels(needed=False)
+        self._check_binary_labels(needed=False, pos_label=pos_label)
+        for member in getattr(self, "estimators_", [getattr(self, "estimator_", None)]):
+            theirs = getattr(split_final_step(member)[1], "pos_label_", None)
+            if theirs is not None and not _same_label(theirs, self.pos_label_):
+                raise ValueError(
+                    f"The wrapped network accepts {theirs!r}, the wrapper "
+                    f"{self.pos_label_!r}; pass pos_label to one of them."
+                )
         self._fit_operating_point(
             X,
             y,

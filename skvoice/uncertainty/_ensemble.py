@@ -10,8 +10,12 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything
-from ._base import OPERATING_POINT_CONSTRAINTS, MemberProbaMixin, with_operating_point_doc
-from ._mc import split_final_step
+from ._base import (
+    OPERATING_POINT_CONSTRAINTS,
+    MemberProbaMixin,
+    split_final_step,
+    with_operating_point_doc,
+)
 from ._routing import RoutingMixin
 
 __all__ = ["DeepEnsembleClassifier"]
@@ -141,6 +145,7 @@ class DeepEnsembleClassifier(
         n = len(y)
         samples = [rng.randint(0, n, n) if self.bootstrap else None for _ in seeds]
         members = [seed_everything(clone(base), int(s)) for s in seeds]
+        pos_label = [self._shared_pos_label(m) for m in members][0]
         jobs = (delayed(_fit_member)(m, X, y, fit_params, idx) for m, idx in zip(members, samples))
         self.estimators_ = list(
             tqdm(
@@ -158,7 +163,7 @@ class DeepEnsembleClassifier(
                 raise ValueError(
                     "A bootstrap sample missed a class; use more data or bootstrap=False."
                 )
-        self._finish_fit(X, y, given)
+        self._finish_fit(X, y, given, pos_label)
         return self
 
     def predict_member_proba(self, X):

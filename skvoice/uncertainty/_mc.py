@@ -7,15 +7,19 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
-from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
-from ._base import OPERATING_POINT_CONSTRAINTS, MemberProbaMixin, with_operating_point_doc
+from ._base import (
+    OPERATING_POINT_CONSTRAINTS,
+    MemberProbaMixin,
+    split_final_step,
+    with_operating_point_doc,
+)
 from ._routing import RoutingMixin
 
-__all__ = ["MCDropoutClassifier", "sample_with_dropout", "split_final_step"]
+__all__ = ["MCDropoutClassifier", "sample_with_dropout"]
 
 # Dropout layers and the shape of their mask: one value per element, or one per
 # channel (the ``DropoutNd`` layers zero whole feature maps).
@@ -172,14 +176,6 @@ class _Embedding(torch.nn.Module):
         return self.embedding(self.pool(self.blocks(x)))
 
 
-def split_final_step(estimator):
-    """``(transform, final)``: a Pipeline's preprocessing and its last step."""
-    if isinstance(estimator, Pipeline):
-        head = estimator[:-1]
-        return (lambda X: head.transform(X) if len(head) else X), estimator[-1]
-    return (lambda X: X), estimator
-
-
 def _check_network(final, name):
     if not (hasattr(final, "map_windows") and hasattr(final, "class_log_odds")):
         raise TypeError(
@@ -287,13 +283,14 @@ class MCDropoutClassifier(
             )
         y = column_or_1d(y, warn=True)
         inner = clone(base)
+        pos_label = self._shared_pos_label(inner)
         if self.random_state is not None:
             seed_everything(inner, seed_from(self.random_state))
         self.estimator_ = inner.fit(X, y, **self._fit_params_for_estimator(fit_params))
         self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
-        self._finish_fit(X, y, fit_params)
+        self._finish_fit(X, y, fit_params, pos_label)
         return self
 
     def predict_member_proba(self, X):

@@ -19,13 +19,41 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
+from .._warnings import warn_caller
+
 __all__ = [
+    "UnreachableFARWarning",
+    "known_allowed_label",
     "resolve_pos_label",
     "crossfit_folds",
     "far_cut",
     "affine_log_odds",
     "OperatingPointMixin",
 ]
+
+
+class UnreachableFARWarning(UserWarning):
+    """A ``target_far`` finer than the impostor scores behind the threshold can resolve.
+
+    With ``n`` impostor recordings a threshold can only be placed between their
+    scores, so a target below ``1 / n`` puts it at the highest impostor score: the
+    realised FAR on voices never heard is then unknown, not ``target_far``.
+    """
+
+
+def known_allowed_label(classes):
+    """The allowed label of two ``classes`` when the labels say it, else None.
+
+    Only {0, 1}, {False, True} and scikit-learn's {-1, 1} say it: 1 (True) is
+    allowed. Any other pair (``"allowed"`` / ``"refused"``, two speaker names)
+    needs ``pos_label``: the order of the labels never decides who gets in.
+    """
+    values = list(np.asarray(classes).tolist())
+    if all(isinstance(v, (bool, int, float)) for v in values) and (
+        set(values) <= {0, 1} or set(values) <= {-1, 1}
+    ):
+        return classes[values.index(1)] if 1 in values else None
+    return None
 
 
 def resolve_pos_label(classes, pos_label, owner):
@@ -47,11 +75,9 @@ def resolve_pos_label(classes, pos_label, owner):
     """
     values = list(np.asarray(classes).tolist())
     if pos_label is None:
-        # {0, 1}, {False, True} and scikit-learn's {-1, 1}: the allowed class is 1.
-        if all(isinstance(v, (bool, int, float)) for v in values) and (
-            set(values) <= {0, 1} or set(values) <= {-1, 1}
-        ):
-            return classes[values.index(1)] if 1 in values else classes[-1]
+        known = known_allowed_label(classes)
+        if known is not None:
+            return known
         raise ValueError(
             f"{owner} cannot tell which of the labels {values} is the allowed one: pass "
             "pos_label=<allowed label> (only 0/1, False/True or -1/1 labels need none, "
@@ -118,11 +144,22 @@ def far_cut(impostor_scores, target_far):
 
     Accepting only scores strictly above the returned value accepts at most
     ``floor(target_far * n)`` of the ``n`` impostors (fewer with ties), and no
-    lower cut does. ``-inf`` when every impostor may be accepted.
+    lower cut does. ``-inf`` when every impostor may be accepted. Warns
+    (:class:`UnreachableFARWarning`) when ``target_far * n < 1``: no threshold
+    between the scores then reaches the target.
     """
     scores = np.sort(np.asarray(impostor_scores, dtype=np.float64))[::-1]
     if scores.size == 0:
         raise ValueError("No impostor scores to choose a threshold on.")
+    if target_far * scores.size < 1 - 1e-9:
+        needed = int(np.ceil(1 / target_far - 1e-9))
+        warn_caller(
+            f"target_far={target_far:g} cannot be reached with {scores.size} impostor "
+            f"recording(s): it needs at least {needed}. The threshold is the highest "
+            "impostor score, so the false-acceptance rate on voices never heard is "
+            "unknown. Add refused speakers (or a cohort of non-users), or raise target_far.",
+            UnreachableFARWarning,
+        )
     # The small tolerance keeps e.g. 0.29 * 100 = 28.999999999999996 at 29.
     k = int(np.floor(target_far * scores.size + 1e-9))
     return -np.inf if k >= scores.size else float(scores[k])
@@ -179,8 +216,19 @@ class OperatingPointMixin:
 
     _crossfit_reset = {"target_far": None, "cv": None}
 
-    def _check_binary_labels(self, needed):
-        """Set ``pos_label_`` (when there are two classes and it is ``needed``)."""
+    def _check_binary_labels(self, needed, pos_label=None):
+        """Set ``pos_label_``: the allowed label, or None where nothing says which it is.
+
+        ``needed`` when the estimator decides who is enrolled (cosine scoring);
+        ``target_far`` and ``cv`` need it too. Then labels other than 0/1,
+        False/True or -1/1 without ``pos_label`` are an error. Otherwise such
+        labels give ``pos_label_ = None``: a plain classifier whose ``predict``
+        returns the most probable label and that nothing turns into accept or
+        refuse. ``pos_label`` overrides ``self.pos_label`` (a wrapper and its
+        network share one).
+        """
+        if pos_label is None:
+            pos_label = self.pos_label
         if len(self.classes_) != 2:
             if self.target_far is not None or self.cv is not None:
                 raise ValueError(
@@ -190,11 +238,11 @@ class OperatingPointMixin:
             self.pos_label_ = None
             return
         deciding = needed or self.target_far is not None or self.cv is not None
-        if deciding or self.pos_label is not None:
-            self.pos_label_ = resolve_pos_label(self.classes_, self.pos_label, type(self).__name__)
+        if deciding or pos_label is not None:
+            self.pos_label_ = resolve_pos_label(self.classes_, pos_label, type(self).__name__)
         else:
-            # Not deciding who is enrolled: the scikit-learn convention, classes_[1].
-            self.pos_label_ = self.classes_[1]
+            # Never guessed from the order of the labels.
+            self.pos_label_ = known_allowed_label(self.classes_)
 
     @property
     def _pos_index(self):
