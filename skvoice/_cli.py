@@ -175,15 +175,13 @@ def _train(args):
     from sklearn.pipeline import make_pipeline
 
     from .neural_network import CNNClassifier
+    from .neural_network._base import resolve_device
     from .neural_network._progress import EpochProgressBar
     from .preprocessing import SilenceTrimmer, SpectrogramExtractor
 
-    _check_writable(args.out)  # before a long fit, not after it
+    # Every argument is checked before any file is read: a bad one costs nothing.
+    _check_writable(args.out)
     key = _key(args)
-    data, fmax = _labelled_files(
-        args, args.sr, "The data hold only allowed or only refused speakers."
-    )
-    print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
     net = CNNClassifier(
         target_far=args.target_far,
         max_epochs=args.epochs,
@@ -194,6 +192,12 @@ def _train(args):
         random_state=args.seed,
         verbose=int(args.verbose),
     )
+    net._validate_params()
+    resolve_device(args.device)
+    data, fmax = _labelled_files(
+        args, args.sr, "The data hold only allowed or only refused speakers."
+    )
+    print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
     pipe = make_pipeline(
         SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr, fmax=fmax), net
     )
@@ -280,6 +284,50 @@ def _load(args):
     return load_model(args.model, key=_key(args), allow_unsigned=args.allow_unsigned)
 
 
+def _decider(net, model_path):
+    """``net`` if it can decide access; else a clear error."""
+    if getattr(net, "pos_label_", None) is None:
+        if len(getattr(net, "classes_", ())) == 2:
+            raise ValueError(
+                f"{model_path!r} does not say which of its labels "
+                f"{list(net.classes_.tolist())} is the allowed one (it was trained without "
+                "pos_label): it cannot decide access. Train it again with pos_label=<allowed "
+                "label>, or with labels 1 (allowed) and 0 (refused)."
+            )
+        raise ValueError(f"{model_path!r} is not a two-class access-control model.")
+    return net
+
+
+def _file_error(exc):
+    """One line for a file's row: what went wrong, without the batch's recording index."""
+    import re
+
+    return re.sub(r"^Recording \d+: ", "", _one_line(exc))
+
+
+def _features_of_each(front, files, sr):
+    """Each file read and featurised on its own, so that a bad one fails alone.
+
+    Returns the files that worked, their features (embeddings stacked, or a list
+    of spectrograms) and ``(file, reason)`` for the others.
+    """
+    import numpy as np
+
+    from .io import load_audio
+
+    good, feats, failed = [], [], []
+    for f in files:
+        try:
+            out = front.transform([load_audio(f, sr=sr)])
+            feats.append(out[0])
+            good.append(str(f))
+        except Exception as exc:  # one bad file must not hide the others' results
+            failed.append((str(f), _file_error(exc)))
+    if feats and all(np.ndim(x) == 1 for x in feats):
+        feats = np.stack(feats)  # embeddings: one row each
+    return good, feats, failed
+
+
 def _verify(args):
     """Exit 0 when every file is accepted, 1 when one is refused, 2 on any error."""
     import json
@@ -287,26 +335,15 @@ def _verify(args):
 
     import numpy as np
 
-    from .io import load_audio
     from .uncertainty import MCDropoutClassifier
 
     model = _load(args)
     if len(model) < 2 or not hasattr(model[0], "sr"):
         raise ValueError(f"{args.model!r} holds no audio front end (a bare network).")
-    net = model[-1]
-    if net.pos_label_ is None:
-        raise ValueError(f"{args.model!r} is not a two-class access-control model.")
-    sr = model[0].sr
-    waves, files, failed = [], [], []
-    for f in args.files:
-        try:
-            waves.append(load_audio(f, sr=sr))
-            files.append(str(f))
-        except Exception as exc:  # one bad file must not hide the others' results
-            failed.append((str(f), _one_line(exc)))
+    net = _decider(model[-1], args.model)
+    files, specs, failed = _features_of_each(model[:-1], args.files, model[0].sr)
     rows = []
-    if waves:
-        specs = model[:-1].transform(waves)
+    if files:
         pos = _allowed_column(net)
         proba = net.predict_proba(specs)[:, pos]
         if args.threshold is None:
@@ -339,8 +376,9 @@ def _verify(args):
                     "novelty": num(nov),
                 }
             )
-    for f, why in failed:
-        rows.append({"file": f, "decision": "error", "error": why})
+    rows += [{"file": f, "decision": "error", "error": why} for f, why in failed]
+    order = {str(f): k for k, f in enumerate(args.files)}
+    rows.sort(key=lambda r: order[r["file"]])  # the order the files were given
     if args.json:
         print(json.dumps(rows, indent=1, allow_nan=False))
     else:
@@ -430,9 +468,7 @@ def _evaluate(args):
     from .metrics import acceptance_by_speaker, equal_error_rate, far_at_frr
 
     model = _load(args)
-    net = model[-1]
-    if net.pos_label_ is None:
-        raise ValueError(f"{args.model!r} is not a two-class access-control model.")
+    net = _decider(model[-1], args.model)
     allowed = _model_allowed(net, args.allowed)
     data = _load_corpus(args.data_dir, allowed, args.versions.split(","), return_paths=True)
     data = _drop_unreadable(data, args.skip_bad)
@@ -597,7 +633,9 @@ def build_parser():
     train.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
     train.add_argument("--out", required=True, help="model file to write")
     train.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
-    train.add_argument("--epochs", type=int, default=30, help="training epochs")
+    train.add_argument(
+        "--epochs", type=_positive_int("--epochs"), default=30, help="training epochs"
+    )
     train.add_argument(
         "--sr",
         type=_positive_int("--sr"),

@@ -251,6 +251,7 @@ def test_cli_validates_option_values(tmp_path, capsys):
         ["verify", "m.skvoice", "x.wav", "--threshold", "nan"],
         ["verify", "m.skvoice", "x.wav", "--passes", "0"],
         ["train", "d", "--allowed", "a", "--out", "m", "--target-far", "0"],
+        ["train", "d", "--allowed", "a", "--out", "m", "--epochs", "0"],
     ):
         with pytest.raises(SystemExit) as exc:
             main(args)
@@ -374,3 +375,93 @@ def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
     assert res.returncode == 0, res.stderr
     assert f"allowed: {', '.join(allowed)}" in res.stdout
     assert "refused, trained" in res.stdout  # the calibration speakers are named
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A small trained model file, and a recording of an allowed and a refused speaker."""
+    import soundfile as sf
+
+    from skvoice import save_model
+
+    from .test_persist import fit_tiny_pipeline
+
+    pipe, v = fit_tiny_pipeline()
+    root = tmp_path_factory.mktemp("tiny")
+    path = save_model(pipe, root / "m.skvoice")
+    files = {}
+    for label in (0, 1):
+        files[label] = str(root / f"class{label}.wav")
+        sf.write(files[label], v.data[int(np.flatnonzero(v.target == label)[0])], v.sr)
+    return str(path), files, root
+
+
+def test_verify_decides_every_file_and_names_each_bad_one(tiny_model, tmp_path, capsys):
+    import json
+    import os
+
+    import soundfile as sf
+
+    model, files, _ = tiny_model
+    short = tmp_path / "short.wav"
+    sf.write(short, np.full(10, 0.1, np.float32), 16000)
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)  # reading it would block: it is named, never opened for a read
+    given = [files[1], str(short), str(fifo), "/dev/zero", str(tmp_path), files[0]]
+    code = main(["verify", model, *given, "--json", "--passes", "2", "--quiet"])
+    out = capsys.readouterr()
+    rows = json.loads(out.out)
+    assert code == 2
+    assert [r["file"] for r in rows] == given  # every file its row, in the order given
+    assert [r["decision"] for r in rows][1:5] == ["error"] * 4
+    assert {r["decision"] for r in (rows[0], rows[-1])} <= {"accept", "refuse"}
+    errors = [r["error"] for r in rows[1:5]]
+    assert "10 samples" in errors[0] and not errors[0].startswith("Recording")
+    assert "named pipe" in errors[1] and "character device" in errors[2]
+    assert "folder" in errors[3]
+    for f in given[1:5]:
+        assert f"{f}: " in out.err
+
+
+def test_verify_refuses_a_model_that_does_not_say_who_is_allowed(tmp_path, capsys):
+    """Labels "allowed"/"refused" without pos_label: never decided by their order."""
+    import warnings
+
+    from sklearn.pipeline import make_pipeline
+
+    from skvoice import save_model
+    from skvoice.datasets import make_voices
+    from skvoice.neural_network import CNNClassifier
+    from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
+
+    v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
+    names = np.where(v.target == 1, "allowed", "refused")
+    net = CNNClassifier(module__n_filters=4, module__n_blocks=1, crop_frames=16, max_epochs=1)
+    pipe = make_pipeline(SilenceTrimmer(), SpectrogramExtractor(n_mels=32), net)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fit without speakers
+        pipe.fit(v.data, names)
+    assert pipe[-1].pos_label_ is None  # was "refused", the last sorted label
+    assert set(pipe.predict(v.data)) <= {"allowed", "refused"}  # a plain classifier
+    path = save_model(pipe, tmp_path / "m.skvoice")
+    wav = tmp_path / "x.wav"
+    import soundfile as sf
+
+    sf.write(wav, v.data[0], v.sr)
+    for command in (["verify", str(path), str(wav)], ["evaluate", str(path), str(tmp_path)]):
+        assert main([*command, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "does not say which of its labels ['allowed', 'refused']" in err
+        assert "pos_label" in err
+
+
+def test_train_checks_its_arguments_before_reading_any_file(tmp_path, capsys):
+    data = tmp_path / "data"
+    _write_corpus(data, n_speakers=3, n_recordings=2)
+    out = tmp_path / "m.skvoice"
+    args = ["train", str(data), "--allowed", "s00", "--out", str(out), "--device", "tpu"]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert "device must be 'cpu' or 'cuda[:n]', got 'tpu'" in captured.err
+    # Nothing was read: the native rates are printed as the files are listed.
+    assert "Native sample rates" not in captured.out and not out.exists()

@@ -126,9 +126,13 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
 
     Frames below one step of 16-bit audio (about -90 dBFS) are silent whatever
     the reference, so an all-zero (digitally silent) recording is recognised as
-    silent. A recording in which no frame is above the threshold is returned
-    whole, with a warning naming its index, so one silent file cannot break a
-    batch.
+    silent. Inner stretches of such digital silence longer than ``min_silence``
+    are removed in both modes (joined with the crossfade): zeros never hold
+    speech, and a long run of them (an edit, a muted line, a codec's gap) would
+    otherwise fill the windows the network averages over.
+
+    A recording in which no frame is above the threshold is returned whole,
+    with a warning naming its index, so one silent file cannot break a batch.
 
     Parameters
     ----------
@@ -141,11 +145,14 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
     hop_length : int, default=512
         Step between frames in samples.
     mode : {"edges", "all"}, default="edges"
-        Trim the two ends only, or remove inner pauses too.
+        Trim the two ends (and inner digital silence) only, or remove inner
+        pauses too.
     min_silence : float, default=0.25
-        With ``mode="all"``, inner pauses shorter than this (seconds) are kept.
+        Inner pauses (with ``mode="all"``) and inner digital silence shorter
+        than this (seconds) are kept.
     crossfade : float, default=0.01
-        With ``mode="all"``, length of the raised-cosine crossfade in seconds.
+        Length of the raised-cosine crossfade in seconds where inner silence
+        is removed.
     ref : "max" or float, default="max"
         Level of 0 dB: the loudest frame of each recording (relative), or an
         absolute amplitude such as 1.0 (full scale), useful for noisy recordings
@@ -217,19 +224,30 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
         ref_db = level.max() if self.ref == "max" else 20.0 * np.log10(max(1e-5, self.ref))
         # Digital silence is silent whatever the reference: an all-zero recording
         # is its own loudest frame, and would otherwise count as loud throughout.
-        loud = (level - ref_db > -self.top_db) & (level > DIGITAL_SILENCE_DB)
+        digital = level <= DIGITAL_SILENCE_DB
+        loud = (level - ref_db > -self.top_db) & ~digital
         idx = np.flatnonzero(loud)
         if idx.size == 0:
             return None
         n = len(y)
         if self.mode == "edges":
-            return np.array([[idx[0] * self.hop_length, min(n, (idx[-1] + 1) * self.hop_length)]])
-        # Runs of loud frames, as librosa.effects.split.
-        edges = np.flatnonzero(np.diff(loud.astype(np.int8))) + 1
-        if loud[0]:
+            # Between the ends, only digital silence goes: zeros never hold speech
+            # (an edit, a muted line, a codec's gap), while pauses are left alone.
+            keep = np.zeros_like(loud)
+            keep[idx[0] : idx[-1] + 1] = True
+            keep &= ~digital
+            if keep[idx[0] : idx[-1] + 1].all():
+                return np.array(
+                    [[idx[0] * self.hop_length, min(n, (idx[-1] + 1) * self.hop_length)]]
+                )
+        else:
+            keep = loud
+        # Runs of kept frames, as librosa.effects.split.
+        edges = np.flatnonzero(np.diff(keep.astype(np.int8))) + 1
+        if keep[0]:
             edges = np.r_[0, edges]
-        if loud[-1]:
-            edges = np.r_[edges, len(loud)]
+        if keep[-1]:
+            edges = np.r_[edges, len(keep)]
         runs = np.minimum(edges.reshape(-1, 2) * self.hop_length, n)
         # Close the gaps shorter than min_silence.
         gap = runs[1:, 0] - runs[:-1, 1]

@@ -118,12 +118,17 @@ def test_property_trim_is_idempotent_and_never_empty(batch, mode):
         twice = trimmer.transform(once)
     for y, a, b in zip(batch, once, twice):
         assert 0 < len(a) <= len(y) and np.all(np.isfinite(a))
-        if mode == "edges":
+        intervals = trimmer.get_intervals([y])[0]
+        if mode == "edges" and len(intervals) == 1:
             # A contiguous slice of the input ...
-            iv = trimmer.get_intervals([y])[0][0]
+            iv = intervals[0]
             np.testing.assert_array_equal(a, y[iv[0] : iv[1]])
             # ... that trimming again leaves unchanged up to one hop at each end.
             assert len(a) - len(b) <= 2 * 64
+        elif mode == "edges":
+            # Only inner digital silence was cut: every gap is below one 16-bit step.
+            for (_, end), (start, _) in zip(intervals[:-1], intervals[1:]):
+                assert np.all(np.abs(y[end:start]) < 2.0**-15)
 
 
 def test_crossfade_join_formula():
@@ -208,3 +213,26 @@ def test_digital_silence_is_silent_whatever_the_reference():
         warnings.simplefilter("error")
         out = SilenceTrimmer().fit_transform([1e-3 * tone])
     assert len(out[0]) >= 15000
+
+
+def test_inner_digital_silence_is_cut_in_both_modes(voices):
+    # Regression: two utterances joined by 20 s of digital zeros were kept whole,
+    # and the network, averaging over windows that were mostly zeros, refused an
+    # allowed speaker (P ~ 0). Zeros never hold speech: they go like a pause.
+    x1, x2 = voices.data[0], voices.data[1]
+    joined = np.r_[x1, np.zeros(20 * voices.sr, np.float32), x2]
+    for mode in ("edges", "all"):
+        trimmer = SilenceTrimmer(sr=voices.sr, mode=mode)
+        out = trimmer.fit_transform([joined])[0]
+        assert len(out) <= len(x1) + len(x2)
+        # What is left of the zeros is under one frame at each join.
+        zero = np.abs(out) < 2.0**-15
+        runs = np.diff(np.flatnonzero(np.diff(np.r_[0, zero.astype(int), 0])))[::2]
+        assert runs.max(initial=0) <= 2048
+    # A stretch of zeros shorter than min_silence is kept, as a short pause is.
+    short = np.r_[x1, np.zeros(1000, np.float32), x2]
+    kept = SilenceTrimmer(sr=voices.sr).fit([short]).get_intervals([short])[0]
+    assert len(kept) == 1
+    # Low-level noise between utterances is a pause: edges mode keeps it.
+    noisy = np.r_[x1, 1e-3 * np.ones(20 * voices.sr, np.float32), x2]
+    assert len(SilenceTrimmer(sr=voices.sr).fit([noisy]).get_intervals([noisy])[0]) == 1

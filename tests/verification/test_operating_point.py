@@ -1,12 +1,14 @@
 """pos_label, target_far and cross-fitted calibration (the operating point)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skvoice.metrics import threshold_at_far
-from skvoice.verification import EnrollmentVerifier
+from skvoice.verification import EnrollmentVerifier, UnreachableFARWarning
 from skvoice.verification._operating_point import crossfit_folds, far_cut, resolve_pos_label
 
 
@@ -63,7 +65,9 @@ def test_threshold_at_far_is_the_lowest_that_keeps_far(scores, target):
     # Integer scores make many ties: the rule must hold with them.
     imp = np.asarray(scores, dtype=float)
     y = np.r_[np.zeros(len(imp)), 1]
-    t = threshold_at_far(y, np.r_[imp, 10.0], target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachableFARWarning)
+        t = threshold_at_far(y, np.r_[imp, 10.0], target)
     allowed_count = int(np.floor(target * len(imp) + 1e-9))
     assert np.sum(imp >= t) <= allowed_count
     # Any lower threshold at an impostor score lets more in than allowed.
@@ -72,15 +76,20 @@ def test_threshold_at_far_is_the_lowest_that_keeps_far(scores, target):
         assert np.sum(imp >= lower.max()) > allowed_count
     else:
         assert np.isneginf(t) or allowed_count >= len(imp) or np.sum(imp >= t) == len(imp)
-    cut = far_cut(imp, target)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cut = far_cut(imp, target)
     assert np.sum(imp > cut) <= allowed_count
+    # Warned exactly when no impostor may pass: the target is finer than 1 / n.
+    assert bool(caught) == (allowed_count == 0)
 
 
 def test_threshold_at_far_hand_count():
     y = [0] * 10 + [1] * 3
     s = list(range(10)) + [20, 21, 22]
     assert threshold_at_far(y, s, 0.2) == np.nextafter(7.0, np.inf)  # 8, 9 pass
-    assert threshold_at_far(y, s, 0.05) == np.nextafter(9.0, np.inf)  # nobody passes
+    with pytest.warns(UnreachableFARWarning, match="10 impostor"):
+        assert threshold_at_far(y, s, 0.05) == np.nextafter(9.0, np.inf)  # nobody passes
     # 0.29 * 100 is 28.999999999999996 in floating point: still 29 impostors.
     y = [0] * 100 + [1]
     s = list(range(100)) + [1000]
@@ -215,9 +224,63 @@ def test_cnn_string_labels_enrol_the_pos_label(tmp_path):
     assert sorted(net.verifier_.enrolled_) == ["s0", "s1"] == sorted(ref.verifier_.enrolled_)
     np.testing.assert_allclose(net.predict_proba(X)[:, 0], ref.predict_proba(X)[:, 1])
     np.testing.assert_array_equal(net.predict(X) == "allowed", ref.predict(X) == 1)
-    # The posterior scoring enrols nobody: scikit-learn's convention holds there.
+    # Regression: the posterior scoring took classes_[1] ("refused") as allowed,
+    # and `skvoice verify` let the refused speakers in. Nothing is guessed now:
+    # a plain classifier, whose predict returns its labels.
     binary = _tiny_cnn(objective="binary").fit(X, names)
-    assert binary.pos_label_ == "refused"
+    assert binary.pos_label_ is None
+    logp = binary.predict_log_proba(X)
+    np.testing.assert_array_equal(binary.predict(X), binary.classes_[np.argmax(logp, axis=1)])
+    np.testing.assert_allclose(binary.decision_function(X), logp[:, 1] - logp[:, 0])
+    named = _tiny_cnn(objective="binary", pos_label="allowed").fit(X, names)
+    assert named.pos_label_ == "allowed"
+    # Deciding (a target FAR, cross-fitting) without it is an error.
+    with pytest.raises(ValueError, match="cannot tell which"):
+        _tiny_cnn(objective="binary", target_far=0.1).fit(X, names, groups=spk)
+
+
+def test_unreachable_target_far_warns_with_the_count_it_needs():
+    with pytest.warns(UnreachableFARWarning, match="needs at least 20") as record:
+        far_cut(np.arange(12.0), 0.05)
+    assert record[0].filename == __file__  # the caller's line
+    with pytest.warns(UnreachableFARWarning, match="needs at least 1000"):
+        threshold_at_far([0] * 50 + [1], list(range(51)), 0.001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        far_cut(np.arange(20.0), 0.05)  # 20 impostors reach 5 %: no warning
+    # The estimators choosing a threshold say it too.
+    E, spk = _embeddings(n_speakers=8, per=2, seed=3)
+    y = np.isin(spk, ["s00", "s01"]).astype(int)  # 12 impostor recordings
+    with pytest.warns(UnreachableFARWarning, match="12 impostor"):
+        EnrollmentVerifier(target_far=0.05, cv=3).fit(E, y, speakers=spk)
+
+
+@pytest.mark.parametrize("wrapper", ["mc", "ensemble"])
+def test_wrappers_and_their_network_share_one_pos_label(wrapper):
+    from skvoice.uncertainty import DeepEnsembleClassifier, MCDropoutClassifier
+
+    X, spk = _tiny_specs(n_speakers=6, per=4)
+    y = np.isin(spk, ["s0", "s1"]).astype(int)
+    refused_allowed = 1 - y  # label 0 is the allowed one
+
+    def wrap(net, **kw):
+        if wrapper == "mc":
+            return MCDropoutClassifier(net, n_passes=2, random_state=0, **kw)
+        return DeepEnsembleClassifier(net, n_estimators=2, bootstrap=False, random_state=0, **kw)
+
+    def networks(w):
+        return [w.estimator_] if wrapper == "mc" else w.estimators_
+
+    # Regression: the wrapper reported pos_label_ = 1 while its network enrolled 0.
+    w = wrap(_tiny_cnn(pos_label=0)).fit(X, refused_allowed, groups=spk)
+    assert w.pos_label_ == 0 and all(n.pos_label_ == 0 for n in networks(w))
+    # Set on the wrapper, it reaches the network.
+    w = wrap(_tiny_cnn(), pos_label=0).fit(X, refused_allowed, groups=spk)
+    assert w.pos_label_ == 0 and all(n.pos_label_ == 0 for n in networks(w))
+    assert all(sorted(n.verifier_.enrolled_) == ["s0", "s1"] for n in networks(w))
+    # Two different answers are an error.
+    with pytest.raises(ValueError, match="the allowed label must be one"):
+        wrap(_tiny_cnn(pos_label=1), pos_label=0).fit(X, refused_allowed, groups=spk)
 
 
 def test_cnn_target_far_threshold_is_used_and_saved(tmp_path):
