@@ -15,9 +15,14 @@ A model is a zip archive of three members:
 - ``integrity.json``: the SHA-256 of the two others (corruption), and with a
   key an HMAC-SHA256 over them (tampering).
 
-Loading checks, before anything is built: member names (no duplicates, no
-extras), member sizes (capped before reading), the digests, the signature, the
-manifest's schema, and every declared shape against the weights. Only skvoice's
+Loading checks, before anything is built: that the path is a regular file
+(never a FIFO or a device), the zip directory's size (from its end record,
+before it is parsed), member names (no duplicates, no extras, in linear time),
+member sizes (capped by what is read), the manifest's digest and the
+signature, then the weights, read only up to the bytes of the tensors the
+manifest declares, their digest, and torch's archive inside them (no more, no
+larger tensors than declared) before ``torch.load``; then the manifest's
+schema, and every declared shape against the weights. Only skvoice's
 own estimators can be named in a manifest, ``n_jobs`` and paths never come from
 the file, and every failure is a :class:`ModelFormatError`.
 """
@@ -137,7 +142,9 @@ def save_model(model, path, *, key=None):
     preprocessing step can come before, ``ChannelUnion`` included.
 
     The file is written to a temporary name and moved into place, so an
-    interrupted save never leaves a half-written model behind. It records the
+    interrupted save never leaves a half-written model behind. It is readable
+    and writable by its owner only (mode 0600, whatever the umask): an
+    enrolment holds voice templates, biometric data; ``chmod`` it to share it. It records the
     SHA-256 of its content, so corruption is detected on loading; with ``key``
     it is also signed (HMAC-SHA256), so that :func:`load_model` given the same
     key refuses a file altered by anyone without the key.
@@ -149,7 +156,7 @@ def save_model(model, path, *, key=None):
     path : str or path-like
         Destination file (conventionally ``.skvoice``).
     key : bytes or str, default=None
-        Secret signing key (keep it apart from the model files).
+        Secret signing key (keep it apart from the model files); not empty.
 
     Returns
     -------
@@ -554,18 +561,22 @@ def _migrate_v3(manifest):
 def load_model(path, *, key=None, allow_unsigned=False):
     """Load a model saved by :func:`save_model`, trusting nothing in the file.
 
-    Member sizes are capped before they are read, duplicate or unknown members
-    are refused, the content is checked against its SHA-256 (and, with
-    ``key``, its HMAC signature), and the manifest's values and declared shapes
-    are checked against the weights before any network is built. ``n_jobs``,
-    paths and the device never come from the file.
+    Only a regular file is read (a FIFO, a device or a socket is refused by
+    name), up to a cap on the bytes read; member sizes are capped before they
+    are read, a zip directory larger than a model's is refused before it is
+    parsed, duplicate or unknown members are refused, the content is checked
+    against its SHA-256 (and, with ``key``, its HMAC signature), the weights
+    are read only up to the bytes the manifest declares, and the manifest's
+    values and declared shapes are checked against the weights before any
+    network is built. ``n_jobs``, paths and the device never come from the
+    file.
 
     Parameters
     ----------
     path : str or path-like
         Model file.
     key : bytes or str, default=None
-        The signing key given to :func:`save_model`. With a key, a file whose
+        The signing key given to :func:`save_model` (not empty). With a key, a file whose
         signature does not match is refused, and so is an unsigned file
         unless ``allow_unsigned``.
     allow_unsigned : bool, default=False
@@ -581,9 +592,14 @@ def load_model(path, *, key=None, allow_unsigned=False):
     ------
     FileNotFoundError
         No such file.
+    IsADirectoryError
+        ``path`` is a folder.
+    ValueError
+        ``key`` is empty.
     ModelFormatError
-        Any other problem: not a skvoice model, another format version,
-        corrupted, tampered, truncated, oversized or inconsistent.
+        Any other problem: not a regular file (a FIFO, a device), not a
+        skvoice model, another format version, corrupted, tampered,
+        truncated, oversized or inconsistent.
 
     Examples
     --------

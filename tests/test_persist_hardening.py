@@ -423,11 +423,13 @@ def test_duplicate_names_are_listed_briefly(saved, tmp_path):
         load_model(dup)
 
 
-def test_an_empty_key_is_named(saved, tmp_path, fitted_pipe=None):
+def test_an_empty_key_is_named(saved, tmp_path):
     path = saved[0]
     for key in (b"", ""):
         with pytest.raises(ValueError, match="signing key is empty"):
             load_model(path, key=key)
+        with pytest.raises(ValueError, match="signing key is empty"):
+            save_model(load_model(path), tmp_path / "m.skvoice", key=key)
 
 
 def test_unsigned_model_warning_points_at_the_caller(saved):
@@ -486,3 +488,16 @@ def test_new_bombs_fail_within_bounded_memory_and_time(saved, tmp_path):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.split() == ["bounded"]
+
+
+def test_model_files_are_private_to_their_owner(saved, tmp_path):
+    """Documented: mode 0600 whatever the umask (an enrolment holds voice templates)."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = save_model(load_model(saved[0]), tmp_path / "private.skvoice")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

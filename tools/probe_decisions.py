@@ -1,4 +1,4 @@
-"""Probe the access-decision cases of the decisions issue; print one table row each.
+"""Probe the access-decision and fail-safe cases; print one table row each.
 
 Usage: python tools/probe_decisions.py [--out FILE]
 
@@ -126,8 +126,8 @@ def model_cases(tmp):
     rows = {}
 
     def bomb(m):
-        m["network"]["n_outputs"] = 2**23
-        m["network"]["objective_"] = "binary"
+        m["steps"][-1]["state"]["n_outputs"] = 2**23
+        m["steps"][-1]["state"]["objective_"] = "binary"
         return m
 
     rows["manifest declaring 2**23 outputs (a 4 GiB head)"] = in_child(
@@ -185,9 +185,9 @@ def model_cases(tmp):
     )
 
     def accept_all(m):
-        ver = m["network"].get("verifier_")
+        ver = m["steps"][-1]["state"].get("verifier_")
         if ver:
-            ver["calibration"] = [0.0, 50.0]
+            ver["state"]["calibration"] = [0.0, 50.0]
         return m
 
     def tampered():
@@ -269,6 +269,222 @@ def input_cases(tmp, pipe):
     return rows
 
 
+# --- The fail-safe issue's cases ------------------------------------------------
+
+# A child that loads a model or runs the CLI under a memory cap (current + 2 GiB)
+# and a time limit, and reports what happened, its time and its peak memory.
+_CHILD = (
+    "import resource, sys, time\n"
+    "def hwm():\n"
+    "    status = open('/proc/self/status').read().splitlines()\n"
+    "    return [int(l.split()[1]) for l in status if l.startswith('VmHWM')][0]\n"
+    "vm = [int(l.split()[1]) * 1024 for l in open('/proc/self/status')\n"
+    "      if l.startswith('VmSize')][0]\n"
+    "import skvoice._persist, skvoice._cli\n"
+    "before = hwm()\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (vm + 2 * 2**30, vm + 2 * 2**30))\n"
+    "t = time.perf_counter()\n"
+    "try:\n"
+    "    if sys.argv[1] == 'load':\n"
+    "        skvoice._persist.load_model(sys.argv[2]); r = 'loaded'\n"
+    "    else:\n"
+    "        import contextlib, io\n"
+    "        out = io.StringIO()\n"
+    "        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):\n"
+    "            code = skvoice._cli.main(sys.argv[2:])\n"
+    "        rows = out.getvalue().strip()\n"
+    "        r = f'exit {code}, {len(rows.splitlines())} stdout lines'\n"
+    "except BaseException as e:\n"
+    "    r = f'{type(e).__name__}: {str(e)[:70]}'\n"
+    "print(f'{r}; {time.perf_counter() - t:.1f} s; peak +{(hwm() - before) / 1024:.0f} MiB')\n"
+)
+
+
+def child(*args, timeout=60):
+    try:
+        res = subprocess.run(
+            [sys.executable, "-c", _CHILD, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return f"still running after {timeout} s (killed)"
+    text = res.stdout.strip() or (res.stderr.strip().splitlines() or ["?"])[-1]
+    return text.replace("|", "/")[:140]
+
+
+def _tiny_specs(seed=0, n_speakers=6, per=4):
+    rng = np.random.default_rng(seed)
+    X = [rng.standard_normal((8, 20)).astype(np.float32) + k % 3 for k in range(n_speakers * per)]
+    spk = np.repeat([f"s{i}" for i in range(n_speakers)], per)
+    return X, spk
+
+
+def _tiny_cnn(**kw):
+    from skvoice.neural_network import CNNClassifier
+
+    return CNNClassifier(
+        module__n_filters=4, module__n_blocks=1, crop_frames=8, max_epochs=2, random_state=0, **kw
+    )
+
+
+def failsafe_cases(tmp, model_path, pipe, v):
+    import soundfile as sf
+    import torch
+    from sklearn.pipeline import make_pipeline
+
+    from skvoice import save_model
+    from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
+    from skvoice.uncertainty import MCDropoutClassifier
+
+    rows = {}
+    allowed = v.data[np.flatnonzero(v.target == 1)[0]]
+    refused = v.data[np.flatnonzero(v.target == 0)[0]]
+    paths = {}
+    for name, y in (("allowed", allowed), ("refused", refused)):
+        paths[name] = os.path.join(tmp, f"{name}.wav")
+        sf.write(paths[name], y, v.sr)
+
+    # 1. String labels, no pos_label, no speakers: which label is allowed?
+    def strings():
+        names = np.where(v.target == 1, "allowed", "refused")
+        p = make_pipeline(
+            SilenceTrimmer(), SpectrogramExtractor(n_mels=32), _tiny_cnn(objective="binary")
+        ).fit(v.data, names)
+        path = save_model(p, os.path.join(tmp, "strings.skvoice"))
+        verdict = child("cli", "verify", path, paths["refused"], "--passes", "2", "--quiet")
+        return f"pos_label_={p[-1].pos_label_!r}; verify on a refused voice: {verdict}"
+
+    rows["1. labels allowed/refused, no pos_label, no speakers"] = outcome(strings)
+
+    # 2. The wrapper and its network.
+    def wrapper():
+        X, spk = _tiny_specs()
+        y = np.isin(spk, ["s0", "s1"]).astype(int)
+        mc = MCDropoutClassifier(_tiny_cnn(pos_label=0), n_passes=2, target_far=0.2, cv=2)
+        mc.fit(X, 1 - y, groups=spk)
+        return f"wrapper pos_label_={mc.pos_label_!r}, network {mc.estimator_.pos_label_!r}"
+
+    rows["2. MCDropoutClassifier(CNNClassifier(pos_label=0), target_far=0.2)"] = outcome(wrapper)
+
+    def wrapper_given():
+        X, spk = _tiny_specs()
+        y = np.isin(spk, ["s0", "s1"]).astype(int)
+        mc = MCDropoutClassifier(_tiny_cnn(), n_passes=2, pos_label=0).fit(X, 1 - y, groups=spk)
+        return f"wrapper pos_label_={mc.pos_label_!r}, network {mc.estimator_.pos_label_!r}"
+
+    rows["2. MCDropoutClassifier(CNNClassifier(), pos_label=0)"] = outcome(wrapper_given)
+
+    # 3. An unreachable target.
+    def unreachable():
+        from skvoice.verification import EnrollmentVerifier
+
+        rng = np.random.default_rng(0)
+        E = np.repeat(rng.standard_normal((8, 16)), 2, axis=0) + 0.5 * rng.standard_normal(
+            (16, 16)
+        )
+        spk = np.repeat([f"s{i}" for i in range(8)], 2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            EnrollmentVerifier(target_far=0.05, cv=3).fit(E, np.isin(spk, ["s0", "s1"]), spk)
+        said = [type(w.message).__name__ for w in caught if "target_far" in str(w.message)]
+        return f"12 impostor recordings at 0.05: {said[0] if said else 'no warning'}"
+
+    rows["3. target_far=0.05 with 12 impostor recordings"] = outcome(unreachable)
+
+    # 4-6. Model files.
+    fifo = os.path.join(tmp, "model.fifo")
+    os.mkfifo(fifo)
+    rows["4. /dev/zero as the model file"] = child("load", "/dev/zero", timeout=30)
+    rows["4. a FIFO as the model file"] = child("load", fifo, timeout=30)
+    with zipfile.ZipFile(model_path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    buf = io.BytesIO()
+    torch.save({"cnnclassifier": {"w": torch.zeros(2**28, dtype=torch.uint8)}}, buf)
+    bomb = os.path.join(tmp, "tensor.skvoice")
+    import hashlib
+
+    parts = {"manifest.json": members["manifest.json"], "weights.pt": buf.getvalue()}
+    digests = {k: hashlib.sha256(d).hexdigest() for k, d in sorted(parts.items())}
+    parts["integrity.json"] = json.dumps({"sha256": digests, "hmac_sha256": None}).encode()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    rows[f"5. weights.pt of a 2**28-byte tensor ({os.path.getsize(bomb) // 1024} KiB file)"] = (
+        child("load", bomb)
+    )
+    for n in (20_000, 40_000):
+        flood = os.path.join(tmp, f"flood{n}.skvoice")
+        with zipfile.ZipFile(flood, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+            for i in range(n):
+                zf.writestr(f"m{i}", b"")
+        rows[f"6. {n} extra empty members"] = child("load", flood)
+
+    # 7-8. verify on bad inputs.
+    audio_fifo = os.path.join(tmp, "voice.fifo")
+    os.mkfifo(audio_fifo)
+    rows["7. verify on a FIFO as the audio file"] = child(
+        "cli", "verify", model_path, audio_fifo, "--passes", "2", "--quiet", timeout=30
+    )
+    short = os.path.join(tmp, "short.wav")
+    sf.write(short, np.full(10, 0.1, np.float32), v.sr)
+    rows["8. verify --json on [allowed, 10-sample file]"] = child(
+        "cli", "verify", model_path, paths["allowed"], short, "--json", "--passes", "2", "--quiet"
+    )
+
+    # 9. Late validation: the arguments refused before the files are read?
+    data = os.path.join(tmp, "corpus")
+    for i, (y, s) in enumerate(zip(v.data, v.speaker)):
+        os.makedirs(os.path.join(data, s), exist_ok=True)
+        sf.write(os.path.join(data, s, f"r{i}.wav"), y, v.sr)
+    for flag in (["--epochs", "0"], ["--device", "tpu"]):
+        args = ["train", data, "--allowed", "s00", "--out", os.path.join(tmp, "t.skvoice")]
+        rows[f"9. train {' '.join(flag)}"] = child("cli", *args, *flag, "--quiet")
+
+    # 10. An 8 kHz array into a 16 kHz model (documented: arrays carry no rate).
+    def rates():
+        from skvoice.io import load_audio, resample
+
+        y8 = resample(allowed, v.sr, 8000)
+        p8 = os.path.join(tmp, "allowed8k.wav")
+        sf.write(p8, y8, 8000)
+        as_array = pipe.predict_proba([y8])[0, 1]
+        as_path = pipe.predict_proba([load_audio(p8, sr=v.sr)])[0, 1]
+        return f"P(allowed) array {as_array:.3f}, path read at 16 kHz {as_path:.3f}"
+
+    rows["10. an 8 kHz recording of an allowed voice"] = outcome(rates)
+
+    # 11. Inner digital silence.
+    def joined():
+        second = v.data[np.flatnonzero(v.target == 1)[1]]
+        y = np.r_[allowed, np.zeros(20 * v.sr, np.float32), second]
+        kept = len(SilenceTrimmer(sr=v.sr).fit_transform([y])[0]) / v.sr
+        p = pipe.predict_proba([y, np.r_[allowed, second]])[:, 1]
+        total = len(y) / v.sr
+        return f"{kept:.1f} s kept of {total:.1f} s; P {p[0]:.3f} (without the gap {p[1]:.3f})"
+
+    rows["11. two allowed utterances joined by 20 s of zeros"] = outcome(joined)
+
+    # 12. Small things.
+    from skvoice import load_model
+
+    def unsigned():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load_model(model_path, key=b"k", allow_unsigned=True)
+        return os.path.relpath(caught[0].filename, os.path.dirname(os.path.dirname(__file__)))
+
+    rows["12. UnsignedModelWarning points at"] = outcome(unsigned)
+    rows["12. key=b''"] = outcome(lambda: load_model(model_path, key=b""))
+    rows["12. mode of a saved model (umask 022)"] = outcome(
+        lambda: oct(os.stat(model_path).st_mode & 0o777)
+    )
+    return rows
+
+
 def main(out):
     warnings.simplefilter("ignore")
     rows = {"string labels allowed/refused (verifier)": case_string_labels()}
@@ -277,6 +493,7 @@ def main(out):
         rows.update(model_rows)
         rows.update(cli_cases(tmp, path, v))
         rows.update(input_cases(tmp, pipe))
+        rows.update(failsafe_cases(tmp, path, pipe, v))
     text = "\n".join(f"| {k} | {v} |" for k, v in rows.items())
     print(text)
     if out:

@@ -66,17 +66,20 @@ def open_regular(path, what="file", error=ValueError):
         raise error(f"{path!r} is {_kind(mode)}, not a regular {what}.")
     # O_NONBLOCK: had the path been swapped for a FIFO since the stat, opening
     # it still returns at once; the check below then refuses it.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    fh = open(path, "rb", opener=_open_nonblocking)
     try:
-        mode = os.fstat(fd).st_mode
+        mode = os.fstat(fh.fileno()).st_mode
         if not stat.S_ISREG(mode):
             raise error(f"{path!r} is {_kind(mode)}, not a regular {what}.")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        os.set_blocking(fh.fileno(), True)
+        return fh
     except BaseException:
-        os.close(fd)
+        fh.close()
         raise
+
+
+def _open_nonblocking(path, flags):
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def read_capped(fh, limit, what):

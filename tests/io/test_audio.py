@@ -104,3 +104,39 @@ def test_float_files_with_non_finite_samples_are_named(tmp_path, bad):
     sf.write(path, y, 16000, subtype="FLOAT")
     with pytest.raises(AudioReadError, match="broken.wav.*(NaN|infinite)"):
         load_audio(path)
+
+
+def test_paths_that_are_not_regular_files_are_named_and_never_read(tmp_path):
+    # Regression: a FIFO hung `skvoice verify` (opening it for reading blocks
+    # until a writer comes), and FIFOs, /dev/zero and folders were reported as
+    # "no such audio file".
+    import os
+
+    from skvoice.io import LazyRecordings
+    from skvoice.preprocessing import SilenceTrimmer
+
+    fifo = tmp_path / "voice.wav"
+    os.mkfifo(fifo)
+    cases = {
+        str(fifo): (AudioReadError, "named pipe"),
+        "/dev/zero": (AudioReadError, "character device"),
+        str(tmp_path): (IsADirectoryError, "folder"),
+    }
+    for path, (error, what) in cases.items():
+        with pytest.raises(error, match=what):
+            load_audio(path)
+        # The same from paths in a pipeline: named with the recording's index.
+        with pytest.raises(error, match=f"Recording 0: .*{what}"):
+            SilenceTrimmer().fit(LazyRecordings([path]))
+
+
+def test_a_file_object_is_read_with_its_path_in_messages(tmp_path):
+    from skvoice.io._files import open_regular, read_capped
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"0123456789")
+    with open_regular(path) as fh:
+        assert fh.name == str(path)
+        assert read_capped(fh, 10, "x") == b"0123456789"
+    with open_regular(path) as fh, pytest.raises(ValueError, match="larger than 9 bytes"):
+        read_capped(fh, 9, "x")

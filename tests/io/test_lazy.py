@@ -66,9 +66,9 @@ def test_each_file_is_decoded_once_in_fit_transform(corpus, monkeypatch):
     calls = []
     real = _audio.load_audio
 
-    def counting(path, *args, **kwargs):
-        calls.append(path)
-        return real(path, *args, **kwargs)
+    def counting(file, *args, **kwargs):
+        calls.append(getattr(file, "name", file))  # a path, or a file opened from one
+        return real(file, *args, **kwargs)
 
     monkeypatch.setattr(_audio, "load_audio", counting)
     make_pipeline(SilenceTrimmer(), SpectrogramExtractor()).fit_transform(paths)
@@ -80,9 +80,9 @@ def test_each_header_is_read_once_in_a_pipeline_fit_transform(corpus, monkeypatc
     calls = []
     real = sf.info
 
-    def counting(path, *args, **kwargs):
-        calls.append(path)
-        return real(path, *args, **kwargs)
+    def counting(file, *args, **kwargs):
+        calls.append(getattr(file, "name", file))  # a path, or a file opened from one
+        return real(file, *args, **kwargs)
 
     monkeypatch.setattr(sf, "info", counting)
     make_pipeline(SilenceTrimmer(), SpectrogramExtractor()).fit_transform(paths)
