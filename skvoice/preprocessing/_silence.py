@@ -112,7 +112,8 @@ def _crossfade_join(y, intervals, n_fade):
 
 #: Frames whose RMS level is below this (dB re full scale) are silent whatever
 #: ``ref`` says: the level of one step of 16-bit audio, about -90.3 dBFS.
-DIGITAL_SILENCE_DB = 20.0 * np.log10(1.0 / 32768)
+_ONE_STEP = 1.0 / 32768
+DIGITAL_SILENCE_DB = 20.0 * np.log10(_ONE_STEP)
 
 
 class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
@@ -254,6 +255,14 @@ class SilenceTrimmer(WaveformTransformerMixin, BaseEstimator):
         keep_gap = gap >= self.min_silence * self.sr
         starts = np.r_[runs[0, 0], runs[1:, 0][keep_gap]]
         ends = np.r_[runs[:-1, 1][keep_gap], runs[-1, 1]]
+        if self.mode == "edges" and len(starts) > 1:
+            # Frames place a cut up to a frame inside the zeros: at the inner
+            # joins, cut at the last and first samples that are not zero.
+            for k, (start, end) in enumerate(zip(starts.copy(), ends.copy())):
+                nonzero = np.flatnonzero(np.abs(y[start:end]) >= _ONE_STEP)
+                if nonzero.size:  # a loop over the few joins, not over frames
+                    starts[k] = start + nonzero[0] if k > 0 else start
+                    ends[k] = start + nonzero[-1] + 1 if k < len(ends) - 1 else end
         return np.stack([starts, ends], axis=1)
 
     def _trim_one(self, y, index):
