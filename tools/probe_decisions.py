@@ -1,6 +1,7 @@
 """Probe the access-decision and fail-safe cases; print one table row each.
 
 Usage: python tools/probe_decisions.py [--out FILE]
+       python tools/probe_decisions.py --join BEFORE_FILE AFTER_FILE
 
 Runs against whichever skvoice is importable, so the same script measures a
 revision before and after a change (``PYTHONPATH=<checkout> python ...``). Every
@@ -519,7 +520,30 @@ def main(out):
         open(out, "w").write(text + "\n")
 
 
+def join(before, after):
+    """One table of two runs' rows (``--out`` files), case by case."""
+
+    def rows(path):
+        out = {}
+        for line in open(path).read().splitlines():
+            case, _, result = line.strip("| ").partition(" | ")
+            out[case] = result
+        return out
+
+    b, a = rows(before), rows(after)
+    print("| case | before | after |\n|---|---|---|")
+    for case in a:
+        print(f"| {case} | {b.get(case, '(not probed)')} | {a[case]} |")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None)
-    main(parser.parse_args().out)
+    parser.add_argument(
+        "--join", nargs=2, metavar=("BEFORE", "AFTER"), help="join two runs' --out files"
+    )
+    args = parser.parse_args()
+    if args.join:
+        join(*args.join)
+    else:
+        main(args.out)
