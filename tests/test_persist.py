@@ -3,6 +3,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.pipeline import make_pipeline
 
 from skvoice._persist import FORMAT_VERSION, ModelFormatError, load_model, save_model
@@ -172,3 +174,63 @@ def test_channel_union_pipeline_round_trip(tmp_path):
     assert [name for name, _ in loaded[1].transformers_] == ["spec", "f0"]
     assert loaded[1].transformers_[1][1].get_params() == union.transformer_list[1][1].get_params()
     np.testing.assert_array_equal(loaded.predict_proba(v.data), pipe.predict_proba(v.data))
+
+
+@pytest.fixture(scope="module")
+def tiny_voices():
+    return make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_property_whatever_fit_accepts_loads_back(tiny_voices, tmp_path, data):
+    """A model built by the documented constructors round-trips, predicting the same.
+
+    Regression: a network built with the (since removed) flat architecture names
+    fitted and saved, and load_model refused the file.
+    """
+    import warnings
+
+    from skvoice.preprocessing import ChannelUnion, F0Extractor, Resampler
+
+    v = tiny_voices
+    net = CNNClassifier(
+        module__n_filters=data.draw(st.sampled_from([2, 4])),
+        module__n_blocks=data.draw(st.integers(1, 2)),
+        module__embedding_dim=data.draw(st.sampled_from([4, 8])),
+        module__block_dropout=data.draw(st.sampled_from([0.0, 0.1])),
+        module__dropout=data.draw(st.sampled_from([0.0, 0.3])),
+        objective=data.draw(st.sampled_from(["auto", "binary"])),
+        crop_frames=data.draw(st.sampled_from([8, 16])),
+        max_epochs=1,
+        random_state=0,
+    )
+    y = v.target
+    if data.draw(st.booleans(), label="string labels"):
+        y = np.where(v.target == 1, "allowed", "refused")
+        net.set_params(pos_label="allowed")
+    front = data.draw(st.sampled_from(["spectrogram", "union", "resampled"]))
+    steps = [SilenceTrimmer(mode=data.draw(st.sampled_from(["edges", "all"])))]
+    if front == "union":
+        spec = SpectrogramExtractor()  # the harmonics image has its n_mels (64)
+        steps.append(ChannelUnion([("spec", spec), ("f0", F0Extractor(output="harmonics"))]))
+    elif front == "resampled":
+        steps = [Resampler(sr=16000, target_sr=8000), SilenceTrimmer(sr=8000)]
+        steps.append(SpectrogramExtractor(sr=8000, n_mels=24))
+    else:
+        steps.append(SpectrogramExtractor(n_mels=data.draw(st.sampled_from([16, 32]))))
+    pipe = make_pipeline(*steps, net)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if data.draw(st.booleans(), label="speakers"):
+            pipe.fit(v.data, y, cnnclassifier__groups=v.speaker)
+        else:
+            pipe.fit(v.data, y)
+    loaded = load_model(save_model(pipe, tmp_path / "m.skvoice"))
+    np.testing.assert_array_equal(loaded.predict_proba(v.data), pipe.predict_proba(v.data))
+    np.testing.assert_array_equal(loaded.predict(v.data), pipe.predict(v.data))
+    assert loaded[-1].pos_label_ == pipe[-1].pos_label_

@@ -108,27 +108,24 @@ class ModuleParamsMixin:
             self._module_kwargs[key] = params.pop(key)
         return super().set_params(**params) if params else self
 
-    def _module_params(self, warn=False):
-        """The module's arguments: its defaults updated with the ``module__*`` parameters.
-
-        ``warn``: say that a flat name is deprecated (``fit`` asks, once per fit).
-        """
+    def _module_params(self):
+        """The module's arguments: its defaults updated with the ``module__*`` parameters."""
         args = self._module_defaults()
         for key, value in getattr(self, "_module_kwargs", {}).items():
             name = key[len(MODULE_PREFIX) :] if key.startswith(MODULE_PREFIX) else key
+            if name == key and name in args:
+                # An architecture argument without its group's prefix: a mistake
+                # that must not train the default architecture silently.
+                raise TypeError(
+                    f"{type(self).__name__} got {key}=, which is not a parameter: the "
+                    f"architecture is set as {MODULE_PREFIX}{key}= (e.g. "
+                    f"{MODULE_PREFIX}n_filters=8)."
+                )
             if name not in args:
                 raise ValueError(
                     f"{type(self).__name__} got the unknown parameter {key!r}; the "
                     f"architecture's are module__<argument> for the arguments of "
                     f"{self._module_class.__name__}: {sorted(args)}."
-                )
-            if warn and name == key:
-                # Before the module__ group, the architecture had flat names.
-                warnings.warn(
-                    f"{key}= was renamed {MODULE_PREFIX}{key}= (the module's arguments "
-                    f"are one parameter group); {key}= will be removed.",
-                    FutureWarning,
-                    stacklevel=4,
                 )
             args[name] = value
         return args
@@ -269,7 +266,8 @@ class SpectrogramNetMixin:
 
     @staticmethod
     def _mean_by_owner(values, owner, n):
-        sums = torch.zeros((n,) + values.shape[1:], dtype=values.dtype)
+        sums = torch.zeros((n,) + values.shape[1:], dtype=values.dtype, device=values.device)
+        owner = owner.to(values.device)
         sums.index_add_(0, owner, values)
         counts = torch.bincount(owner, minlength=n).to(values.dtype)
         return sums / counts.reshape((-1,) + (1,) * (values.dim() - 1))

@@ -257,8 +257,8 @@ class CNNClassifier(
         ``module__dropout`` (0.3: before the head), ``module__block_dropout``
         (0.0: channel dropout after every conv block, which MC dropout samples
         under cosine scoring) and ``module__embedding_dim`` (128: the layer
-        before the head). The names without ``module__`` still work, with a
-        FutureWarning.
+        before the head). The names without ``module__`` are a ``TypeError``
+        in ``fit``.
 
     Attributes
     ----------
@@ -462,8 +462,8 @@ class CNNClassifier(
         self : object
         """
         self.device_ = resolve_device(self.device)
-        # An unknown module__ argument fails before any work; a flat name warns.
-        self._module_params(warn=True)
+        # An unknown or unprefixed module argument fails before any work.
+        self._module_params()
         specs = self._check_X(X, reset=True)
         trunk = self._pretrained_trunk()
         y, targets = self._check_targets(specs, y, groups)

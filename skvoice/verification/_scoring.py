@@ -23,10 +23,16 @@ from torch.nn import functional as F
 __all__ = ["CosineScorer", "PosteriorScorer", "best_cosine", "centred_unit", "unit_rows"]
 
 
-def _tensor(x):
+def _tensor(x, device=None):
+    """``x`` as a float64 tensor; on ``device`` (the embeddings' own) when given.
+
+    The fitted statistics (centring mean, centroids, cohort) are NumPy arrays:
+    they follow the tensor they are combined with, so a network on CUDA is
+    scored on CUDA.
+    """
     if torch.is_tensor(x):
-        return x.double()
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+        return x.double() if device is None else x.to(device=device, dtype=torch.float64)
+    return torch.as_tensor(np.asarray(x, dtype=np.float64), device=device)
 
 
 def unit_rows(E):
@@ -38,7 +44,7 @@ def centred_unit(E, mean=None):
     """Rows minus ``mean`` (none when None), then scaled to unit length."""
     E = _tensor(E)
     if mean is not None:
-        E = E - _tensor(mean)
+        E = E - _tensor(mean, E.device)
     return unit_rows(E)
 
 
@@ -78,7 +84,7 @@ def best_cosine(U, centroids, cohort=None, score_norm=None):
         ``-inf`` when nobody is enrolled.
     """
     if len(centroids) == 0:
-        return torch.full(U.shape[:1], -torch.inf, dtype=U.dtype)
+        return torch.full(U.shape[:1], -torch.inf, dtype=U.dtype, device=U.device)
     S = U @ centroids.T
     if score_norm is not None and cohort is not None and len(cohort) >= 2:
         enrolled_vs_cohort, test_vs_cohort = centroids @ cohort.T, U @ cohort.T
@@ -130,8 +136,9 @@ class CosineScorer:
             E = unit_rows(E)
         ver = self.verifier
         U = centred_unit(E, ver.mean_ if ver.center else None)
-        cents = _tensor(np.array(list(ver.enrolled_.values())).reshape(-1, E.shape[1]))
-        return best_cosine(U, cents, _tensor(ver.cohort_), ver.score_norm).reshape(lead)
+        cents = np.array(list(ver.enrolled_.values())).reshape(-1, E.shape[1])
+        cents, cohort = _tensor(cents, E.device), _tensor(ver.cohort_, E.device)
+        return best_cosine(U, cents, cohort, ver.score_norm).reshape(lead)
 
     def _slope_intercept(self):
         if self.calibration is not None:
@@ -187,11 +194,14 @@ class PosteriorScorer:
         # P(class) = sum of the posteriors of the class's speakers.
         cols = []
         for c in range(self.n_classes):
-            members = torch.as_tensor(np.flatnonzero(self.speaker_class == c))
+            members = torch.as_tensor(np.flatnonzero(self.speaker_class == c), device=logp.device)
             if len(members):
                 cols.append(torch.logsumexp(logp[..., members], dim=-1))
             else:
-                cols.append(torch.full(logp.shape[:-1], -torch.inf, dtype=logp.dtype))
+                empty = torch.full(
+                    logp.shape[:-1], -torch.inf, dtype=logp.dtype, device=logp.device
+                )
+                cols.append(empty)
         return torch.stack(cols, dim=-1)
 
     def class_log_odds(self, logp, target):
