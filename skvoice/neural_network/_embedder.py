@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
 from ..verification._scoring import unit_rows
+from ._base import resolve_device
 from ._cnn import CNNClassifier
 from ._pretrained import PretrainedEncoder
 
@@ -48,6 +49,13 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         :func:`~skvoice.verification.make_enrollment_pipeline` builds the whole
         chain, resampling other rates with soxr. Excludes ``network`` and
         ``reuse_fitted``.
+    device : str or None, default=None
+        Where the network runs: ``"cpu"`` or ``"cuda[:n]"``. None: the CPU for
+        a pretrained encoder, the network's own ``device`` for one trained
+        here. A given device also trains the network there (not a reused
+        fitted one, which stays where it is). Embeddings are returned as
+        NumPy arrays whatever the device. A saved model never carries a
+        device: it loads on the CPU.
 
     Attributes
     ----------
@@ -78,13 +86,17 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         "network": [HasMethods(["fit", "predict_proba"]), None],
         "reuse_fitted": ["boolean"],
         "random_state": ["random_state"],
+        "device": [str, None],
     }
 
-    def __init__(self, network=None, reuse_fitted=False, random_state=None, pretrained=None):
+    def __init__(
+        self, network=None, reuse_fitted=False, random_state=None, pretrained=None, device=None
+    ):
         self.network = network
         self.reuse_fitted = reuse_fitted
         self.random_state = random_state
         self.pretrained = pretrained
+        self.device = device
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, speakers=None):
@@ -110,7 +122,7 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     "pretrained excludes network and reuse_fitted: the encoder is the network."
                 )
-            self.network_ = PretrainedEncoder(self.pretrained)
+            self.network_ = PretrainedEncoder(self.pretrained, resolve_device(self.device))
             self.network_.check_input(X)  # the encoder's front-end, or an error
         elif self.reuse_fitted:
             if self.network is None or not hasattr(self.network, "trunk"):
@@ -122,6 +134,8 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
                 raise ValueError("SpeakerEmbedder needs speakers (or y) to train on.")
             base = CNNClassifier() if self.network is None else self.network
             net = clone(base).set_params(objective="binary")  # the classes are speakers
+            if self.device is not None:
+                net.set_params(device=resolve_device(self.device))
             if self.random_state is not None:
                 seed_everything(net, seed_from(self.random_state))
             self.network_ = net.fit(X, column_or_1d(labels, warn=True))

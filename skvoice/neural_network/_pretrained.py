@@ -210,12 +210,13 @@ class PretrainedEncoder(SpectrogramNetMixin):
     """
 
     amp = False
-    device_ = "cpu"
     n_channels_in_ = 1
 
-    def __init__(self, pretrained):
+    def __init__(self, pretrained, device="cpu"):
         self.pretrained = pretrained
-        self.card_, self.module_ = load_encoder(pretrained)
+        self.card_, module = load_encoder(pretrained)
+        self.device_ = device
+        self.module_ = module.to(device)
         self.n_features_in_ = int(self.card_["frontend"]["n_mels"])
         self.crop_frames = _WINDOW_FRAMES
 

@@ -10,10 +10,16 @@ __all__ = ["make_enrollment_pipeline"]
 
 
 @validate_params(
-    {"pretrained": [str, os.PathLike], "sr": [Interval(Integral, 1, None, closed="left")]},
+    {
+        "pretrained": [str, os.PathLike],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, None],
+    },
     prefer_skip_nested_validation=True,
 )
-def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_params):
+def make_enrollment_pipeline(
+    pretrained="speechocean762", sr=16000, device=None, **verifier_params
+):
     """Waveforms to an access decision with a pretrained encoder: nothing to train.
 
     The pipeline resamples the input to the encoder's rate when ``sr`` differs
@@ -33,6 +39,9 @@ def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_p
     sr : int, default=16000
         Sample rate of the recordings the pipeline will be given (8000 for
         telephone audio, 44100, 48000, ...).
+    device : str or None, default=None
+        Where the encoder runs (``"cuda"`` on a GPU machine); None: the CPU.
+        See :class:`~skvoice.neural_network.SpeakerEmbedder`.
     **verifier_params
         Parameters of the :class:`EnrollmentVerifier` (``pos_label``,
         ``target_far``, ``cv``, ``score_norm``, ...).
@@ -67,7 +76,7 @@ def make_enrollment_pipeline(pretrained="speechocean762", sr=16000, **verifier_p
     steps += [
         ("silencetrimmer", SilenceTrimmer(sr=rate)),
         ("spectrogramextractor", SpectrogramExtractor(**front)),
-        ("speakerembedder", SpeakerEmbedder(pretrained=pretrained)),
+        ("speakerembedder", SpeakerEmbedder(pretrained=pretrained, device=device)),
         ("enrollmentverifier", EnrollmentVerifier(**verifier_params)),
     ]
     return Pipeline(steps)

@@ -231,3 +231,32 @@ def test_a_fine_tuned_network_saves_without_its_starting_path(specs, voices, tmp
     loaded = load_model(save_model(net, tmp_path / "m.skvoice"))
     assert loaded[-1].pretrained is None  # a path of the writing machine never comes back
     np.testing.assert_allclose(loaded.predict_proba(specs), net.predict_proba(specs))
+
+
+def test_embedder_takes_a_device(specs, monkeypatch):
+    E = SpeakerEmbedder(pretrained=NAME).fit(specs).transform(specs)
+    on_cpu = SpeakerEmbedder(pretrained=NAME, device="cpu").fit(specs)
+    assert on_cpu.network_.device_ == "cpu"
+    assert next(on_cpu.network_.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(on_cpu.transform(specs), E)
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda"):
+        SpeakerEmbedder(pretrained=NAME, device="tpu").fit(specs)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            SpeakerEmbedder(pretrained=NAME, device="cuda").fit(specs)
+    # A network trained here is trained on the given device.
+    seen = {}
+    real_fit = CNNClassifier.fit
+
+    def spy(self, X, y, **kw):
+        seen["device"] = self.device
+        return real_fit(self, X, y, **kw)
+
+    monkeypatch.setattr(CNNClassifier, "fit", spy)
+    net = CNNClassifier(
+        module__n_filters=2, module__n_blocks=1, crop_frames=8, max_epochs=1, device="cuda"
+    )
+    SpeakerEmbedder(net, device="cpu").fit(specs[:8], speakers=["a", "b"] * 4)
+    assert seen["device"] == "cpu"
+    pipe = make_enrollment_pipeline(device="cpu")
+    assert pipe.named_steps["speakerembedder"].device == "cpu"
