@@ -7,11 +7,13 @@ speakers, 6 allowed; test recordings of those 20 and of 105 speakers never heard
 for each seed the default pipeline (trim, log-mel, ``CNNClassifier`` with the
 speakers) is fitted, and every signal is computed on the test recordings:
 
-- MC dropout in the trunk (a network with ``module__block_dropout=0.1``, 30 passes of
-  ``MCDropoutClassifier``: sampled embeddings, each scored by cosine as the model
-  decides): total, aleatoric, epistemic uncertainty and the std of the allowed
-  probability. (The default network's only dropout is before the head, which its
-  cosine decision does not use: MC dropout gives it no spread at all.)
+- MC dropout of the default network (``MCDropoutClassifier`` with its default
+  ``dropout="auto"``: the network trains no dropout on its cosine path, so the 30
+  passes switch the trunk's channel dropout on at 0.1): total and epistemic
+  uncertainty (also with ``--cheap``: it needs no other training);
+- MC dropout of a network trained with trunk dropout (``module__block_dropout=0.1``,
+  30 passes: sampled embeddings, each scored by cosine as the model decides):
+  total, aleatoric, epistemic uncertainty and the std of the allowed probability;
 - a deep ensemble of 5 default networks: total, epistemic, std, and the spread of
   the members' decision scores (their disagreement in the embedding's scoring);
 - novelty of the default network (``CNNClassifier.novelty_score``): Mahalanobis
@@ -20,13 +22,16 @@ speakers) is fitted, and every signal is computed on the test recordings:
 - the entropy of the default network's own calibrated probability (one plain
   prediction: how close the decision is to the threshold).
 
-``--cheap`` computes only the default network's signals (novelty and entropy;
-no MC dropout, no ensemble) and writes ``uncertainty_cheap.md``: the default
-network is seeded, so its rows equal those of the full run.
+``--cheap`` computes only the default network's signals (entropy, its MC
+dropout and novelty; no other training) and writes ``uncertainty_cheap.md``: the
+default network is seeded, so its rows equal those of the full run.
 
 For each signal: the ROC AUC of telling never-heard impostors from the allowed
 speakers' test recordings, and from the refused training speakers' test
-recordings (higher signal = never heard); the never-heard impostors' acceptance
+recordings (higher signal = never heard); its mean on 20 recordings of no voice
+(white and pink noise at -40 to -10 dBFS) over its mean on the allowed speakers'
+test recordings (above 1: noise looks less certain, or more novel, than a user);
+the never-heard impostors' acceptance
 (FAR) when the 10 % most uncertain test recordings are deferred (a deferred
 impostor is not accepted), against the FAR without deferral, both with the
 default network's decisions; and the time of computing the signal on the test
@@ -56,6 +61,21 @@ def timed(fn):
     return out, time.perf_counter() - t
 
 
+def noise_clips(seed, n=20, seconds=3.0, sr=16000):
+    """Recordings of no voice at all: white and pink noise at -40 to -10 dBFS."""
+    rng = np.random.default_rng(10_000 + seed)
+    clips = []
+    for k in range(n):
+        x = rng.standard_normal(int(seconds * sr))
+        if k % 2:  # pink: 1/f power
+            spec = np.fft.rfft(x)
+            spec[1:] /= np.sqrt(np.arange(1, len(spec)))
+            x = np.fft.irfft(spec, len(x))
+        level = 10 ** (rng.uniform(-40, -10) / 20)
+        clips.append((level * x / np.sqrt(np.mean(x**2))).astype(np.float32))
+    return clips
+
+
 def one_seed(so, seed, cheap=False):
     p = protocol(so, seed)
     Xtr = [so.waves[i] for i in p.train]
@@ -66,23 +86,49 @@ def one_seed(so, seed, cheap=False):
     specs_te = front.transform(Xte)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
+        specs_noise = front.transform(noise_clips(seed))
         net = CNNClassifier(random_state=seed).fit(specs_tr, ytr, groups=spk)
     proba, plain_s = timed(lambda: net.predict_proba(specs_te))
     accepted = net.predict(specs_te) == 1
-    signals, cost = {}, {}
-    p1, p0 = np.clip(proba[:, 1], 1e-300, 1.0), np.clip(proba[:, 0], 1e-300, 1.0)
-    name = "plain prediction: entropy of the probability"
-    signals[name], cost[name] = -(p1 * np.log(p1) + p0 * np.log(p0)), plain_s
+    signals, cost, noise = {}, {}, {}
+
+    def measure(fn, prefix=""):
+        """``fn(specs) -> {name: per-recording signal}`` on the test and noise recordings."""
+        out, t = timed(lambda: fn(specs_te))
+        for k, v in out.items():
+            signals[prefix + k], cost[prefix + k], noise[prefix + k] = v, t, None
+        for k, v in fn(specs_noise).items():
+            noise[prefix + k] = v
+
+    def entropy(S):
+        pr = net.predict_proba(S)
+        p1, p0 = np.clip(pr[:, 1], 1e-300, 1.0), np.clip(pr[:, 0], 1e-300, 1.0)
+        return {
+            "plain prediction: entropy of the probability": -(p1 * np.log(p1) + p0 * np.log(p0))
+        }
+
+    measure(entropy)
+    # MC dropout on the default network: no dropout on its cosine path, so the
+    # passes switch the trunk's channel dropout on at 0.1 (dropout="auto").
+    mc = MCDropoutClassifier(net, n_passes=30, random_state=seed)
+    mc.estimator_, mc.classes_ = net, net.classes_
+    measure(
+        lambda S: _unc(mc.predict_proba(S, return_uncertainty=True)[1], ("total", "epistemic")),
+        "MC dropout, default network, trunk dropout 0.1 at prediction (30): ",
+    )
     if not cheap:
-        _expensive(net, specs_tr, ytr, spk, specs_te, seed, signals, cost)
+        _expensive(specs_tr, ytr, spk, seed, measure)
     for method in ("mahalanobis", "cosine", "energy"):
-        name = f"novelty: {method}"
-        signals[name], cost[name] = timed(lambda m=method: net.novelty_score(specs_te, method=m))
-    return _score(signals, cost, p, accepted, plain_s)
+        measure(lambda S, m=method: {f"novelty: {m}": net.novelty_score(S, method=m)})
+    return _score(signals, cost, noise, p, accepted, plain_s)
 
 
-def _expensive(net, specs_tr, ytr, spk, specs_te, seed, signals, cost):
-    """MC dropout (head and trunk) and the deep ensemble's signals."""
+def _unc(u, keys):
+    return {k: u[k] for k in keys}
+
+
+def _expensive(specs_tr, ytr, spk, seed, measure):
+    """MC dropout of a network trained with trunk dropout, and the deep ensemble's signals."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         trunk = CNNClassifier(module__block_dropout=0.1, random_state=seed).fit(
@@ -92,20 +138,30 @@ def _expensive(net, specs_tr, ytr, spk, specs_te, seed, signals, cost):
         ens.fit(specs_tr, ytr, groups=spk)
     mc = MCDropoutClassifier(trunk, n_passes=30, random_state=seed)
     mc.estimator_, mc.classes_ = trunk, trunk.classes_
-    (_, u), t = timed(lambda: mc.predict_proba(specs_te, return_uncertainty=True))
-    for k in ("total", "aleatoric", "epistemic", "std"):
-        signals[f"MC dropout, trunk (30): {k}"], cost[f"MC dropout, trunk (30): {k}"] = u[k], t
-    (_, u), t = timed(lambda: ens.predict_proba(specs_te, return_uncertainty=True))
-    for k in ("total", "epistemic", "std"):
-        signals[f"ensemble (5): {k}"], cost[f"ensemble (5): {k}"] = u[k], t
-    name = "ensemble (5): spread of members' scores"
-    signals[name], cost[name] = timed(
-        lambda: np.std([m.decision_function(specs_te) for m in ens.estimators_], axis=0)
+    measure(
+        lambda S: _unc(
+            mc.predict_proba(S, return_uncertainty=True)[1],
+            ("total", "aleatoric", "epistemic", "std"),
+        ),
+        "MC dropout, trained with trunk dropout 0.1 (30): ",
+    )
+    measure(
+        lambda S: _unc(
+            ens.predict_proba(S, return_uncertainty=True)[1], ("total", "epistemic", "std")
+        ),
+        "ensemble (5): ",
+    )
+    measure(
+        lambda S: {
+            "ensemble (5): spread of members' scores": np.std(
+                [m.decision_function(S) for m in ens.estimators_], axis=0
+            )
+        }
     )
 
 
-def _score(signals, cost, p, accepted, plain_s):
-    """AUROCs, FAR with and without deferral, and relative cost of every signal."""
+def _score(signals, cost, noise, p, accepted, plain_s):
+    """AUROCs, noise against speech, FAR with and without deferral, and relative cost."""
     kind = p.kind[p.test]
     unseen, allowed, seen = kind == "unseen", kind == "allowed", kind == "seen"
     far = accepted[unseen].mean()
@@ -117,6 +173,7 @@ def _score(signals, cost, p, accepted, plain_s):
         out[name] = {
             "vs allowed": roc_auc_score(unseen[unseen | allowed], s[unseen | allowed]),
             "vs seen": roc_auc_score(unseen[unseen | seen], s[unseen | seen]),
+            "noise ratio": np.mean(noise[name]) / max(np.mean(s[allowed]), 1e-12),
             "FAR": far,
             "FAR deferred": (accepted & ~deferred)[unseen].mean(),
             "cost": cost[name] / plain_s,
@@ -143,6 +200,7 @@ def main(data, seeds, cheap=False):
                 name,
                 cell("vs allowed"),
                 cell("vs seen"),
+                cell("noise ratio", "{:.2f}"),
                 cell("FAR", "{:.1f}", 100),
                 cell("FAR deferred", "{:.1f}", 100),
                 cell("cost", "{:.1f}"),
@@ -152,6 +210,7 @@ def main(data, seeds, cheap=False):
         "signal",
         "AUROC never heard vs allowed",
         "AUROC never heard vs refused, seen",
+        "mean on noise / on allowed",
         "FAR never heard (%)",
         "FAR, 10 % deferred (%)",
         "time / plain predict",

@@ -415,6 +415,9 @@ def test_verify_decides_every_file_and_names_each_bad_one(tiny_model, tmp_path, 
     assert [r["file"] for r in rows] == given  # every file its row, in the order given
     assert [r["decision"] for r in rows][1:5] == ["error"] * 4
     assert {r["decision"] for r in (rows[0], rows[-1])} <= {"accept", "refuse"}
+    # Regression: the default network has no dropout on its decision's path, and
+    # the printed epistemic uncertainty was always 0; MC dropout now samples.
+    assert max(rows[0]["epistemic"], rows[-1]["epistemic"]) > 0
     errors = [r["error"] for r in rows[1:5]]
     assert "10 samples" in errors[0] and not errors[0].startswith("Recording")
     assert "named pipe" in errors[1] and "character device" in errors[2]

@@ -179,9 +179,9 @@ class CNNClassifier(
         unseen impostor can still take most of an allowed speaker's share; the
         cosine compares with the allowed voices alone. Under cosine scoring,
         :class:`~skvoice.uncertainty.MCDropoutClassifier` samples the embeddings
-        (dropout inside the trunk: ``block_dropout``) and scores every draw by
-        cosine; with ``block_dropout=0`` the embeddings do not vary, and neither
-        do the passes.
+        (dropout inside the trunk: ``module__block_dropout``, or, where it is 0,
+        the trunk's channel dropout switched on at 0.1 for the passes) and
+        scores every draw by cosine.
     pos_label : int, float, bool, str or None, default=None
         The allowed label (two classes). None: 1 (labels 0/1, False/True or
         -1/1). Cosine scoring enrols the allowed speakers and ``target_far``
@@ -256,7 +256,7 @@ class CNNClassifier(
         (4: conv-batchnorm-ReLU-pool blocks), ``module__kernel_size`` (3, odd),
         ``module__dropout`` (0.3: before the head), ``module__block_dropout``
         (0.0: channel dropout after every conv block, which MC dropout samples
-        under cosine scoring) and ``module__embedding_dim`` (128: the layer
+        under cosine scoring at this rate, or at 0.1 where it is 0) and ``module__embedding_dim`` (128: the layer
         before the head). The names without ``module__`` are a ``TypeError``
         in ``fit``.
 

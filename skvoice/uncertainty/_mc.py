@@ -2,12 +2,12 @@
 
 import copy
 import zlib
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
@@ -159,11 +159,40 @@ def sample_with_dropout(module, x, n_passes, *, generator=None):
         return torch.stack([sampled(x) for _ in range(n_passes)])
 
 
+#: The rate at which MC dropout switches on the trunk's channel dropout (after
+#: every conv block, where ``module__block_dropout`` trains it) when the path to
+#: the decision holds no dropout: the default network under cosine scoring.
+TRUNK_DROPOUT = 0.1
+
+
+def _with_block_dropout(module, rate):
+    """A structural copy of ``module`` whose conv blocks end in ``Dropout2d(rate)``.
+
+    As :func:`_with_sampled_dropout`, only the containers on the way are copied;
+    every layer with weights is shared, and ``module`` is not modified.
+    """
+    from ..neural_network._module import ConvBlock
+
+    if isinstance(module, ConvBlock):
+        block = copy.copy(module)
+        block._modules = dict(module._modules)
+        block._modules["dropout"] = torch.nn.Dropout2d(rate)
+        return block
+    children = dict(module.named_children())
+    replaced = {k: _with_block_dropout(m, rate) for k, m in children.items()}
+    if all(replaced[k] is children[k] for k in children):
+        return module
+    shallow = copy.copy(module)
+    shallow._modules = dict(module._modules)
+    shallow._modules.update(replaced)
+    return shallow
+
+
 class _Embedding(torch.nn.Module):
     """The layers that make a network's embedding (``blocks``, ``embedding``), as a module.
 
     Its dropout layers are the trunk's only: the dropout before the head does not
-    touch the embedding, so it is not sampled.
+    touch the embedding, so under cosine scoring it is not sampled.
     """
 
     def __init__(self, network):
@@ -184,17 +213,67 @@ def _check_network(final, name):
         )
 
 
+def sampled_path(final, dropout):
+    """The module MC dropout samples for a fitted network, and what it samples.
+
+    The path to the decision: the embedding under cosine scoring, the whole
+    network under posterior scoring. With ``dropout="auto"`` its dropout layers
+    are sampled at their trained rates, and where none is active the trunk's
+    channel dropout is switched on at :data:`TRUNK_DROPOUT`; a float switches it
+    on at that rate (the other layers keep theirs).
+
+    Returns
+    -------
+    module : torch.nn.Module
+        A structural copy when dropout is switched on (the network is untouched).
+    rates : dict
+        ``{layer name: rate}`` of every dropout layer that is sampled.
+    """
+    trunk = final.trunk
+    path = _Embedding(trunk) if final.scorer_.reads == "embedding" else trunk
+    if dropout == "auto" and _active_dropouts(path):
+        module = path
+    else:
+        module = _with_block_dropout(path, TRUNK_DROPOUT if dropout == "auto" else dropout)
+    rates = {
+        name: float(m.p)
+        for name, m in module.named_modules()
+        if isinstance(m, _ELEMENTWISE + _CHANNELWISE) and m.p > 0
+    }
+    if not rates:
+        raise ValueError(
+            f"MC dropout would sample nothing: the path to {type(final).__name__}'s decision "
+            "holds no dropout layer and no conv block to switch one on. Train the network "
+            "with dropout on that path (module__block_dropout > 0), or use "
+            "DeepEnsembleClassifier."
+        )
+    return module, rates
+
+
 @with_operating_point_doc
 class MCDropoutClassifier(
     RoutingMixin, MemberProbaMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
 ):
     """Monte Carlo dropout around a network classifier.
 
-    ``fit`` trains the inner estimator; prediction samples its dropout layers
-    ``n_passes`` times (batch normalisation stays in evaluation mode) and averages
-    the probabilities. The part of the network before the first dropout layer is
-    computed once per window (see :func:`sample_with_dropout`), so with dropout
-    before the head 30 passes cost little more than one.
+    ``fit`` trains the inner estimator; prediction samples dropout on the path
+    to the network's decision ``n_passes`` times (batch normalisation stays in
+    evaluation mode), scores every draw with the network's own scorer, and
+    averages the probabilities. That path is the embedding under cosine
+    scoring (the default with speakers: dropout inside the trunk, after the
+    conv blocks), the whole network under posterior scoring (the dropout
+    before the head too).
+
+    The default network trains no dropout inside its trunk
+    (``module__block_dropout=0``), so, with ``dropout="auto"``, the passes
+    switch the trunk's channel dropout on at 0.1 (:data:`TRUNK_DROPOUT`): the
+    spread then measures how stable the decision is when a tenth of every
+    block's channels drop, a perturbation rather than the posterior
+    approximation of a network trained with that dropout (train with
+    ``module__block_dropout`` for the latter; it is then sampled at its trained
+    rate). ``sampled_dropout_`` says what is sampled. The part of the network
+    before the first sampled layer is computed once per window (see
+    :func:`sample_with_dropout`).
 
     Parameters
     ----------
@@ -208,11 +287,19 @@ class MCDropoutClassifier(
         inner estimator's training: every ``random_state`` inside ``estimator``
         is set from it (as scikit-learn's ensembles do), so that one seed fixes
         the whole model. With None, the inner estimator keeps its own seeds.
+    dropout : "auto" or float in (0, 1), default="auto"
+        What the passes sample. "auto": the dropout layers on the decision's
+        path at their trained rates, or, where none is active, the trunk's
+        channel dropout switched on at 0.1. A float: the trunk's channel
+        dropout at that rate, whatever it was trained with. A network with no
+        dropout on that path and no conv block to switch one on is an error.
     %(operating_point)s
 
     Attributes
     ----------
     %(operating_point_attributes)s
+    sampled_dropout_ : dict
+        ``{layer name: rate}`` of the dropout layers the passes sample.
     estimator_ : estimator
         The fitted inner estimator.
     classes_ : ndarray
@@ -238,6 +325,7 @@ class MCDropoutClassifier(
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "n_passes": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "dropout": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither")],
         **OPERATING_POINT_CONSTRAINTS,
     }
 
@@ -246,6 +334,7 @@ class MCDropoutClassifier(
         estimator=None,
         n_passes=30,
         random_state=None,
+        dropout="auto",
         pos_label=None,
         target_far=None,
         cv=None,
@@ -253,6 +342,7 @@ class MCDropoutClassifier(
         self.estimator = estimator
         self.n_passes = n_passes
         self.random_state = random_state
+        self.dropout = dropout
         self.pos_label = pos_label
         self.target_far = target_far
         self.cv = cv
@@ -290,6 +380,8 @@ class MCDropoutClassifier(
         self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
+        final = split_final_step(self.estimator_)[1]
+        self.sampled_dropout_ = sampled_path(final, self.dropout)[1]  # or a clear error
         self._finish_fit(X, y, fit_params, pos_label)
         return self
 
@@ -320,8 +412,9 @@ class MCDropoutClassifier(
         seed = seed_from(self.random_state)
 
         # The network's scorer reads embeddings (cosine) or outputs (posterior):
-        # sample that, then score every draw with the same scorer.
+        # sample that path, then score every draw with the same scorer.
         cosine = final.scorer_.reads == "embedding"
+        path, _ = sampled_path(final, self.dropout)
 
         def forward(module, windows):
             # The masks of a recording depend on the seed and on the recording
@@ -329,14 +422,10 @@ class MCDropoutClassifier(
             # thread. The generator is local: no global state is touched.
             key = zlib.crc32(windows.detach().cpu().numpy().tobytes())
             gen = torch.Generator(device=windows.device).manual_seed((seed + key) % (2**63 - 1))
-            if cosine:
-                # Dropout inside the trunk samples the embedding.
-                trunk = _Embedding(module)
-                if not _active_dropouts(trunk):
-                    return trunk(windows)[:, None, :].expand(-1, n, -1)
-                return sample_with_dropout(trunk, windows, n, generator=gen).transpose(0, 1)
-            logits = sample_with_dropout(module, windows, n, generator=gen)  # (P, W, K)
-            return torch.log_softmax(logits, dim=-1).transpose(0, 1)  # (W, P, K)
+            out = sample_with_dropout(path, windows, n, generator=gen)  # (P, W, ...)
+            if cosine:  # sampled embeddings
+                return out.transpose(0, 1)
+            return torch.log_softmax(out, dim=-1).transpose(0, 1)  # (W, P, K)
 
         draws = final.map_windows(Xt, forward)  # (n, P, D) or (n, P, K)
         logp = final.scorer_.class_log_proba(draws).numpy()  # (n, P, C)

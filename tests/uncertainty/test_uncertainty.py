@@ -137,14 +137,38 @@ def toy():
     return _toy(30)
 
 
-def test_mc_dropout_epistemic_zero_without_dropout(toy):
+#: The channel dropout of TINY's two conv blocks.
+BLOCK_DROPOUTS = ("blocks.block0.dropout", "blocks.block1.dropout")
+
+
+def test_mc_dropout_switches_the_trunk_dropout_on_where_none_was_trained(toy):
+    # Regression: with no dropout on the decision's path every pass was the same
+    # and the epistemic uncertainty was exactly 0 (what `skvoice verify` printed).
     X, y = toy
-    mc = MCDropoutClassifier(
-        CNNClassifier(**{**TINY, "module__dropout": 0.0}), n_passes=8, random_state=0
-    ).fit(X, y)
+    net = CNNClassifier(**{**TINY, "module__dropout": 0.0})
+    mc = MCDropoutClassifier(net, n_passes=8, random_state=0).fit(X, y)
+    assert mc.sampled_dropout_ == dict.fromkeys(BLOCK_DROPOUTS, 0.1)
     proba, u = mc.predict_proba(X, return_uncertainty=True)
-    np.testing.assert_allclose(u.epistemic, 0, atol=1e-9)
-    np.testing.assert_allclose(proba, mc.estimator_.predict_proba(X), atol=1e-6)
+    assert u.epistemic.max() > 0
+    # The network itself is untouched: its own prediction has no dropout.
+    assert not any(isinstance(m, torch.nn.Dropout2d) for m in mc.estimator_.trunk.modules())
+    # A rate given is used instead, whatever was trained.
+    mc2 = MCDropoutClassifier(net, n_passes=8, random_state=0, dropout=0.3).fit(X, y)
+    assert mc2.sampled_dropout_ == dict.fromkeys(BLOCK_DROPOUTS, 0.3)
+    assert mc2.predict_proba(X, return_uncertainty=True)[1].epistemic.mean() > u.epistemic.mean()
+
+
+def test_mc_dropout_refuses_a_network_with_nothing_to_sample():
+    from types import SimpleNamespace
+
+    from skvoice.uncertainty._mc import sampled_path
+
+    final = SimpleNamespace(
+        trunk=torch.nn.Sequential(torch.nn.Linear(4, 2)),
+        scorer_=SimpleNamespace(reads="log_proba"),
+    )
+    with pytest.raises(ValueError, match="would sample nothing.*module__block_dropout"):
+        sampled_path(final, "auto")
 
 
 def test_mc_dropout_properties_and_reproducible(toy):
@@ -342,32 +366,31 @@ def test_mc_dropout_under_cosine_samples_the_embedding(toy):
     # model decided by cosine, so `skvoice verify` printed one next to the other.
     X, y = toy
     spk = _speakers(len(X))
-    # Dropout before the head only: it does not touch the embedding, so every
-    # pass is the model's own cosine decision and nothing is uncertain.
+    # Dropout before the head only does not touch the embedding: the default
+    # path (block_dropout=0) switches the trunk's channel dropout on at 0.1.
+    # Regression: every pass was the model's own decision, epistemic exactly 0.
     mc = MCDropoutClassifier(CNNClassifier(**TINY), n_passes=6, random_state=0)
     mc.fit(X, y, groups=spk)
     assert mc.estimator_.backend_ == "cosine"
+    assert mc.sampled_dropout_ == dict.fromkeys(BLOCK_DROPOUTS, 0.1)  # not the head's 0.3
     proba, u = mc.predict_proba(X, return_uncertainty=True)
-    np.testing.assert_allclose(proba, mc.estimator_.predict_proba(X), atol=1e-9)
-    np.testing.assert_allclose(u.epistemic, 0, atol=1e-9)
-    # Dropout inside the trunk: sampled embeddings, each scored by cosine.
+    assert u.epistemic.max() > 0
+    # Dropout trained inside the trunk: sampled at its rate, each draw by cosine.
     mc = MCDropoutClassifier(
         CNNClassifier(**TINY, module__block_dropout=0.3), n_passes=8, random_state=0
     )
     mc.fit(X, y, groups=spk)
+    assert mc.sampled_dropout_ == dict.fromkeys(BLOCK_DROPOUTS, 0.3)
     members = mc.predict_member_proba(X)
     assert members.shape == (8, len(X), 2) and u.epistemic.shape == (len(X),)
     assert members[:, :, 1].std(axis=0).max() > 0
-    # Every draw is a probability of the cosine decision: a pass with the trunk's
-    # dropout switched off is the model's own prediction.
-    module = mc.estimator_.net_.module_
-    saved = [(m, m.p) for m in module.modules() if isinstance(m, torch.nn.Dropout2d)]
-    try:
-        for m, _ in saved:
-            m.p = 0.0
+    # Every draw is a probability of the cosine decision: a pass whose masks
+    # keep every channel is the model's own prediction.
+    from skvoice.uncertainty import _mc
+
+    sampled = _mc._SampledDropout.__init__
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_mc._SampledDropout, "__init__", lambda self, p, *a: sampled(self, 0.0, *a))
         np.testing.assert_allclose(
             mc.predict_member_proba(X[:4])[0], mc.estimator_.predict_proba(X[:4]), atol=1e-9
         )
-    finally:
-        for m, p in saved:
-            m.p = p
