@@ -63,23 +63,36 @@ class _SampledDropout(torch.nn.Module):
         return x * keep / (1.0 - self.p)
 
 
-def _with_sampled_dropout(module, generator, state):
-    """A structural copy of ``module`` whose dropout layers are sampled stand-ins.
+def _replaced(module, replace):
+    """A structural copy of ``module`` with every submodule ``m`` for which
+    ``replace(m)`` is not None replaced by it.
 
-    Only the containers on the way to a dropout layer are copied; every other
+    Only the containers on the way to a replaced layer are copied; every other
     layer (and every parameter and buffer) is shared, read-only. The caller's
     module is never modified, so predictions may run in other threads meanwhile.
     """
-    if isinstance(module, _ELEMENTWISE + _CHANNELWISE) and module.p > 0:
-        return _SampledDropout(module.p, isinstance(module, _CHANNELWISE), generator, state)
+    new = replace(module)
+    if new is not None:
+        return new
     children = dict(module.named_children())
-    replaced = {k: _with_sampled_dropout(m, generator, state) for k, m in children.items()}
+    replaced = {k: _replaced(m, replace) for k, m in children.items()}
     if all(replaced[k] is children[k] for k in children):
         return module
     shallow = copy.copy(module)
     shallow._modules = dict(module._modules)
     shallow._modules.update(replaced)
     return shallow
+
+
+def _with_sampled_dropout(module, generator, state):
+    """A structural copy of ``module`` whose dropout layers are sampled stand-ins."""
+
+    def sampled(m):
+        if isinstance(m, _ELEMENTWISE + _CHANNELWISE) and m.p > 0:
+            return _SampledDropout(m.p, isinstance(m, _CHANNELWISE), generator, state)
+        return None
+
+    return _replaced(module, sampled)
 
 
 @validate_params(
@@ -166,26 +179,16 @@ TRUNK_DROPOUT = 0.1
 
 
 def _with_block_dropout(module, rate):
-    """A structural copy of ``module`` whose conv blocks end in ``Dropout2d(rate)``.
-
-    As :func:`_with_sampled_dropout`, only the containers on the way are copied;
-    every layer with weights is shared, and ``module`` is not modified.
-    """
+    """A structural copy of ``module`` whose conv blocks end in ``Dropout2d(rate)``."""
     from ..neural_network._module import ConvBlock
 
-    if isinstance(module, ConvBlock):
-        block = copy.copy(module)
-        block._modules = dict(module._modules)
-        block._modules["dropout"] = torch.nn.Dropout2d(rate)
-        return block
-    children = dict(module.named_children())
-    replaced = {k: _with_block_dropout(m, rate) for k, m in children.items()}
-    if all(replaced[k] is children[k] for k in children):
-        return module
-    shallow = copy.copy(module)
-    shallow._modules = dict(module._modules)
-    shallow._modules.update(replaced)
-    return shallow
+    def switched(m):
+        if isinstance(m, ConvBlock):
+            drop = m.dropout  # an Identity, or the trained Dropout2d
+            return _replaced(m, lambda c: torch.nn.Dropout2d(rate) if c is drop else None)
+        return None
+
+    return _replaced(module, switched)
 
 
 class _Embedding(torch.nn.Module):
