@@ -257,8 +257,8 @@ class CNNClassifier(
         ``module__dropout`` (0.3: before the head), ``module__block_dropout``
         (0.0: channel dropout after every conv block, which MC dropout samples
         under cosine scoring at this rate, or at 0.1 where it is 0) and
-        ``module__embedding_dim`` (128: the layer before the head). The names without ``module__`` are a ``TypeError``
-        in ``fit``.
+        ``module__embedding_dim`` (128: the layer before the head). The names
+        without ``module__`` are a ``TypeError`` in ``fit``.
 
     Attributes
     ----------
