@@ -173,7 +173,13 @@ def _score(signals, cost, noise, p, accepted, plain_s):
         out[name] = {
             "vs allowed": roc_auc_score(unseen[unseen | allowed], s[unseen | allowed]),
             "vs seen": roc_auc_score(unseen[unseen | seen], s[unseen | seen]),
-            "noise ratio": np.mean(noise[name]) / max(np.mean(s[allowed]), 1e-12),
+            # A ratio of means says something only for a non-negative signal (the
+            # energy score is negative: n/a).
+            "noise ratio": (
+                np.mean(noise[name]) / np.mean(s[allowed])
+                if min(np.min(noise[name]), np.min(s)) >= 0 and np.mean(s[allowed]) > 0
+                else np.nan
+            ),
             "FAR": far,
             "FAR deferred": (accepted & ~deferred)[unseen].mean(),
             "cost": cost[name] / plain_s,
@@ -193,7 +199,8 @@ def main(data, seeds, cheap=False):
     for name in runs[0]:
 
         def cell(key, fmt="{:.3f}", scale=1.0, name=name):
-            return mean_sd([scale * r[name][key] for r in runs], fmt)
+            values = [scale * r[name][key] for r in runs]
+            return "n/a" if np.isnan(values).any() else mean_sd(values, fmt)
 
         rows.append(
             [
