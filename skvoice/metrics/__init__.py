@@ -1,23 +1,33 @@
-"""Metrics of access control: EER, FAR, FRR and scorers for model selection."""
+"""Metrics of access control: EER, minDCF, Cllr, FAR, FRR and scorers for model selection."""
 
 from ._verification import (
     acceptance_by_speaker,
+    cllr,
+    cllr_scorer,
     eer_scorer,
     equal_error_rate,
     false_acceptance_rate,
     false_rejection_rate,
     far_at_frr,
     far_at_frr_scorer,
+    min_cllr,
+    min_dcf,
+    min_dcf_scorer,
     threshold_at_far,
 )
 
 __all__ = [
     "acceptance_by_speaker",
+    "cllr",
+    "cllr_scorer",
     "eer_scorer",
     "equal_error_rate",
     "false_acceptance_rate",
     "false_rejection_rate",
     "far_at_frr",
     "far_at_frr_scorer",
+    "min_cllr",
+    "min_dcf",
+    "min_dcf_scorer",
     "threshold_at_far",
 ]

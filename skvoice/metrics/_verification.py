@@ -1,4 +1,4 @@
-"""Error rates of access control: EER, false acceptance and false rejection."""
+"""Error rates of access control: EER, minDCF, Cllr, false acceptance and rejection."""
 
 from numbers import Integral, Real
 
@@ -14,8 +14,13 @@ __all__ = [
     "far_at_frr",
     "threshold_at_far",
     "acceptance_by_speaker",
+    "min_dcf",
+    "cllr",
+    "min_cllr",
     "eer_scorer",
     "far_at_frr_scorer",
+    "min_dcf_scorer",
+    "cllr_scorer",
 ]
 
 
@@ -303,6 +308,165 @@ def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random
     return {k: np.asarray(v) for k, v in out.items()}
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "p_target": [Interval(Real, 0, 1, closed="neither")],
+        "c_miss": [Interval(Real, 0, None, closed="neither")],
+        "c_fa": [Interval(Real, 0, None, closed="neither")],
+        "return_threshold": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def min_dcf(y_true, y_score, *, p_target=0.01, c_miss=1.0, c_fa=1.0, return_threshold=False):
+    """Minimum normalised detection cost over all thresholds (NIST SRE, WeSpeaker).
+
+    At a threshold, ``DCF = c_miss * p_target * P_miss + c_fa * (1 - p_target) *
+    P_fa``, divided by ``min(c_miss * p_target, c_fa * (1 - p_target))``, the cost
+    of the better of accepting or refusing everyone, so that 1 means no better
+    than either. The minimum is taken over every threshold the scores allow,
+    accepting everyone and refusing everyone included: the cost of the best
+    threshold in hindsight, as the EER is a rate of it.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for allowed (target), 0 for refused (non-target).
+    y_score : array-like of shape (n_samples,)
+        Higher means more likely allowed.
+    p_target : float in (0, 1), default=0.01
+        Prior probability of a target trial: 0.01 as VoxCeleb's evaluations,
+        0.05 as some SRE conditions.
+    c_miss, c_fa : float > 0, default=1.0
+        Costs of a false rejection and of a false acceptance.
+    return_threshold : bool, default=False
+        Also return the threshold at the minimum (accept scores >= it).
+
+    Returns
+    -------
+    min_dcf : float
+        In ``[0, 1]``.
+    threshold : float
+        Only when ``return_threshold``.
+
+    Examples
+    --------
+    >>> from skvoice.metrics import min_dcf
+    >>> y = [0, 0, 0, 1, 1]
+    >>> s = [0.1, 0.4, 0.6, 0.5, 0.9]
+    >>> # The best: accept >= 0.5, no miss and 1 of 3 false acceptances:
+    >>> # (0.5 * 0 + 0.5 * 1/3) / min(0.5, 0.5)
+    >>> round(min_dcf(y, s, p_target=0.5), 3)
+    0.333
+    """
+    far, frr, thresholds = _roc(y_true, y_score)
+    cost = c_miss * p_target * frr + c_fa * (1.0 - p_target) * far
+    cost = cost / min(c_miss * p_target, c_fa * (1.0 - p_target))
+    best = int(np.argmin(cost))
+    value = float(min(cost[best], 1.0))
+    return (value, float(thresholds[best])) if return_threshold else value
+
+
+def _log2_1p_exp(x):
+    """``log2(1 + exp(x))``, stable at both ends (``+inf`` stays ``+inf``)."""
+    return np.logaddexp(0.0, x) / np.log(2.0)
+
+
+@validate_params(
+    {"y_true": ["array-like"], "llr": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
+def cllr(y_true, llr):
+    """Log-likelihood-ratio cost of calibrated scores, in bits (Brümmer, 2006).
+
+    ``Cllr = (mean over targets of log2(1 + e^-llr) + mean over non-targets of
+    log2(1 + e^llr)) / 2``: 0 for perfect, well-calibrated scores; 1 for scores
+    that always say ``llr = 0`` (no information); above 1 for scores that are
+    worse than no information (miscalibrated). It judges the probabilities, not
+    only their ranking: :func:`min_cllr` gives the part that calibration cannot
+    remove.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for allowed (target), 0 for refused (non-target).
+    llr : array-like of shape (n_samples,)
+        Natural-log likelihood ratios of the allowed class. A calibrated
+        log-odds (``decision_function`` of skvoice's estimators) is one when
+        its calibration saw as many allowed as refused scores; else subtract
+        the log-odds of that prior.
+
+    Returns
+    -------
+    cllr : float
+
+    Examples
+    --------
+    >>> from skvoice.metrics import cllr
+    >>> cllr([0, 1], [0.0, 0.0])
+    1.0
+    >>> round(cllr([0, 0, 1, 1], [-4.0, -2.0, 3.0, 5.0]), 3)
+    0.072
+    """
+    y_true, llr = _binary(y_true, llr, "llr")
+    llr = np.asarray(llr, dtype=np.float64)
+    if len(np.unique(y_true)) != 2:
+        raise ValueError("Need both allowed (1) and refused (0) recordings to score.")
+    if np.isnan(llr).any():
+        raise ValueError("llr contains NaN values.")
+    targets, non_targets = llr[y_true == 1], llr[y_true == 0]
+    return float((_log2_1p_exp(-targets).mean() + _log2_1p_exp(non_targets).mean()) / 2)
+
+
+@validate_params(
+    {"y_true": ["array-like"], "y_score": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
+def min_cllr(y_true, y_score):
+    """The Cllr of ``y_score`` after the best monotone calibration (PAV).
+
+    The scores are mapped to posteriors by isotonic regression (the pool
+    adjacent violators algorithm, tied scores pooled) and the posteriors to
+    log-likelihood ratios by removing the data's own prior; :func:`cllr` of
+    those is the discrimination loss alone. ``cllr - min_cllr`` is the loss
+    due to calibration.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for allowed (target), 0 for refused (non-target).
+    y_score : array-like of shape (n_samples,)
+        Higher means more likely allowed (any monotone scale).
+
+    Returns
+    -------
+    min_cllr : float
+        In ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from skvoice.metrics import min_cllr
+    >>> min_cllr([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])  # separable: no loss
+    0.0
+    >>> min_cllr([0, 1, 0, 1], [1.0, 2.0, 3.0, 4.0]) < 1
+    True
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    y_true, y_score = _binary(y_true, y_score, "y_score")
+    y_score = np.asarray(y_score, dtype=np.float64)
+    if len(np.unique(y_true)) != 2:
+        raise ValueError("Need both allowed (1) and refused (0) recordings to score.")
+    if not np.all(np.isfinite(y_score)):
+        raise ValueError("y_score contains NaN or infinite values.")
+    posterior = IsotonicRegression(y_min=0.0, y_max=1.0).fit_transform(y_score, y_true)
+    prior = y_true.mean()
+    with np.errstate(divide="ignore"):
+        llr = np.log(posterior) - np.log1p(-posterior) - (np.log(prior) - np.log1p(-prior))
+    return float(min(cllr(y_true, llr), 1.0))
+
+
 def _neg_eer(y_true, y_score):
     return -equal_error_rate(y_true, y_score)
 
@@ -317,3 +481,18 @@ eer_scorer = make_scorer(_neg_eer, response_method=("decision_function", "predic
 far_at_frr_scorer = make_scorer(
     _neg_far_at_frr, response_method=("decision_function", "predict_proba")
 )
+
+
+def _neg_min_dcf(y_true, y_score, p_target=0.01):
+    return -min_dcf(y_true, y_score, p_target=p_target)
+
+
+def _neg_cllr(y_true, llr):
+    return -cllr(y_true, llr)
+
+
+#: Scorer for ``scoring=``: the negated minimum DCF at p_target 0.01 (greater is better).
+min_dcf_scorer = make_scorer(_neg_min_dcf, response_method=("decision_function", "predict_proba"))
+#: Scorer for ``scoring=``: the negated Cllr of ``decision_function`` read as a
+#: log-likelihood ratio (greater is better; see :func:`cllr`).
+cllr_scorer = make_scorer(_neg_cllr, response_method="decision_function")

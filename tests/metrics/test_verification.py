@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import make_scorer
 
@@ -180,3 +180,109 @@ def test_acceptance_by_speaker_against_a_hand_count():
     assert (t["ci_low"][0], t["ci_high"][0]) == (1.0, 1.0)
     with pytest.raises(ValueError, match="allowed and refused"):
         acceptance_by_speaker([0, 1], [1, 1], ["x", "x"])
+
+
+# --- minDCF and Cllr ------------------------------------------------------------
+
+
+def _brute_min_dcf(y, s, p, c_miss=1.0, c_fa=1.0):
+    """The cost at every threshold between and beyond the scores, by counting."""
+    y, s = np.asarray(y), np.asarray(s, dtype=float)
+    cuts = np.r_[-np.inf, np.unique(s), np.inf]
+    best = np.inf
+    for t in cuts:
+        accept = s >= t
+        p_miss = np.mean(~accept[y == 1])
+        p_fa = np.mean(accept[y == 0])
+        cost = c_miss * p * p_miss + c_fa * (1 - p) * p_fa
+        best = min(best, cost / min(c_miss * p, c_fa * (1 - p)))
+    return min(best, 1.0)
+
+
+def test_min_dcf_hand_computed():
+    from skvoice.metrics import min_dcf
+
+    y = [0, 0, 0, 1, 1]
+    s = [0.1, 0.4, 0.6, 0.5, 0.9]
+    # p = 0.5: accept >= 0.5 misses none and accepts 1 of 3: (0.5/3) / 0.5.
+    assert min_dcf(y, s, p_target=0.5) == pytest.approx(1 / 3)
+    # p = 0.01: a miss costs 0.01, a false acceptance 0.99; refusing everyone
+    # costs 0.01 (normalised: 1), accepting >= 0.9 costs 0.01 * 0.5 -> 0.5.
+    value, threshold = min_dcf(y, s, p_target=0.01, return_threshold=True)
+    assert value == pytest.approx(0.5) and threshold == 0.9
+    # Costs: c_fa = 10 at p = 0.5 -> the normaliser is 0.5; accepting >= 0.9
+    # (one miss of two) costs 0.25 -> 0.5.
+    assert min_dcf(y, s, p_target=0.5, c_fa=10.0) == pytest.approx(0.5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    scores=st.lists(st.integers(-6, 6), min_size=2, max_size=30),
+    labels=st.lists(st.booleans(), min_size=2, max_size=30),
+    p=st.sampled_from([0.01, 0.05, 0.3, 0.5, 0.9]),
+    c_fa=st.sampled_from([1.0, 3.0]),
+)
+def test_min_dcf_equals_a_brute_force_sweep(scores, labels, p, c_fa):
+    from skvoice.metrics import min_dcf
+
+    n = min(len(scores), len(labels))
+    y, s = np.asarray(labels[:n], dtype=int), np.asarray(scores[:n], dtype=float)
+    if len(set(y)) < 2:
+        return
+    assert min_dcf(y, s, p_target=p, c_fa=c_fa) == pytest.approx(
+        _brute_min_dcf(y, s, p, c_fa=c_fa), abs=1e-12
+    )
+
+
+def test_cllr_hand_computed_and_bounds():
+    from skvoice.metrics import cllr
+
+    # llr = 0 everywhere: no information, 1 bit.
+    assert cllr([0, 1, 1], [0.0, 0.0, 0.0]) == pytest.approx(1.0)
+    # One target at llr = ln 3, one non-target at -ln 3: log2(1 + 1/3) each.
+    assert cllr([1, 0], [np.log(3), -np.log(3)]) == pytest.approx(np.log2(4 / 3))
+    # Confidently wrong costs more than no information; infinities are handled.
+    assert cllr([1, 0], [-5.0, 5.0]) > 1
+    assert cllr([1, 0], [np.inf, -np.inf]) == 0.0
+    with pytest.raises(ValueError, match="NaN"):
+        cllr([1, 0], [np.nan, 0.0])
+
+
+def test_min_cllr_is_the_cllr_after_the_best_monotone_calibration():
+    from sklearn.isotonic import IsotonicRegression
+
+    from skvoice.metrics import cllr, min_cllr
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(200, int), np.zeros(600, int)]
+    s = np.r_[rng.normal(2, 1, 200), rng.normal(0, 1, 600)]
+    # Any monotone map of the scores has the same min Cllr ...
+    assert min_cllr(y, s) == pytest.approx(min_cllr(y, np.exp(s)), abs=1e-12)
+    # ... which is never above the Cllr of calibrated scores (the true LLR of
+    # two unit Gaussians 2 apart is 2 s - 2), nor of any affine recalibration.
+    assert min_cllr(y, s) <= cllr(y, 2 * s - 2) + 1e-12
+    for a, b in [(1.0, 0.0), (3.0, -1.0), (0.5, -2.0)]:
+        assert min_cllr(y, s) <= cllr(y, a * s + b)
+    # By hand: PAV posteriors with the data's prior removed.
+    post = IsotonicRegression(y_min=0, y_max=1).fit_transform(s, y)
+    with np.errstate(divide="ignore"):
+        llr = np.log(post) - np.log1p(-post) - np.log(200 / 600)
+    assert min_cllr(y, s) == pytest.approx(cllr(y, llr))
+    # Separable scores lose nothing; reversed ones keep no information.
+    assert min_cllr([0, 0, 1, 1], [1, 2, 3, 4]) == 0.0
+    assert min_cllr([1, 1, 0, 0], [1, 2, 3, 4]) == pytest.approx(1.0)
+
+
+def test_new_scorers_in_a_search():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from skvoice.metrics import cllr_scorer, min_dcf, min_dcf_scorer
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 3))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(120) > 0).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    assert min_dcf_scorer(clf, X, y) == -min_dcf(y, clf.decision_function(X))
+    assert cllr_scorer(clf, X, y) < 0
+    assert cross_val_score(LogisticRegression(), X, y, scoring=min_dcf_scorer, cv=3).shape == (3,)
