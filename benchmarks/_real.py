@@ -13,6 +13,7 @@ Deterministic from a seed:
 import time
 
 import numpy as np
+from _common import SMOKE
 from sklearn.utils import Bunch
 
 from skvoice.datasets import load_speechocean762
@@ -27,26 +28,37 @@ def load_corpus(data_home):
     return so
 
 
+#: Sizes of the protocol: speakers per gender in training, allowed per gender,
+#: training and test utterances of each, test utterances of each unseen speaker.
+#: ``make bench-smoke`` shrinks them to fit its tiny corpus (``_smoke.py``).
+SIZES = (
+    dict(per_gender=2, allowed=1, train=3, test=2, unseen=2)
+    if SMOKE
+    else dict(per_gender=10, allowed=3, train=10, test=10, unseen=4)
+)
+
+
 def protocol(so, seed):
     """Training and test rows of one seed, and who is who."""
     rng = np.random.default_rng(seed)
+    n = SIZES
     speakers = np.unique(so.speaker)
     gender = {s: so.gender[so.speaker == s][0] for s in speakers}
     age = {s: so.age[so.speaker == s][0] for s in speakers}
     chosen, allowed = [], []
     for g in ("f", "m"):
         adults = [s for s in speakers if gender[s] == g and age[s] >= 18]
-        pick = list(rng.choice(adults, size=10, replace=False))
+        pick = list(rng.choice(adults, size=n["per_gender"], replace=False))
         chosen += pick
-        allowed += pick[:3]
+        allowed += pick[: n["allowed"]]
     train, test = [], []
     for s in chosen:
         rows = rng.permutation(np.flatnonzero(so.speaker == s))
-        train += list(rows[:10])
-        test += list(rows[10:20])
+        train += list(rows[: n["train"]])
+        test += list(rows[n["train"] : n["train"] + n["test"]])
     unseen = [s for s in speakers if s not in chosen]
     for s in unseen:
-        test += list(rng.choice(np.flatnonzero(so.speaker == s), size=4, replace=False))
+        test += list(rng.choice(np.flatnonzero(so.speaker == s), size=n["unseen"], replace=False))
     train, test = np.array(train), np.array(test)
     y = np.isin(so.speaker, allowed).astype(int)
     kind = np.where(

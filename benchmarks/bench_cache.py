@@ -8,7 +8,7 @@ every candidate recomputes the features of its training fold; with
 ``memory=joblib.Memory(...)``, they are computed once per fold and read back for
 the other candidates (and for the final refit). Prediction on the test folds is
 not cached by scikit-learn (``Pipeline.memory`` caches ``fit_transform`` only).
-Both runs must give the same scores.
+Both runs must give the same scores. Writes ``benchmarks/results/cache.md``.
 """
 
 import argparse
@@ -17,6 +17,7 @@ import tempfile
 import time
 
 import numpy as np
+from _common import write_result
 from joblib import Memory
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -71,17 +72,21 @@ def main(epochs=3, jobs=1):
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
     same = np.allclose(rows[0][2], rows[1][2], atol=1e-12)
-    print(
+    base = rows[0][1]
+    lines = [
         f"GridSearchCV, 4 candidates x OpenSetGroupKFold(3) + refit, {len(X)} recordings of "
         f"3 s, CNN {epochs} epochs, n_jobs={jobs}; features of all {len(X)} recordings once: "
-        f"{feature_s:.1f} s"
-    )
-    print("| pipeline | search time (s) | speed-up | mean test scores |")
-    print("|---|---|---|---|")
-    base = rows[0][1]
+        f"{feature_s:.1f} s; one run of each search:",
+        "",
+        "| pipeline | search time (s) | speed-up | mean test scores |",
+        "|---|---|---|---|",
+    ]
     for label, seconds, scores in rows:
-        print(f"| {label} | {seconds:.1f} | {base / seconds:.2f}x | {np.round(scores, 3)} |")
-    print(f"\nsame scores with and without the cache: {same}")
+        lines.append(
+            f"| {label} | {seconds:.1f} | {base / seconds:.2f}x | {np.round(scores, 3)} |"
+        )
+    lines.append(f"\nSame scores with and without the cache: {same}.")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
@@ -89,4 +94,4 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
-    main(args.epochs, args.jobs)
+    write_result("cache", main(args.epochs, args.jobs))

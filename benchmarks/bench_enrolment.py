@@ -8,12 +8,15 @@ Usage: python benchmarks/bench_enrolment.py [--epochs N]
 2. A new allowed user: enrolled from 5 recordings into a verifier whose embedder never
    heard them, against retraining embedder and verifier from scratch with that user
    allowed; EER on the same test recordings, and the time enrolment takes.
+
+Writes ``benchmarks/results/enrolment.md``.
 """
 
 import argparse
 import time
 
 import numpy as np
+from _common import write_result
 
 from skvoice.datasets import make_voices
 from skvoice.metrics import equal_error_rate, far_at_frr
@@ -61,15 +64,16 @@ def main(epochs=30):
         fit_times["CNNClassifier, speaker objective"] += time.perf_counter() - t
         results["CNNClassifier, speaker objective"].append(spk_clf.decision_function(Xte))
     y_all = np.concatenate(ys)
-    print(
+    lines = [
         "Open set, make_voices(n_speakers=12, n_recordings=16, snr_db=10), "
-        "OpenSetGroupKFold(4), pooled"
-    )
-    print("| model | EER | FAR @ 5 % FRR | fit time (s, 4 folds) |")
-    print("|---|---|---|---|")
+        "OpenSetGroupKFold(4), pooled:",
+        "",
+        "| model | EER | FAR @ 5 % FRR | fit time (s, 4 folds) |",
+        "|---|---|---|---|",
+    ]
     for name, parts in results.items():
         s = np.concatenate(parts)
-        print(
+        lines.append(
             f"| {name} | {equal_error_rate(y_all, s):.3f} | {far_at_frr(y_all, s):.3f} | "
             f"{fit_times[name]:.0f} |"
         )
@@ -103,18 +107,21 @@ def main(epochs=30):
     eer_retrain = equal_error_rate(
         y_test, ver2.decision_function(emb2.transform(pick(specs, test)))
     )
-    print()
-    print(f"New allowed user {new} ({len(new_test)} test recordings; impostors {unseen} unseen)")
-    print("| route | EER | time |")
-    print("|---|---|---|")
-    print(
+    lines += [
+        "",
+        f"New allowed user {new} ({len(new_test)} test recordings; impostors {unseen} "
+        "unseen); one timed enrolment:",
+        "",
+        "| route | EER | time |",
+        "|---|---|---|",
         f"| enrol 5 recordings, no retraining | {eer_enrol:.3f} | {enrol_time:.3f} s "
-        "(embed 5 recordings + enroll) |"
-    )
-    print(f"| retrain embedder and verifier | {eer_retrain:.3f} | - |")
+        "(embed 5 recordings + enroll) |",
+        f"| retrain embedder and verifier | {eer_retrain:.3f} | - |",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
-    main(parser.parse_args().epochs)
+    write_result("enrolment", main(parser.parse_args().epochs))

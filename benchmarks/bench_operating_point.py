@@ -89,7 +89,10 @@ def one_seed(so, seed, cv):
             1 - accept[allowed].mean(),
         )
     # Default decision, before (training-score calibration) and after.
-    before = net._default_log_odds(specs_te)
+    # The cosine scores' calibration without cross-fitting: the verifier's own,
+    # fitted on the training speakers' (leave-one-out) scores.
+    cal = net.verifier_.calibrator_
+    before = float(cal.coef_[0, 0]) * raw_te + float(cal.intercept_[0])
     after = a * raw_te + b
     for name, z in (("before", before), ("after", after)):
         accept = z > 0

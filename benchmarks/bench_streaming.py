@@ -9,7 +9,7 @@ notebook does) or on the list of paths (the trimmer then returns a LazyRecording
 and each file is read when the extractor reaches it). Reports the time per hour of
 audio and the peak resident memory above the process's memory after its imports,
 against the size of the spectrograms it returns; the goal for paths is a peak at
-most 1.5x the spectrograms.
+most 1.5x the spectrograms. Writes ``benchmarks/results/streaming.md``.
 """
 
 import argparse
@@ -22,6 +22,7 @@ import tempfile
 import time
 
 import numpy as np
+from _common import write_result
 
 
 def _status_mb(field):
@@ -122,22 +123,22 @@ def main(hours, folder):
             )
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     waves_mb = len(paths) * 10.0 * 16000 * 4 / 2**20
-    print(
-        f"\nSilenceTrimmer + SpectrogramExtractor (mel, 64 bands, hop 256) over "
+    lines = [
+        f"SilenceTrimmer + SpectrogramExtractor (mel, 64 bands, hop 256) over "
         f"{audio_h:.1f} h of 16 kHz audio ({len(paths)} files; float32 waveforms "
-        f"{waves_mb:.0f} MB)"
-    )
-    print(
+        f"{waves_mb:.0f} MB); one cold run per configuration, each in a fresh process:",
+        "",
         "| input | dtype | s per hour of audio | peak memory above baseline (MB) "
-        "| spectrograms (MB) | peak / spectrograms |"
-    )
-    print("|---|---|---|---|---|---|")
+        "| spectrograms (MB) | peak / spectrograms |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        print(
+        lines.append(
             f"| {'waveforms in memory' if r['mode'] == 'arrays' else 'file paths'} "
             f"| {r['dtype']} | {r['seconds'] / audio_h:.1f} | {r['peak_extra_mb']:.0f} "
             f"| {r['spectrogram_mb']:.0f} | {r['peak_extra_mb'] / r['spectrogram_mb']:.2f} |"
         )
+    write_result("streaming", "\n".join(lines))
     if own:
         import shutil
 
