@@ -7,7 +7,7 @@ STAMP := $(VENV)/.skvoice-installed
 OUT ?= skvoice-report
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow lint format docs clean mutation bench bench-quick
+.PHONY: install demo test test-slow lint format docs clean mutation bench bench-quick bench-smoke
 
 $(STAMP): pyproject.toml tools/install_torch.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,19 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_uncertainty.py --data $(SO762) --cheap
 	cd benchmarks && ../$(BIN)/python bench_operating_point.py --data $(SO762)
 	cd benchmarks && ../$(BIN)/python ablation_real.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_pretrained.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_encoder_pairs.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_enrolment.py
+	cd benchmarks && ../$(BIN)/python bench_cache.py
+	cd benchmarks && ../$(BIN)/python bench_streaming.py
 	cd benchmarks && ../$(BIN)/python bench_cli.py
 	cd benchmarks && ../$(BIN)/python bench_readme.py
+
+# A few minutes: every script under benchmarks/ on tiny data (a speechocean762-shaped
+# corpus it writes), results into a temporary folder; fails if one fails or writes
+# no result file. CI runs it.
+bench-smoke: $(STAMP)
+	$(BIN)/python benchmarks/_smoke.py
 
 # A few minutes: the same scripts on less data, written to *_quick files.
 bench-quick: $(STAMP)

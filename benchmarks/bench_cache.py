@@ -49,7 +49,7 @@ def make_search(memory, epochs, jobs):
         ],
         memory=memory,
     )
-    grid = {"cnn__lr": [1e-3, 3e-3], "cnn__dropout": [0.2, 0.4]}
+    grid = {"cnn__lr": [1e-3, 3e-3], "cnn__module__dropout": [0.2, 0.4]}
     return GridSearchCV(pipe, grid, cv=OpenSetGroupKFold(3), scoring=eer_scorer, n_jobs=jobs)
 
 

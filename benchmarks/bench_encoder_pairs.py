@@ -13,7 +13,7 @@ mean +- sd over the seeds. Writes ``benchmarks/results/encoder_pairs.md``.
 import argparse
 
 import numpy as np
-from _common import markdown_table, mean_sd, write_result
+from _common import SMOKE, markdown_table, mean_sd, write_result
 from _real import load_corpus
 
 from skvoice.metrics import equal_error_rate
@@ -30,6 +30,10 @@ def pairwise_eer(E, speakers):
     return equal_error_rate(same, (E @ E.T)[iu])
 
 
+#: Utterances drawn per speaker (2 on the smoke test's tiny corpus).
+PER_SPEAKER = 2 if SMOKE else 6
+
+
 def main(data, seeds, encoder="speechocean762"):
     so = load_corpus(data)
     speaker = np.asarray(so.speaker)
@@ -42,7 +46,7 @@ def main(data, seeds, encoder="speechocean762"):
         rng = np.random.default_rng(seed)
         idx = np.concatenate(
             [
-                rng.choice(np.flatnonzero(speaker == s), 6, replace=False)
+                rng.choice(np.flatnonzero(speaker == s), PER_SPEAKER, replace=False)
                 for s in np.unique(speaker)
             ]
         )
@@ -53,7 +57,8 @@ def main(data, seeds, encoder="speechocean762"):
         )
     table = [[k, mean_sd([100 * v for v in vs], "{:.1f}")] for k, vs in rows.items()]
     return (
-        f"speechocean762 `train/`: 125 speakers x 6 utterances, every pair a trial; "
+        f"speechocean762 `train/`: {len(np.unique(speaker))} speakers x {PER_SPEAKER} "
+        "utterances, every pair a trial; "
         f"seeds {list(seeds)}, mean +- sd.\n\n"
         + markdown_table(("embedding", "pairwise EER (%)"), table)
     )
