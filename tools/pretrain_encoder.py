@@ -13,7 +13,7 @@ which the encoder never heard, with ``SpeakerEmbedder(pretrained=DIR/encoder.pt)
 and enrolment (the enrolment rows of ``benchmarks/bench_pretrained.py``).
 
 The network is skvoice's own :class:`~skvoice.neural_network.CNNClassifier`
-trunk at its default size, so ``CNNClassifier(init=...)`` can start from it.
+trunk at its default size, so ``CNNClassifier(pretrained=...)`` can start from it.
 It is trained as a classifier over the 125 speakers with an additive angular
 margin softmax (ArcFace: the target logit is ``s cos(theta + m)``), on random
 1-3 s crops of the silence-trimmed utterances with:

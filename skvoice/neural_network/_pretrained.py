@@ -49,7 +49,7 @@ FRONTEND = {
     "normalize": "recording",
 }
 
-# CNNClassifier's default trunk, so CNNClassifier(init=...) can start from it.
+# CNNClassifier's default trunk, so CNNClassifier(pretrained=...) can start from it.
 ARCHITECTURE = {"n_filters": 16, "n_blocks": 4, "kernel_size": 3, "embedding_dim": 128}
 
 PROVENANCE = {

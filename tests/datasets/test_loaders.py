@@ -175,3 +175,45 @@ def test_return_paths_streams_the_same_recordings(tmp_path):
         root / "clean", allowed=["f1"], pattern=r"(?P<speaker>[fm]\d)_", return_paths=True
     )
     assert len(folder.data) == 6 and all(p.endswith(".wav") for p in folder.data)
+
+
+def _dspspeech_tree(root):
+    """A DSPSpeech-20-shaped folder: 2 speakers x 2 words x 2 repetitions, one copy."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    data = root / "speech_data"
+    for spk in ("15300000001", "15300000002"):
+        (data / spk).mkdir(parents=True)
+        for word in (0, 12):
+            for rep in (1, 2):
+                y = (0.1 * rng.standard_normal(3200)).astype(np.float32)
+                sf.write(data / spk / f"{spk}-{word:02d}-{rep:02d}.wav", y, 16000)
+    # An exact copy under another name (the corpus holds such files), and a stray file.
+    first = data / "15300000001" / "15300000001-00-01.wav"
+    (data / "15300000001" / "15300000001-00-03.wav").write_bytes(first.read_bytes())
+    (data / "15300000001" / "notes.wav").write_bytes(first.read_bytes())
+    return root
+
+
+def test_dspspeech20_loader_drops_exact_copies(tmp_path):
+    from skvoice.datasets import DSPSPEECH20_WORDS, load_dspspeech20
+
+    root = _dspspeech_tree(tmp_path)
+    ds = load_dspspeech20(root, allowed=["15300000002"])
+    assert len(ds.data) == 8 and ds.n_duplicates == 1
+    dropped, kept = ds.duplicates[0]
+    assert dropped.endswith("-00-03.wav") and kept.endswith("-00-01.wav")
+    assert ds.target.tolist() == [0] * 4 + [1] * 4
+    assert sorted(set(ds.word.tolist())) == [0, 12] and DSPSPEECH20_WORDS[12] == "Speech"
+    assert ds.repetition.tolist()[:2] == [1, 2] and ds.sr == 16000
+    assert ds.data[0].dtype == np.float32 and "MIT" in ds.DESCR
+    # The speech_data folder itself works too; words filter; paths only.
+    only = load_dspspeech20(root / "speech_data", words=[12], return_paths=True)
+    assert len(only.data) == 4 and all(p.endswith(".wav") for p in only.data)
+    with pytest.raises(ValueError, match="not in the corpus"):
+        load_dspspeech20(root, allowed=["nobody"])
+    with pytest.raises(ValueError, match="labels 0-19"):
+        load_dspspeech20(root, words=[25])
+    with pytest.raises(FileNotFoundError):
+        load_dspspeech20(tmp_path / "missing")
