@@ -57,6 +57,48 @@ def mean_sd(values, fmt="{:.3f}"):
     return f"{fmt.format(statistics.mean(values))} +- {fmt.format(statistics.stdev(values))}"
 
 
+def bootstrap_ci(values, n_boot=10_000, seed=0):
+    """Mean of ``values`` (one per seed) and its 95 % percentile bootstrap interval."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(axis=1)
+    return (
+        float(values.mean()),
+        float(np.percentile(means, 2.5)),
+        float(np.percentile(means, 97.5)),
+    )
+
+
+def mean_ci(values, fmt="{:.3f}"):
+    """``mean [low, high]``: the mean over seeds with its 95 % bootstrap interval."""
+    import numpy as np
+
+    values = [float(v) for v in values]
+    if np.isnan(values).any():
+        return "n/a"
+    if len(values) == 1:
+        return fmt.format(values[0])
+    mean, low, high = bootstrap_ci(values)
+    return f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]"
+
+
+def paired_difference(a, b, fmt="{:.1f}"):
+    """Mean of the per-seed differences ``a - b`` with its 95 % bootstrap interval.
+
+    Says "within noise" when the interval holds 0.
+    """
+    import numpy as np
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if len(d) < 2:
+        return fmt.format(d.mean()) + " (one seed)"
+    mean, low, high = bootstrap_ci(d)
+    verdict = "within noise" if low <= 0 <= high else ("higher" if mean > 0 else "lower")
+    return f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]: {verdict}"
+
+
 def markdown_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]

@@ -18,7 +18,7 @@ from sklearn.utils import Bunch
 
 from skvoice.datasets import load_speechocean762
 from skvoice.datasets._base import read_many
-from skvoice.metrics import equal_error_rate, far_at_frr
+from skvoice.metrics import cllr, equal_error_rate, far_at_frr, min_cllr, min_dcf
 
 
 def load_corpus(data_home):
@@ -104,16 +104,62 @@ def run(model, so, p, pass_speakers=None, augment=None, seed=0):
     t = time.perf_counter()
     s = scores_of(model, Xte)
     predict_ms = (time.perf_counter() - t) / len(Xte) * 1e3
-    return metrics(s, p) | {"fit s": fit_s, "predict ms": predict_ms}
+    # skvoice's estimators give calibrated log-odds; scikit-learn's SVM a margin.
+    last = model[-1] if hasattr(model, "steps") else model
+    calibrated = type(last).__module__.startswith("skvoice")
+    return metrics(s, p, calibrated) | {"fit s": fit_s, "predict ms": predict_ms}
 
 
-def metrics(s, p):
+def metrics(s, p, calibrated=False):
+    """The protocol's metrics of test scores ``s``.
+
+    ``calibrated``: ``s`` are calibrated log-odds (skvoice's ``decision_function``),
+    read as log-likelihood ratios for Cllr; else Cllr is NaN (n/a).
+    """
     y, kind, adult = p.y[p.test], p.kind[p.test], p.adult[p.test]
     vs_unseen = kind != "seen"
     vs_unseen_adult = vs_unseen & ((kind == "allowed") | adult)
+    yu, su = y[vs_unseen], s[vs_unseen]
+    finite = np.isfinite(su)
     return {
         "EER all": equal_error_rate(y, s),
-        "EER unseen": equal_error_rate(y[vs_unseen], s[vs_unseen]),
+        "EER unseen": equal_error_rate(yu, su),
         "EER unseen adults": equal_error_rate(y[vs_unseen_adult], s[vs_unseen_adult]),
-        "unseen FAR @ 5 % FRR": far_at_frr(y[vs_unseen], s[vs_unseen], 0.05),
+        "unseen FAR @ 5 % FRR": far_at_frr(yu, su, 0.05),
+        "minDCF 0.01": min_dcf(yu, su, p_target=0.01),
+        "minDCF 0.05": min_dcf(yu, su, p_target=0.05),
+        "Cllr": cllr(yu[finite], su[finite]) if calibrated else np.nan,
+        "min Cllr": min_cllr(yu, su),
+    }
+
+
+def trial_list(E, speakers, seed):
+    """Metrics of a trial list: all same-speaker pairs of ``E``'s rows, and as many
+    different-speaker pairs drawn with ``seed``; cosine of centred unit embeddings.
+    """
+    E = np.asarray(E, dtype=float)
+    E = E - E.mean(axis=0)
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    speakers = np.asarray(speakers)
+    same_i, same_j = [], []
+    for s in np.unique(speakers):
+        rows = np.flatnonzero(speakers == s)
+        i, j = np.triu_indices(len(rows), 1)
+        same_i.append(rows[i])
+        same_j.append(rows[j])
+    same_i, same_j = np.concatenate(same_i), np.concatenate(same_j)
+    rng = np.random.default_rng(seed)
+    n = len(same_i)
+    di, dj = rng.integers(0, len(E), 3 * n), rng.integers(0, len(E), 3 * n)
+    keep = speakers[di] != speakers[dj]
+    di, dj = di[keep][:n], dj[keep][:n]
+    i, j = np.r_[same_i, di], np.r_[same_j, dj]
+    y = np.r_[np.ones(n, int), np.zeros(len(di), int)]
+    scores = np.einsum("nd,nd->n", E[i], E[j])
+    return {
+        "trials": len(y),
+        "target trials": n,
+        "EER": equal_error_rate(y, scores),
+        "minDCF 0.01": min_dcf(y, scores, p_target=0.01),
+        "minDCF 0.05": min_dcf(y, scores, p_target=0.05),
     }

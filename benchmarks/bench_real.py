@@ -18,8 +18,9 @@ seed of the EER over all trials. Writes ``benchmarks/results/real.md``
 import argparse
 import warnings
 
-from _common import markdown_table, mean_sd, write_result
-from _real import load_corpus, protocol, run
+import numpy as np
+from _common import SMOKE, markdown_table, mean_ci, mean_sd, paired_difference, write_result
+from _real import load_corpus, protocol, run, trial_list
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -27,7 +28,7 @@ from sklearn.svm import SVC
 
 from skvoice.neural_network import CNNClassifier, SpeakerEmbedder
 from skvoice.preprocessing import MFCCStatistics, SilenceTrimmer, SpectrogramExtractor
-from skvoice.verification import EnrollmentVerifier
+from skvoice.verification import EnrollmentVerifier, make_enrollment_pipeline
 
 
 def rows(seed):
@@ -61,15 +62,50 @@ def rows(seed):
             make_pipeline(*spec, SpeakerEmbedder(random_state=seed), EnrollmentVerifier()),
             ["speakerembedder__speakers", "enrollmentverifier__speakers"],
         ),
+        (
+            "pretrained encoder (speechocean762) + enrolment",
+            make_enrollment_pipeline("speechocean762"),
+            "enrollmentverifier__speakers",
+        ),
     ]
 
 
 COLUMNS = ("EER all", "EER unseen", "EER unseen adults", "unseen FAR @ 5 % FRR")
+#: Protocol v2's columns: the costs of the toolkits on the never-heard trials.
+V2_COLUMNS = (
+    "EER unseen",
+    "minDCF 0.01",
+    "minDCF 0.05",
+    "unseen FAR @ 5 % FRR",
+    "Cllr",
+    "min Cllr",
+)
+#: The embedding of a fitted row, for its trial list (rows that have one).
+EMBEDDINGS = {
+    "skvoice default, speakers passed": lambda m, X: m[-1].embed(m[:-1].transform(X)),
+    "pretrained encoder (speechocean762) + enrolment": lambda m, X: m[:-1].transform(X),
+}
+#: The pairs of rows the docs compare: paired differences of the never-heard EER.
+PAIRS = (
+    ("skvoice default, speakers passed", "MFCC statistics + RBF SVM"),
+    ("skvoice default, speakers passed", "skvoice default, no speakers (binary)"),
+    ("pretrained encoder (speechocean762) + enrolment", "skvoice default, speakers passed"),
+    ("SpeakerEmbedder + EnrollmentVerifier", "skvoice default, speakers passed"),
+)
+#: Utterances of each never-heard speaker in the trial lists.
+TRIAL_UTTERANCES = 2 if SMOKE else 10
 
 
-def main(data, seeds, only=None):
+def trial_rows(so, p):
+    """Rows of the never-heard speakers' first utterances, for the trial lists."""
+    return np.concatenate(
+        [np.flatnonzero(so.speaker == s)[:TRIAL_UTTERANCES] for s in sorted(p.unseen)]
+    )
+
+
+def main(data, seeds, only=None, v2=False):
     so = load_corpus(data)
-    results = {}
+    results, trials = {}, {}
     for seed in seeds:
         p = protocol(so, seed)
         for name, model, speakers in rows(seed):
@@ -78,11 +114,18 @@ def main(data, seeds, only=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 r = run(model, so, p, speakers)
+                if v2 and name in EMBEDDINGS:
+                    idx = trial_rows(so, p)
+                    E = EMBEDDINGS[name](model, [so.waves[i] for i in idx])
+                    trials.setdefault(name, []).append(trial_list(E, so.speaker[idx], seed))
             results.setdefault(name, []).append(r)
             print(
-                f"seed {seed} | {name} | EER all {r['EER all']:.3f} | fit {r['fit s']:.0f} s",
+                f"seed {seed} | {name} | EER unseen {r['EER unseen']:.3f} | "
+                f"fit {r['fit s']:.0f} s",
                 flush=True,
             )
+    if v2:
+        return report_v2(results, trials, seeds)
     table = []
     for name, rs in results.items():
         cells = [mean_sd([100 * r[c] for r in rs], "{:.1f}") for c in COLUMNS]
@@ -101,13 +144,83 @@ def main(data, seeds, only=None):
     return body
 
 
+def report_v2(results, trials, seeds):
+    """Protocol v2: means with 95 % bootstrap intervals over seeds, paired differences."""
+    table = []
+    for name, rs in results.items():
+        cells = [
+            mean_ci([(100 if "EER" in c or "FAR" in c else 1) * r[c] for r in rs], fmt)
+            for c, fmt in zip(
+                V2_COLUMNS, ("{:.1f}", "{:.3f}", "{:.3f}", "{:.1f}", "{:.3f}", "{:.3f}")
+            )
+        ]
+        cells += [mean_ci([r["fit s"] for r in rs], "{:.0f}")]
+        table.append([name, *cells])
+    head = (
+        "model",
+        "EER never heard (%)",
+        "minDCF 0.01",
+        "minDCF 0.05",
+        "FAR never heard @ 5 % FRR (%)",
+        "Cllr",
+        "min Cllr",
+        "fit s",
+    )
+    pairs = [
+        [
+            f"{a} - {b}",
+            paired_difference(
+                [100 * r["EER unseen"] for r in results[a]],
+                [100 * r["EER unseen"] for r in results[b]],
+            ),
+        ]
+        for a, b in PAIRS
+        if a in results and b in results
+    ]
+    trial_table = [
+        [
+            name,
+            f"{ts[0]['trials']:,} ({ts[0]['target trials']:,} target)",
+            mean_ci([100 * t["EER"] for t in ts], "{:.2f}"),
+            mean_ci([t["minDCF 0.01"] for t in ts]),
+            mean_ci([t["minDCF 0.05"] for t in ts]),
+        ]
+        for name, ts in trials.items()
+    ]
+    n = len(seeds)
+    return (
+        f"speechocean762 access-control protocol v2, {n} seeds ({seeds[0]}-{seeds[-1]}); "
+        "mean [95 % bootstrap interval over seeds]. Trials of allowed speakers' and "
+        "never-heard impostors' test recordings; Cllr reads skvoice's calibrated "
+        "log-odds as log-likelihood ratios (n/a: scores that are not calibrated); fit on "
+        "200 recordings, 2 CPU threads:\n\n"
+        + markdown_table(head, table)
+        + "\n\nPaired differences of the never-heard EER (percentage points), mean of the "
+        "per-seed differences [95 % bootstrap interval]:\n\n"
+        + markdown_table(("rows", "difference"), pairs)
+        + f"\n\nTrial lists of the never-heard speakers ({TRIAL_UTTERANCES} utterances "
+        "each): every same-speaker pair and as many different-speaker pairs, cosine of "
+        "the centred embeddings:\n\n"
+        + markdown_table(
+            ("embedding", "trials", "EER (%)", "minDCF 0.01", "minDCF 0.05"), trial_table
+        )
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="extracted speechocean762 folder")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--quick", action="store_true", help="seeds 0 and 1")
     parser.add_argument("--rows", nargs="+", help="only rows whose name contains one of these")
+    parser.add_argument(
+        "--v2",
+        action="store_true",
+        help="protocol v2: 20 seeds by default, intervals, paired differences, trial lists",
+    )
     args = parser.parse_args()
-    seeds = [0, 1] if args.quick else args.seeds
-    body = main(args.data, seeds, args.rows)
-    write_result("real_quick" if args.quick else "real", body)
+    default = list(range(20)) if args.v2 else [0, 1, 2, 3, 4]
+    seeds = [0, 1] if args.quick else (args.seeds or default)
+    body = main(args.data, seeds, args.rows, v2=args.v2)
+    name = "real_v2" if args.v2 else "real"
+    write_result(name + ("_quick" if args.quick else ""), body)
