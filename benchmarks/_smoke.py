@@ -61,8 +61,22 @@ def write_corpus(root):
     return root
 
 
+def write_dspspeech(root):
+    """A DSPSpeech-20-shaped folder: 8 speakers x 2 words x 3 repetitions."""
+    root = Path(root)
+    v = make_voices(n_speakers=8, n_recordings=6, duration=1.0, random_state=1)
+    for k, name in enumerate(np.unique(v.speaker)):
+        spk = f"153000000{k:02d}"
+        (root / "speech_data" / spk).mkdir(parents=True, exist_ok=True)
+        for j, i in enumerate(np.flatnonzero(v.speaker == name)):
+            path = root / "speech_data" / spk / f"{spk}-{j // 3:02d}-{j % 3 + 1:02d}.wav"
+            sf.write(path, v.data[i], v.sr, subtype="PCM_16")
+    return root
+
+
 HERE = Path(__file__).resolve().parent
-#: Arguments of each script on tiny data (``{data}``: the tiny corpus).
+#: Arguments of each script on tiny data (``{data}``: the tiny speechocean762,
+#: ``{dsp}``: the tiny DSPSpeech-20).
 ARGS = {
     "ablation_real.py": [
         "--data",
@@ -80,6 +94,7 @@ ARGS = {
     "bench_cnn.py": ["--quick", "--epochs", "2", "--seeds", "0"],
     "bench_encoder_pairs.py": ["--data", "{data}", "--seeds", "0"],
     "bench_enrolment.py": ["--epochs", "2"],
+    "bench_crossdomain.py": ["--data", "{dsp}", "--seeds", "0", "1"],
     "bench_features.py": ["--quick", "--repeat", "1"],
     "bench_operating_point.py": ["--data", "{data}", "--seeds", "0", "--cv", "2"],
     "bench_pretrained.py": ["--data", "{data}", "--seeds", "0"],
@@ -101,6 +116,7 @@ def run(only=None):
     rows = []
     with tempfile.TemporaryDirectory(prefix="skvoice-bench-smoke-") as tmp:
         data = write_corpus(Path(tmp) / "speechocean762")
+        dsp = write_dspspeech(Path(tmp) / "dspspeech20")
         env = dict(os.environ, SKVOICE_BENCH_SMOKE="1", PYTHONUNBUFFERED="1")
         for name in names:
             out = Path(tmp) / "results" / name
@@ -110,7 +126,7 @@ def run(only=None):
                 rows.append((name, "-", "no smoke arguments in benchmarks/_smoke.py ARGS"))
                 failed += 1
                 continue
-            args = [a.format(data=data) for a in ARGS[name]]
+            args = [a.format(data=data, dsp=dsp) for a in ARGS[name]]
             t = time.perf_counter()
             res = subprocess.run(
                 [sys.executable, name, *args], cwd=HERE, env=env, capture_output=True, text=True

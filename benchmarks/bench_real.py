@@ -144,7 +144,13 @@ def main(data, seeds, only=None, v2=False):
     return body
 
 
-def report_v2(results, trials, seeds):
+def report_v2(
+    results,
+    trials,
+    seeds,
+    title="speechocean762 access-control protocol v2",
+    trial_utterances=TRIAL_UTTERANCES,
+):
     """Protocol v2: means with 95 % bootstrap intervals over seeds, paired differences."""
     table = []
     for name, rs in results.items():
@@ -189,7 +195,7 @@ def report_v2(results, trials, seeds):
     ]
     n = len(seeds)
     return (
-        f"speechocean762 access-control protocol v2, {n} seeds ({seeds[0]}-{seeds[-1]}); "
+        f"{title}, {n} seeds ({seeds[0]}-{seeds[-1]}); "
         "mean [95 % bootstrap interval over seeds]. Trials of allowed speakers' and "
         "never-heard impostors' test recordings; Cllr reads skvoice's calibrated "
         "log-odds as log-likelihood ratios (n/a: scores that are not calibrated); fit on "
@@ -198,7 +204,7 @@ def report_v2(results, trials, seeds):
         + "\n\nPaired differences of the never-heard EER (percentage points), mean of the "
         "per-seed differences [95 % bootstrap interval]:\n\n"
         + markdown_table(("rows", "difference"), pairs)
-        + f"\n\nTrial lists of the never-heard speakers ({TRIAL_UTTERANCES} utterances "
+        + f"\n\nTrial lists of the never-heard speakers ({trial_utterances} utterances "
         "each): every same-speaker pair and as many different-speaker pairs, cosine of "
         "the centred embeddings:\n\n"
         + markdown_table(
