@@ -71,7 +71,8 @@ def open_regular(path, what="file", error=ValueError):
         mode = os.fstat(fh.fileno()).st_mode
         if not stat.S_ISREG(mode):
             raise error(f"{path!r} is {_kind(mode)}, not a regular {what}.")
-        os.set_blocking(fh.fileno(), True)
+        if hasattr(os, "set_blocking"):  # POSIX (and Windows from Python 3.12)
+            os.set_blocking(fh.fileno(), True)
         return fh
     except BaseException:
         fh.close()
