@@ -38,6 +38,19 @@ SIZES = (
 )
 
 
+def split_rows(rng, speaker, heard, unseen, n):
+    """Training and test rows: ``n["train"]`` and ``n["test"]`` of each heard
+    speaker's recordings (shuffled), ``n["unseen"]`` of each unseen speaker's."""
+    train, test = [], []
+    for s in heard:
+        rows = rng.permutation(np.flatnonzero(speaker == s))
+        train += list(rows[: n["train"]])
+        test += list(rows[n["train"] : n["train"] + n["test"]])
+    for s in unseen:
+        test += list(rng.choice(np.flatnonzero(speaker == s), size=n["unseen"], replace=False))
+    return np.array(train), np.array(test)
+
+
 def protocol(so, seed):
     """Training and test rows of one seed, and who is who."""
     rng = np.random.default_rng(seed)
@@ -51,15 +64,8 @@ def protocol(so, seed):
         pick = list(rng.choice(adults, size=n["per_gender"], replace=False))
         chosen += pick
         allowed += pick[: n["allowed"]]
-    train, test = [], []
-    for s in chosen:
-        rows = rng.permutation(np.flatnonzero(so.speaker == s))
-        train += list(rows[: n["train"]])
-        test += list(rows[n["train"] : n["train"] + n["test"]])
     unseen = [s for s in speakers if s not in chosen]
-    for s in unseen:
-        test += list(rng.choice(np.flatnonzero(so.speaker == s), size=n["unseen"], replace=False))
-    train, test = np.array(train), np.array(test)
+    train, test = split_rows(rng, so.speaker, chosen, unseen, n)
     y = np.isin(so.speaker, allowed).astype(int)
     kind = np.where(
         np.isin(so.speaker, allowed),

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 from _common import SMOKE, write_result
-from _real import run, trial_list
+from _real import run, split_rows, trial_list
 from bench_real import EMBEDDINGS, report_v2, rows
 from sklearn.utils import Bunch
 
@@ -62,22 +62,16 @@ def protocol(ds, seed):
     speakers = np.unique(ds.speaker)
     heard = list(rng.choice(speakers, size=n["heard"], replace=False))
     allowed = heard[: n["allowed"]]
-    train, test = [], []
-    for s in heard:
-        own = rng.permutation(np.flatnonzero(ds.speaker == s))
-        train += list(own[: n["train"]])
-        test += list(own[n["train"] : n["train"] + n["test"]])
     unseen = [s for s in speakers if s not in heard]
-    for s in unseen:
-        test += list(rng.choice(np.flatnonzero(ds.speaker == s), n["unseen"], replace=False))
+    train, test = split_rows(rng, ds.speaker, heard, unseen, n)
     kind = np.where(
         np.isin(ds.speaker, allowed),
         "allowed",
         np.where(np.isin(ds.speaker, heard), "seen", "unseen"),
     )
     return Bunch(
-        train=np.array(train),
-        test=np.array(test),
+        train=train,
+        test=test,
         y=np.isin(ds.speaker, allowed).astype(int),
         kind=kind,
         unseen=unseen,
