@@ -67,6 +67,14 @@ def rows(seed):
             make_enrollment_pipeline("speechocean762"),
             "enrollmentverifier__speakers",
         ),
+        (
+            "CNN fine-tuned from the encoder, trunk frozen for 10 epochs",
+            make_pipeline(
+                *spec,
+                CNNClassifier(pretrained="speechocean762", freeze_epochs=10, random_state=seed),
+            ),
+            "cnnclassifier__groups",
+        ),
     ]
 
 
@@ -91,6 +99,10 @@ PAIRS = (
     ("skvoice default, speakers passed", "skvoice default, no speakers (binary)"),
     ("pretrained encoder (speechocean762) + enrolment", "skvoice default, speakers passed"),
     ("SpeakerEmbedder + EnrollmentVerifier", "skvoice default, speakers passed"),
+    (
+        "CNN fine-tuned from the encoder, trunk frozen for 10 epochs",
+        "skvoice default, speakers passed",
+    ),
 )
 #: Utterances of each never-heard speaker in the trial lists.
 TRIAL_UTTERANCES = 2 if SMOKE else 10
