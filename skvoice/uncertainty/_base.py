@@ -124,14 +124,8 @@ class MemberProbaMixin(OperatingPointMixin):
 
     def _finish_fit(self, X, y, fit_params, pos_label):
         """Labels and operating point, once the members are fitted."""
+        # The same value as the network's, resolved by the same rule.
         self._check_binary_labels(needed=False, pos_label=pos_label)
-        for member in getattr(self, "estimators_", [getattr(self, "estimator_", None)]):
-            theirs = getattr(split_final_step(member)[1], "pos_label_", None)
-            if theirs is not None and not _same_label(theirs, self.pos_label_):
-                raise ValueError(
-                    f"The wrapped network accepts {theirs!r}, the wrapper "
-                    f"{self.pos_label_!r}; pass pos_label to one of them."
-                )
         self._fit_operating_point(
             X,
             y,
