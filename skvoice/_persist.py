@@ -290,13 +290,12 @@ class _Archive:
             data = read_capped(fh, limit, f"{path!r}")
         self.path = path
         entries, size = _end_of_directory(path, data)
-        if entries > 2 * len(MEMBERS) or size > MAX_DIRECTORY_BYTES:
-            raise ModelFormatError(
-                f"{path!r} lists {entries} members in {size} bytes; a skvoice model holds "
-                f"{len(MEMBERS)} ({', '.join(MEMBERS)})."
-            )
+        self._check_count(entries, size)
         self._zip = zipfile.ZipFile(io.BytesIO(data))
-        names = [info.filename for info in self._zip.infolist()][: 2 * len(MEMBERS) + 1]
+        # zipfile reads the directory by its size, not by the end record's count,
+        # which may lie: the entries it found are counted again.
+        self._check_count(len(self._zip.infolist()), size)
+        names = [info.filename for info in self._zip.infolist()]
         counts = collections.Counter(names)
         duplicated = sorted(n for n, c in counts.items() if c > 1)
         if duplicated:
@@ -308,6 +307,13 @@ class _Archive:
         for name in ("manifest.json", "weights.pt"):
             if name not in self.infos:
                 raise ModelFormatError(f"{path!r} is not a skvoice model: no {name}.")
+
+    def _check_count(self, entries, size):
+        if entries > 2 * len(MEMBERS) or size > MAX_DIRECTORY_BYTES:
+            raise ModelFormatError(
+                f"{self.path!r} lists {entries} members in {size} bytes; a skvoice model "
+                f"holds {len(MEMBERS)} ({', '.join(MEMBERS)})."
+            )
 
     def __contains__(self, name):
         return name in self.infos

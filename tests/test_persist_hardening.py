@@ -501,3 +501,22 @@ def test_model_files_are_private_to_their_owner(saved, tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_an_end_record_that_understates_the_members_is_caught(saved, tmp_path):
+    # zipfile reads the directory by its size, not by the end record's count: a
+    # record saying 3 over a directory of 13 entries must not hide the other 10
+    # (among them a second manifest.json, which would replace the first).
+    import struct
+
+    path, manifest, weights, _, _ = saved
+    liar = rewrite(tmp_path / "liar.skvoice", manifest, weights)
+    with zipfile.ZipFile(liar, "a") as zf:
+        for i in range(10):
+            zf.writestr(f"m{i}", b"")
+    raw = bytearray(liar.read_bytes())
+    at = raw.rfind(b"PK\x05\x06")
+    raw[at + 8 : at + 12] = struct.pack("<2H", 3, 3)
+    liar.write_bytes(bytes(raw))
+    with pytest.raises(ModelFormatError, match="lists 13 members"):
+        load_model(liar)
