@@ -64,23 +64,32 @@ def protocol(so, seed):
         pick = list(rng.choice(adults, size=n["per_gender"], replace=False))
         chosen += pick
         allowed += pick[: n["allowed"]]
-    unseen = [s for s in speakers if s not in chosen]
-    train, test = split_rows(rng, so.speaker, chosen, unseen, n)
-    y = np.isin(so.speaker, allowed).astype(int)
+    adult = np.array([age[s] >= 18 for s in so.speaker])
+    return assign(rng, so.speaker, chosen, allowed, n, adult)
+
+
+def assign(rng, speaker, heard, allowed, n, adult):
+    """The protocol of one seed once its speakers are chosen: rows, labels, who is who.
+
+    ``heard``: the speakers in training, ``allowed`` among them; every other
+    speaker is never heard. ``adult``: per recording (for the adults-only EER).
+    """
+    unseen = [s for s in np.unique(speaker) if s not in heard]
+    train, test = split_rows(rng, speaker, heard, unseen, n)
     kind = np.where(
-        np.isin(so.speaker, allowed),
+        np.isin(speaker, allowed),
         "allowed",
-        np.where(np.isin(so.speaker, chosen), "seen", "unseen"),
+        np.where(np.isin(speaker, heard), "seen", "unseen"),
     )
     return Bunch(
         train=train,
         test=test,
-        y=y,
+        y=np.isin(speaker, allowed).astype(int),
         kind=kind,
-        allowed=allowed,
-        chosen=chosen,
+        allowed=list(allowed),
+        chosen=list(heard),
         unseen=unseen,
-        adult=np.array([age[s] >= 18 for s in so.speaker]),
+        adult=adult,
     )
 
 

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 from _common import SMOKE, write_result
-from _real import run, split_rows, trial_list
+from _real import assign, run, trial_list
 from bench_real import EMBEDDINGS, report_v2, rows
 from sklearn.utils import Bunch
 
@@ -61,22 +61,8 @@ def protocol(ds, seed):
     rng = np.random.default_rng(seed)
     speakers = np.unique(ds.speaker)
     heard = list(rng.choice(speakers, size=n["heard"], replace=False))
-    allowed = heard[: n["allowed"]]
-    unseen = [s for s in speakers if s not in heard]
-    train, test = split_rows(rng, ds.speaker, heard, unseen, n)
-    kind = np.where(
-        np.isin(ds.speaker, allowed),
-        "allowed",
-        np.where(np.isin(ds.speaker, heard), "seen", "unseen"),
-    )
-    return Bunch(
-        train=train,
-        test=test,
-        y=np.isin(ds.speaker, allowed).astype(int),
-        kind=kind,
-        unseen=unseen,
-        adult=np.ones(len(ds.speaker), bool),  # the corpus gives no ages
-    )
+    # The corpus gives no ages: every recording counts as an adult's.
+    return assign(rng, ds.speaker, heard, heard[: n["allowed"]], n, np.ones(len(ds.speaker), bool))
 
 
 def main(data, seeds):
