@@ -83,6 +83,7 @@ ARGS = {
         "{data}",
         "--seeds",
         "0",
+        "1",
         "--only",
         "default",
         "3 conv blocks",
