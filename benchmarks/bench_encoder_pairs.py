@@ -1,19 +1,20 @@
 """How well the pretrained encoder tells never-heard speakers apart, trial by trial.
 
-Usage: python benchmarks/bench_encoder_pairs.py --data DIR [--seeds 0 1 2 3 4]
+Usage: python benchmarks/bench_encoder_pairs.py --data DIR [--seeds 0 1 ... 19]
 
 On speechocean762's ``train/`` speakers (125, none heard by the shipped encoder),
 each seed draws 6 utterances per speaker; every pair of the 750 recordings is a
 trial (same speaker or not), scored by the cosine of centred embeddings. Rows: the
 pretrained encoder (``SpeakerEmbedder(pretrained=...)``) and standardised MFCC
 statistics (``MFCCStatistics``), the classical baseline. Reports the pairwise EER,
-mean +- sd over the seeds. Writes ``benchmarks/results/encoder_pairs.md``.
+the mean over the seeds with its 95 % bootstrap interval. Writes
+``benchmarks/results/encoder_pairs.md``.
 """
 
 import argparse
 
 import numpy as np
-from _common import SMOKE, markdown_table, mean_sd, write_result
+from _common import SMOKE, markdown_table, mean_ci, write_result
 from _real import load_corpus
 
 from skvoice.metrics import equal_error_rate
@@ -55,11 +56,11 @@ def main(data, seeds, encoder="speechocean762"):
         rows["MFCC statistics (standardised)"].append(
             pairwise_eer((Ms - Ms.mean(0)) / Ms.std(0), speaker[idx])
         )
-    table = [[k, mean_sd([100 * v for v in vs], "{:.1f}")] for k, vs in rows.items()]
+    table = [[k, mean_ci([100 * v for v in vs], "{:.1f}")] for k, vs in rows.items()]
     return (
         f"speechocean762 `train/`: {len(np.unique(speaker))} speakers x {PER_SPEAKER} "
         "utterances, every pair a trial; "
-        f"seeds {list(seeds)}, mean +- sd.\n\n"
+        f"seeds {list(seeds)}, mean [95 % bootstrap interval over seeds].\n\n"
         + markdown_table(("embedding", "pairwise EER (%)"), table)
     )
 
@@ -67,6 +68,6 @@ def main(data, seeds, encoder="speechocean762"):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="extracted speechocean762 folder")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     args = parser.parse_args()
     write_result("encoder_pairs", main(args.data, args.seeds))
