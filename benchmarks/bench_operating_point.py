@@ -35,10 +35,10 @@ from _common import markdown_table, mean_ci, write_result
 from _real import load_corpus, protocol
 from sklearn.pipeline import make_pipeline
 
+from skvoice.metrics._verification import far_cut
 from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 from skvoice.uncertainty import expected_calibration_error
-from skvoice.verification._operating_point import far_cut
 
 TARGETS = (0.01, 0.05, 0.10)
 

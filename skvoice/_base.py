@@ -6,6 +6,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._progress import progress
+from ._state import require
 from .io._lazy import LazyRecordings, check_paths
 from .io._validation import all_paths, check_lazy_rate, iter_waveforms
 
@@ -110,7 +111,6 @@ class WaveformTransformerMixin(TransformerMixin):
 
     def _set_fitted_state(self, record, tensors):
         """Fitted from the parameters alone, as ``fit`` does (see ``skvoice._state``)."""
-        from ._state import require
 
         require(record == {} and not tensors, f"{type(self).__name__} holds no fitted state")
         if hasattr(self, "_check_params"):

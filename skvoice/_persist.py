@@ -82,6 +82,7 @@ class UnsignedModelWarning(UserWarning):
 
 
 def _registry():
+    from .decisions import EnrollmentVerifier
     from .neural_network import CNNClassifier, SpeakerEmbedder
     from .preprocessing import (
         ChannelUnion,
@@ -91,7 +92,6 @@ def _registry():
         SilenceTrimmer,
         SpectrogramExtractor,
     )
-    from .verification import EnrollmentVerifier
 
     return {
         c.__name__: c

@@ -4,7 +4,16 @@ import os
 import sys
 import warnings
 
-__all__ = ["warn_caller"]
+__all__ = ["UnreachableFARWarning", "warn_caller"]
+
+
+class UnreachableFARWarning(UserWarning):
+    """A ``target_far`` finer than the impostor scores behind the threshold can resolve.
+
+    With ``n`` impostor recordings a threshold can only be placed between their
+    scores, so a target below ``1 / n`` puts it at the highest impostor score: the
+    realised FAR on voices never heard is then unknown, not ``target_far``.
+    """
 
 
 def _library_dirs():

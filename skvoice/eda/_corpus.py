@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
-from ..preprocessing import F0Extractor, SilenceTrimmer, SpectrogramExtractor
+from ..io import check_waveforms
+from ..preprocessing import F0Extractor, SilenceTrimmer, SpectrogramExtractor, frame_rms_db
 
 __all__ = [
     "recordings_per_speaker",
@@ -170,8 +171,6 @@ def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0, top_db=30.0):
     table : DataFrame (or dict of arrays)
         Columns ``speaker``, ``recording``, ``time`` (s), ``f0`` (Hz).
     """
-    from ..io import check_waveforms
-    from ..preprocessing._silence import frame_rms_db
 
     waves = check_waveforms(X, allow_paths=True, sr=sr)
     ext = F0Extractor(sr=sr, fmin=fmin, fmax=fmax).fit(waves)

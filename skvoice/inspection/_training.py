@@ -9,7 +9,7 @@ from sklearn.metrics import get_scorer
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..verification._scoring import CosineScorer, unit_rows
+from ..decisions import CosineScorer, unit_rows
 from ._common import leaf_layers, preserved_state, resolve_network, spectrograms_for
 
 __all__ = ["layer_drift", "reinitialization_robustness"]

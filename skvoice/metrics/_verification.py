@@ -7,6 +7,9 @@ from sklearn.metrics import make_scorer, roc_curve
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, validate_params
 
+from .._labels import allowed_mask
+from .._warnings import UnreachableFARWarning, warn_caller
+
 __all__ = [
     "equal_error_rate",
     "false_acceptance_rate",
@@ -24,19 +27,22 @@ __all__ = [
 ]
 
 
-def _binary(y_true, y_other, name):
+def _binary(y_true, y_other, name, pos_label=None):
+    """``y_true`` as 1 (allowed) / 0 (refused) by ``pos_label``, and ``y_other``."""
     y_true = column_or_1d(y_true)
     y_other = column_or_1d(y_other)
     if y_true.shape[0] != y_other.shape[0]:
         raise ValueError(f"y_true has {y_true.shape[0]} values but {name} has {y_other.shape[0]}.")
-    labels = np.unique(y_true)
-    if not np.all(np.isin(labels, [0, 1])):
-        raise ValueError(f"y_true must hold 0 (refused) and 1 (allowed), got {labels}.")
-    return y_true.astype(int), y_other
+    return allowed_mask(y_true, pos_label, "y_true").astype(int), y_other
 
 
-def _roc(y_true, y_score):
-    y_true, y_score = _binary(y_true, y_score, "y_score")
+def _accepted(y_pred, pos_label):
+    """Which predictions accept: equal to ``pos_label`` (1 when None)."""
+    return np.asarray(y_pred) == (1 if pos_label is None else pos_label)
+
+
+def _roc(y_true, y_score, pos_label=None):
+    y_true, y_score = _binary(y_true, y_score, "y_score", pos_label)
     if len(np.unique(y_true)) != 2:
         raise ValueError("Need both allowed (1) and refused (0) recordings to score.")
     if not np.all(np.isfinite(y_score)):
@@ -45,11 +51,42 @@ def _roc(y_true, y_score):
     return far, 1.0 - tar, thresholds
 
 
+def far_cut(impostor_scores, target_far):
+    """The highest impostor score that must be refused to keep FAR <= ``target_far``.
+
+    Accepting only scores strictly above the returned value accepts at most
+    ``floor(target_far * n)`` of the ``n`` impostors (fewer with ties), and no
+    lower cut does. ``-inf`` when every impostor may be accepted. Warns
+    (:class:`UnreachableFARWarning`) when ``target_far * n < 1``: no threshold
+    between the scores then reaches the target.
+    """
+    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64))[::-1]
+    if scores.size == 0:
+        raise ValueError("No impostor scores to choose a threshold on.")
+    if target_far * scores.size < 1 - 1e-9:
+        needed = int(np.ceil(1 / target_far - 1e-9))
+        warn_caller(
+            f"target_far={target_far:g} cannot be reached with {scores.size} impostor "
+            f"recording(s): it needs at least {needed}. The threshold is the highest "
+            "impostor score, so the false-acceptance rate on voices never heard is "
+            "unknown. Add refused speakers (or a cohort of non-users), or raise target_far.",
+            UnreachableFARWarning,
+        )
+    # The small tolerance keeps e.g. 0.29 * 100 = 28.999999999999996 at 29.
+    k = int(np.floor(target_far * scores.size + 1e-9))
+    return -np.inf if k >= scores.size else float(scores[k])
+
+
 @validate_params(
-    {"y_true": ["array-like"], "y_score": ["array-like"], "return_threshold": ["boolean"]},
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "return_threshold": ["boolean"],
+        "pos_label": "no_validation",
+    },
     prefer_skip_nested_validation=True,
 )
-def equal_error_rate(y_true, y_score, *, return_threshold=False):
+def equal_error_rate(y_true, y_score, *, return_threshold=False, pos_label=None):
     """Equal error rate: where false acceptance equals false rejection.
 
     Each distinct score is a threshold and gives one point (FAR, FRR); between
@@ -66,6 +103,8 @@ def equal_error_rate(y_true, y_score, *, return_threshold=False):
     return_threshold : bool, default=False
         Also return the score threshold at the crossing.
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     eer : float
@@ -81,7 +120,7 @@ def equal_error_rate(y_true, y_score, *, return_threshold=False):
     >>> equal_error_rate([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
     0.0
     """
-    far, frr, thresholds = _roc(y_true, y_score)
+    far, frr, thresholds = _roc(y_true, y_score, pos_label)
     diff = frr - far  # decreasing from 1 to -1 along the curve
     i = int(np.flatnonzero(diff <= 0)[0])
     if diff[i] == 0 or i == 0:
@@ -96,10 +135,10 @@ def equal_error_rate(y_true, y_score, *, return_threshold=False):
 
 
 @validate_params(
-    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "pos_label": "no_validation"},
     prefer_skip_nested_validation=True,
 )
-def false_acceptance_rate(y_true, y_pred):
+def false_acceptance_rate(y_true, y_pred, *, pos_label=None):
     """Fraction of refused recordings (``y_true == 0``) that were accepted.
 
     Parameters
@@ -107,6 +146,8 @@ def false_acceptance_rate(y_true, y_pred):
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels (1 allowed, 0 refused).
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     far : float
@@ -117,18 +158,18 @@ def false_acceptance_rate(y_true, y_pred):
     >>> false_acceptance_rate([0, 0, 0, 1], [1, 0, 0, 1])
     0.3333333333333333
     """
-    y_true, y_pred = _binary(y_true, y_pred, "y_pred")
+    y_true, y_pred = _binary(y_true, y_pred, "y_pred", pos_label)
     refused = y_true == 0
     if not refused.any():
         raise ValueError("No refused recordings (y_true == 0): FAR is undefined.")
-    return float(np.mean(y_pred[refused] == 1))
+    return float(np.mean(_accepted(y_pred[refused], pos_label)))
 
 
 @validate_params(
-    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "pos_label": "no_validation"},
     prefer_skip_nested_validation=True,
 )
-def false_rejection_rate(y_true, y_pred):
+def false_rejection_rate(y_true, y_pred, *, pos_label=None):
     """Fraction of allowed recordings (``y_true == 1``) that were refused.
 
     Parameters
@@ -136,6 +177,8 @@ def false_rejection_rate(y_true, y_pred):
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels (1 allowed, 0 refused).
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     frr : float
@@ -146,11 +189,11 @@ def false_rejection_rate(y_true, y_pred):
     >>> false_rejection_rate([1, 1, 0, 0], [1, 0, 0, 0])
     0.5
     """
-    y_true, y_pred = _binary(y_true, y_pred, "y_pred")
+    y_true, y_pred = _binary(y_true, y_pred, "y_pred", pos_label)
     allowed = y_true == 1
     if not allowed.any():
         raise ValueError("No allowed recordings (y_true == 1): FRR is undefined.")
-    return float(np.mean(y_pred[allowed] != 1))
+    return float(np.mean(~_accepted(y_pred[allowed], pos_label)))
 
 
 @validate_params(
@@ -158,10 +201,11 @@ def false_rejection_rate(y_true, y_pred):
         "y_true": ["array-like"],
         "y_score": ["array-like"],
         "frr": [Interval(Real, 0, 1, closed="both")],
+        "pos_label": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
-def far_at_frr(y_true, y_score, frr=0.05):
+def far_at_frr(y_true, y_score, frr=0.05, *, pos_label=None):
     """Lowest false-acceptance rate with a false-rejection rate at most ``frr``.
 
     Parameters
@@ -173,6 +217,8 @@ def far_at_frr(y_true, y_score, frr=0.05):
     frr : float, default=0.05
         Largest tolerated false-rejection rate.
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     far : float
@@ -183,7 +229,7 @@ def far_at_frr(y_true, y_score, frr=0.05):
     >>> far_at_frr([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.5, 0.9], frr=0.0)
     0.25
     """
-    far, frr_curve, _ = _roc(y_true, y_score)
+    far, frr_curve, _ = _roc(y_true, y_score, pos_label)
     return float(far[frr_curve <= frr + 1e-12].min())
 
 
@@ -192,10 +238,11 @@ def far_at_frr(y_true, y_score, frr=0.05):
         "y_true": ["array-like"],
         "y_score": ["array-like"],
         "target_far": [Interval(Real, 0, 1, closed="neither")],
+        "pos_label": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
-def threshold_at_far(y_true, y_score, target_far):
+def threshold_at_far(y_true, y_score, target_far, *, pos_label=None):
     """Lowest threshold whose false-acceptance rate on these scores is at most ``target_far``.
 
     Accepting ``y_score >= threshold`` (the rule of scikit-learn's
@@ -214,6 +261,8 @@ def threshold_at_far(y_true, y_score, target_far):
     target_far : float in (0, 1)
         Largest tolerated false-acceptance rate.
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     threshold : float
@@ -228,9 +277,7 @@ def threshold_at_far(y_true, y_score, target_far):
     >>> float(t) > 0.3, [s >= t for s in scores]
     (True, [False, False, False, True, True, True])
     """
-    from ..verification._operating_point import far_cut
-
-    y_true, y_score = _binary(y_true, y_score, "y_score")
+    y_true, y_score = _binary(y_true, y_score, "y_score", pos_label)
     y_score = np.asarray(y_score, dtype=np.float64)
     if not np.all(np.isfinite(y_score)):
         raise ValueError("y_score contains NaN or infinite values.")
@@ -245,10 +292,13 @@ def threshold_at_far(y_true, y_score, target_far):
         "speakers": ["array-like"],
         "n_bootstraps": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "pos_label": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
-def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random_state=0):
+def acceptance_by_speaker(
+    y_true, y_pred, speakers, *, n_bootstraps=1000, random_state=0, pos_label=None
+):
     """Per speaker: how often they were let in, with a bootstrap interval.
 
     A pooled EER hides who gets in: one impostor accepted half of the time is a
@@ -270,6 +320,8 @@ def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random
     random_state : int, default=0
         Seed of the resampling.
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     table : dict of ndarray
@@ -283,7 +335,7 @@ def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random
     >>> t["speaker"].tolist(), t["accepted"].round(2).tolist()
     (['a', 'b'], [0.5, 0.67])
     """
-    y_true, y_pred = _binary(y_true, y_pred, "y_pred")
+    y_true, y_pred = _binary(y_true, y_pred, "y_pred", pos_label)
     speakers = column_or_1d(np.asarray(speakers)).astype(str)
     if len(speakers) != len(y_true):
         raise ValueError(f"speakers has {len(speakers)} values but y_true has {len(y_true)}.")
@@ -295,7 +347,7 @@ def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random
         labels = np.unique(y_true[rows])
         if len(labels) > 1:
             raise ValueError(f"Speaker {name!r} has allowed and refused recordings.")
-        accepted = (np.asarray(y_pred)[rows] == 1).astype(float)
+        accepted = _accepted(np.asarray(y_pred)[rows], pos_label).astype(float)
         # Every resample at once: (n_bootstraps, n_recordings) indices.
         draws = rng.integers(0, len(accepted), (n_bootstraps, len(accepted)))
         means = accepted[draws].mean(axis=1)
@@ -316,10 +368,13 @@ def acceptance_by_speaker(y_true, y_pred, speakers, *, n_bootstraps=1000, random
         "c_miss": [Interval(Real, 0, None, closed="neither")],
         "c_fa": [Interval(Real, 0, None, closed="neither")],
         "return_threshold": ["boolean"],
+        "pos_label": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
-def min_dcf(y_true, y_score, *, p_target=0.01, c_miss=1.0, c_fa=1.0, return_threshold=False):
+def min_dcf(
+    y_true, y_score, *, p_target=0.01, c_miss=1.0, c_fa=1.0, return_threshold=False, pos_label=None
+):
     """Minimum normalised detection cost over all thresholds (NIST SRE, WeSpeaker).
 
     At a threshold, ``DCF = c_miss * p_target * P_miss + c_fa * (1 - p_target) *
@@ -343,6 +398,8 @@ def min_dcf(y_true, y_score, *, p_target=0.01, c_miss=1.0, c_fa=1.0, return_thre
     return_threshold : bool, default=False
         Also return the threshold at the minimum (accept scores >= it).
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     min_dcf : float
@@ -360,7 +417,7 @@ def min_dcf(y_true, y_score, *, p_target=0.01, c_miss=1.0, c_fa=1.0, return_thre
     >>> round(min_dcf(y, s, p_target=0.5), 3)
     0.333
     """
-    far, frr, thresholds = _roc(y_true, y_score)
+    far, frr, thresholds = _roc(y_true, y_score, pos_label)
     cost = c_miss * p_target * frr + c_fa * (1.0 - p_target) * far
     cost = cost / min(c_miss * p_target, c_fa * (1.0 - p_target))
     best = int(np.argmin(cost))
@@ -374,10 +431,10 @@ def _log2_1p_exp(x):
 
 
 @validate_params(
-    {"y_true": ["array-like"], "llr": ["array-like"]},
+    {"y_true": ["array-like"], "llr": ["array-like"], "pos_label": "no_validation"},
     prefer_skip_nested_validation=True,
 )
-def cllr(y_true, llr):
+def cllr(y_true, llr, *, pos_label=None):
     """Log-likelihood-ratio cost of calibrated scores, in bits (Brümmer, 2006).
 
     ``Cllr = (mean over targets of log2(1 + e^-llr) + mean over non-targets of
@@ -397,6 +454,8 @@ def cllr(y_true, llr):
         its calibration saw as many allowed as refused scores; else subtract
         the log-odds of that prior.
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     cllr : float
@@ -409,7 +468,7 @@ def cllr(y_true, llr):
     >>> round(cllr([0, 0, 1, 1], [-4.0, -2.0, 3.0, 5.0]), 3)
     0.072
     """
-    y_true, llr = _binary(y_true, llr, "llr")
+    y_true, llr = _binary(y_true, llr, "llr", pos_label)
     llr = np.asarray(llr, dtype=np.float64)
     if len(np.unique(y_true)) != 2:
         raise ValueError("Need both allowed (1) and refused (0) recordings to score.")
@@ -420,10 +479,10 @@ def cllr(y_true, llr):
 
 
 @validate_params(
-    {"y_true": ["array-like"], "y_score": ["array-like"]},
+    {"y_true": ["array-like"], "y_score": ["array-like"], "pos_label": "no_validation"},
     prefer_skip_nested_validation=True,
 )
-def min_cllr(y_true, y_score):
+def min_cllr(y_true, y_score, *, pos_label=None):
     """The Cllr of ``y_score`` after the best monotone calibration (PAV).
 
     The scores are mapped to posteriors by isotonic regression (the pool
@@ -439,6 +498,8 @@ def min_cllr(y_true, y_score):
     y_score : array-like of shape (n_samples,)
         Higher means more likely allowed (any monotone scale).
 
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
     Returns
     -------
     min_cllr : float
@@ -454,7 +515,7 @@ def min_cllr(y_true, y_score):
     """
     from sklearn.isotonic import IsotonicRegression
 
-    y_true, y_score = _binary(y_true, y_score, "y_score")
+    y_true, y_score = _binary(y_true, y_score, "y_score", pos_label)
     y_score = np.asarray(y_score, dtype=np.float64)
     if len(np.unique(y_true)) != 2:
         raise ValueError("Need both allowed (1) and refused (0) recordings to score.")
@@ -467,12 +528,12 @@ def min_cllr(y_true, y_score):
     return float(min(cllr(y_true, llr), 1.0))
 
 
-def _neg_eer(y_true, y_score):
-    return -equal_error_rate(y_true, y_score)
+def _neg_eer(y_true, y_score, **kwargs):
+    return -equal_error_rate(y_true, y_score, **kwargs)
 
 
-def _neg_far_at_frr(y_true, y_score, frr=0.05):
-    return -far_at_frr(y_true, y_score, frr=frr)
+def _neg_far_at_frr(y_true, y_score, frr=0.05, **kwargs):
+    return -far_at_frr(y_true, y_score, frr=frr, **kwargs)
 
 
 #: Scorer for ``scoring=``: the negated equal error rate (greater is better).
@@ -483,12 +544,12 @@ far_at_frr_scorer = make_scorer(
 )
 
 
-def _neg_min_dcf(y_true, y_score, p_target=0.01):
-    return -min_dcf(y_true, y_score, p_target=p_target)
+def _neg_min_dcf(y_true, y_score, p_target=0.01, **kwargs):
+    return -min_dcf(y_true, y_score, p_target=p_target, **kwargs)
 
 
-def _neg_cllr(y_true, llr):
-    return -cllr(y_true, llr)
+def _neg_cllr(y_true, llr, **kwargs):
+    return -cllr(y_true, llr, **kwargs)
 
 
 #: Scorer for ``scoring=``: the negated minimum DCF at p_target 0.01 (greater is better).

@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d
 
 from .._groups import speaker_columns
+from .._labels import allowed_mask
 
 __all__ = ["OpenSetGroupKFold"]
 
@@ -35,6 +36,10 @@ class OpenSetGroupKFold(BaseCrossValidator):
         Shuffle speakers and content units before assigning them to folds.
     random_state : int, RandomState instance or None, default=None
         Seed of the shuffling; only used when ``shuffle=True``.
+    pos_label : int, float, bool or str, default=None
+        The allowed label of ``y``. None: 1, which labels 0/1, False/True and
+        -1/1 need; any other labels (``"allowed"`` / ``"refused"``) must name it,
+        since the order of the labels never decides who is allowed.
 
     See Also
     --------
@@ -57,12 +62,13 @@ class OpenSetGroupKFold(BaseCrossValidator):
 
     __metadata_request__split = {"groups": True}
 
-    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None, pos_label=None):
         if not isinstance(n_splits, Integral) or n_splits < 2:
             raise ValueError(f"n_splits must be an integer >= 2, got {n_splits!r}.")
         self.n_splits = int(n_splits)
         self.shuffle = shuffle
         self.random_state = random_state
+        self.pos_label = pos_label
 
     def get_n_splits(self, X=None, y=None, groups=None):
         """Number of folds.
@@ -93,9 +99,9 @@ class OpenSetGroupKFold(BaseCrossValidator):
         mixed = [spk_ids[s] for s, lab in enumerate(labels) if len(lab) > 1]
         if mixed:
             raise ValueError(f"Speaker(s) {mixed} have both allowed and refused recordings.")
-        positive = np.unique(y).max() if len(np.unique(y)) else 1
-        allowed = [s for s, lab in enumerate(labels) if lab[0] == positive]
-        refused = [s for s, lab in enumerate(labels) if lab[0] != positive]
+        is_allowed = allowed_mask(y, self.pos_label, "OpenSetGroupKFold's y")
+        allowed = [s for s in range(len(spk_ids)) if is_allowed[spk_index == s][0]]
+        refused = [s for s in range(len(spk_ids)) if not is_allowed[spk_index == s][0]]
         if len(refused) < k:
             raise ValueError(
                 f"n_splits={k} needs at least {k} refused speakers (one unseen impostor per "
@@ -145,7 +151,8 @@ class OpenSetGroupKFold(BaseCrossValidator):
         X : array-like or list of length n_samples
             Recordings (only their number is used).
         y : array-like of shape (n_samples,)
-            1 for allowed speakers, 0 for refused ones.
+            1 for allowed speakers, 0 for refused ones (or ``pos_label`` for
+            allowed, anything else refused).
         groups : array-like of shape (n_samples,) or (n_samples, 2)
             Speaker of each recording, or (speaker, content) columns.
 

@@ -14,8 +14,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._groups import speaker_columns
-from ..verification._operating_point import OperatingPointMixin
-from ..verification._scoring import CosineScorer, PosteriorScorer, unit_rows
+from ..decisions import (
+    CosineScorer,
+    EnrollmentVerifier,
+    OperatingPointMixin,
+    PosteriorScorer,
+    unit_rows,
+)
 from ._base import (
     ModuleParamsMixin,
     SpectrogramNetMixin,
@@ -574,8 +579,6 @@ class CNNClassifier(
         """The cosine enrolment (``verifier_``) and the novelty statistics."""
         embeddings = self._embeddings(specs)
         if self.backend_ == "cosine":
-            from ..verification import EnrollmentVerifier
-
             # Unit-length embeddings, as SpeakerEmbedder gives them: the same
             # enrolment whichever way the network is used.
             self.verifier_ = EnrollmentVerifier(**self._verifier_params).fit(

@@ -7,10 +7,11 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
-from ..verification._scoring import unit_rows
+from .._state import StateError, require
+from ..decisions import unit_rows
 from ._base import resolve_device
 from ._cnn import CNNClassifier
-from ._pretrained import PretrainedEncoder
+from ._pretrained import SHIPPED, PretrainedEncoder
 
 __all__ = ["SpeakerEmbedder"]
 
@@ -163,7 +164,6 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         Its weights ship with skvoice, so a model file names them. A trained
         embedder is saved as the CNNClassifier pipeline it came from.
         """
-        from ._pretrained import SHIPPED
 
         check_is_fitted(self)
         name = self.pretrained
@@ -180,8 +180,6 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         return {"encoder": {"name": name, "sha256": SHIPPED[name]}}, {}
 
     def _set_fitted_state(self, record, tensors):
-        from .._state import StateError, require
-        from ._pretrained import SHIPPED
 
         encoder = record.get("encoder") if isinstance(record, dict) else None
         require(isinstance(encoder, dict) and not tensors, "no encoder record")

@@ -10,7 +10,28 @@ __all__ = ["ConvBlock", "SpectrogramCNN"]
 
 
 class ConvBlock(nn.Module):
-    """Conv 3x3 - batch norm - ReLU - 2x2 max pooling (skipped on a size-1 axis)."""
+    """Conv 3x3 - batch norm - ReLU - 2x2 max pooling (skipped on a size-1 axis) - dropout.
+
+    The building block of :class:`SpectrogramCNN`'s trunk. Its ``dropout`` is
+    channel dropout (``Dropout2d``) after the pooling, an ``Identity`` at rate 0:
+    the place where MC dropout samples the trunk.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input and of the output.
+    kernel_size : int, default=3
+        Size of the square kernel ("same" padding).
+    dropout : float, default=0.0
+        Rate of the channel dropout after the pooling.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvoice.neural_network import ConvBlock
+    >>> ConvBlock(1, 16)(torch.zeros(2, 1, 64, 100)).shape
+    torch.Size([2, 16, 32, 50])
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, dropout=0.0):
         super().__init__()

@@ -12,8 +12,9 @@ from numbers import Real
 import numpy as np
 import torch
 
+from .._labels import known_allowed_label
 from .._state import StateError, is_int, is_matrix, is_vector, jsonable, label_list, require
-from ..verification._operating_point import known_allowed_label
+from ..decisions import EnrollmentVerifier
 
 __all__ = ["declared_tensors", "network_state", "restore_network"]
 
@@ -165,7 +166,6 @@ def _restore_novelty(net, state):
 
 def restore_network(net, info, tensors):
     """Set a CNNClassifier's fitted state from its record and weights."""
-    from ..verification import EnrollmentVerifier
     from ._base import resolve_device
     from ._cnn import build_net
 

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from ..metrics import equal_error_rate
+
 __all__ = ["SpeakerVerificationScoring", "hold_out_speakers", "verification_eer"]
 
 
@@ -37,7 +39,6 @@ def hold_out_speakers(speaker_class, fraction, seed):
 
 def verification_eer(embeddings, speakers):
     """EER of all same-speaker against different-speaker pairs, scored by cosine."""
-    from ..metrics import equal_error_rate
 
     e = torch.nn.functional.normalize(embeddings - embeddings.mean(0), dim=1)
     sim = (e @ e.T).numpy()

@@ -8,6 +8,8 @@ from sklearn.base import TransformerMixin, clone
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
+from .._state import require
+
 __all__ = ["ChannelUnion"]
 
 
@@ -151,7 +153,6 @@ class ChannelUnion(TransformerMixin, _BaseComposition):
         return {"transformers_": records}, tensors
 
     def _set_fitted_state(self, record, tensors):
-        from .._state import require
 
         self._validate()
         records = record.get("transformers_") if isinstance(record, dict) else None

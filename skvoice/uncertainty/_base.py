@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ..verification._operating_point import OperatingPointMixin
+from ..decisions import OperatingPointMixin
+from ..neural_network import CNNClassifier
 from ._metrics import uncertainty_decomposition
 
 __all__ = ["MemberProbaMixin"]
@@ -197,8 +198,6 @@ class MemberProbaMixin(OperatingPointMixin):
 
     def __sklearn_tags__(self):
         from sklearn.utils import get_tags
-
-        from ..neural_network import CNNClassifier
 
         tags = super().__sklearn_tags__()
         inner = get_tags(CNNClassifier() if self.estimator is None else self.estimator)

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
+from ..neural_network import ConvBlock
 from ._base import (
     OPERATING_POINT_CONSTRAINTS,
     MemberProbaMixin,
@@ -180,7 +181,6 @@ TRUNK_DROPOUT = 0.1
 
 def _with_block_dropout(module, rate):
     """A structural copy of ``module`` whose conv blocks end in ``Dropout2d(rate)``."""
-    from ..neural_network._module import ConvBlock
 
     def switched(m):
         if isinstance(m, ConvBlock):

@@ -7,6 +7,8 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
+from ..neural_network import CNNClassifier
+
 __all__ = ["RoutingMixin"]
 
 
@@ -21,7 +23,6 @@ class RoutingMixin:
     """
 
     def _default_estimator(self):
-        from ..neural_network import CNNClassifier
 
         return CNNClassifier() if self.estimator is None else self.estimator
 

@@ -1,7 +1,11 @@
-"""Speaker verification by enrolment: no retraining when the allowed users change."""
+"""Speaker verification by enrolment: no retraining when the allowed users change.
 
-from ._enrollment import EnrollmentVerifier
-from ._operating_point import UnreachableFARWarning
+:func:`make_enrollment_pipeline` joins the front-end, a pretrained encoder of
+:mod:`skvoice.neural_network` and :class:`EnrollmentVerifier` (from the decisions
+layer, :mod:`skvoice.decisions`) into one pipeline.
+"""
+
+from ..decisions import EnrollmentVerifier, UnreachableFARWarning
 from ._pipeline import make_enrollment_pipeline
 
 __all__ = ["EnrollmentVerifier", "UnreachableFARWarning", "make_enrollment_pipeline"]

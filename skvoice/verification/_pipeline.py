@@ -6,6 +6,10 @@ from numbers import Integral
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..decisions import EnrollmentVerifier
+from ..neural_network import SpeakerEmbedder, encoder_card
+from ..preprocessing import Resampler, SilenceTrimmer, SpectrogramExtractor
+
 __all__ = ["make_enrollment_pipeline"]
 
 
@@ -63,11 +67,6 @@ def make_enrollment_pipeline(
     >>> pipe.predict_proba(v.data[:2]).shape
     (2, 2)
     """
-    from ..neural_network import SpeakerEmbedder
-    from ..neural_network._pretrained import encoder_card
-    from ..preprocessing import Resampler, SilenceTrimmer, SpectrogramExtractor
-    from ._enrollment import EnrollmentVerifier
-
     front = encoder_card(pretrained)["frontend"]
     rate = int(front["sr"])
     steps = []

@@ -286,3 +286,63 @@ def test_new_scorers_in_a_search():
     assert min_dcf_scorer(clf, X, y) == -min_dcf(y, clf.decision_function(X))
     assert cllr_scorer(clf, X, y) < 0
     assert cross_val_score(LogisticRegression(), X, y, scoring=min_dcf_scorer, cv=3).shape == (3,)
+
+
+def test_pos_label_names_the_allowed_label():
+    """String labels give the same rates as 0/1 once pos_label names the allowed one."""
+    from skvoice.metrics import (
+        cllr,
+        equal_error_rate,
+        false_acceptance_rate,
+        false_rejection_rate,
+        far_at_frr,
+        min_cllr,
+        min_dcf,
+        threshold_at_far,
+    )
+
+    rng = np.random.default_rng(0)
+    y01 = rng.integers(0, 2, 60)
+    y01[:2] = [0, 1]
+    score = y01 + rng.normal(0, 0.8, 60)
+    names = np.where(y01 == 1, "allowed", "refused")
+    for f in (equal_error_rate, far_at_frr, min_dcf, min_cllr, cllr):
+        assert f(names, score, pos_label="allowed") == f(y01, score)
+    assert threshold_at_far(names, score, 0.1, pos_label="allowed") == threshold_at_far(
+        y01, score, 0.1
+    )
+    pred01 = (score > 0.5).astype(int)
+    pred = np.where(pred01 == 1, "allowed", "refused")
+    assert false_acceptance_rate(names, pred, pos_label="allowed") == false_acceptance_rate(
+        y01, pred01
+    )
+    assert false_rejection_rate(names, pred, pos_label="allowed") == false_rejection_rate(
+        y01, pred01
+    )
+    # "refused" sorts after "allowed": without pos_label nothing guesses from the order.
+    with pytest.raises(ValueError, match="pos_label"):
+        equal_error_rate(names, score)
+    with pytest.raises(ValueError, match="pos_label"):
+        false_acceptance_rate(names, pred)
+
+
+def test_scorer_passes_pos_label():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import make_scorer
+
+    from skvoice.metrics import equal_error_rate
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=80) > 0, "allowed", "refused")
+    clf = LogisticRegression().fit(X, y)  # classes_ = ["allowed", "refused"]
+    scorer = make_scorer(
+        equal_error_rate,
+        greater_is_better=False,
+        response_method="decision_function",
+        pos_label="allowed",
+    )
+    # decision_function scores "refused"; the scorer flips it for pos_label.
+    expected = equal_error_rate(y, -clf.decision_function(X), pos_label="allowed")
+    assert -scorer(clf, X, y) == pytest.approx(expected)
+    assert expected < 0.3

@@ -100,3 +100,22 @@ def test_groupkfold_catch_allowed_speakers_unseen():
     y = np.isin(speakers, list("ab")).astype(int)
     for train, test in GroupKFold(3).split(speakers, y, speakers):
         assert set(speakers[test]).isdisjoint(speakers[train])
+
+
+def test_pos_label_decides_who_is_held_out_whole():
+    """Regression: the allowed class was np.unique(y).max(), so with labels
+    "allowed" / "refused" the refused speakers were spread over the folds and the
+    allowed ones held out whole."""
+    speakers = np.repeat(["a", "b", "c", "d", "e"], 4)
+    y = np.where(np.isin(speakers, ["a", "b"]), "allowed", "refused")
+    with pytest.raises(ValueError, match="pos_label"):
+        list(OpenSetGroupKFold(3).split(np.zeros(20), y, speakers))
+    cv = OpenSetGroupKFold(3, pos_label="allowed")
+    for train, test in cv.split(np.zeros(20), y, speakers):
+        # Every allowed speaker is in training; each refused one is wholly in one side.
+        assert {"a", "b"} <= set(speakers[train])
+        for s in "cde":
+            assert not (s in set(speakers[train]) and s in set(speakers[test]))
+    y01 = (y == "allowed").astype(int)
+    same = [t.tolist() for _, t in OpenSetGroupKFold(3).split(np.zeros(20), y01, speakers)]
+    assert [t.tolist() for _, t in cv.split(np.zeros(20), y, speakers)] == same

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from skvoice.decisions import CosineScorer, PosteriorScorer
 from skvoice.verification import EnrollmentVerifier
-from skvoice.verification._scoring import CosineScorer, PosteriorScorer
 
 
 def _verifier(score_norm=None):

@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skvoice._labels import resolve_pos_label
+from skvoice.decisions import crossfit_folds
 from skvoice.metrics import threshold_at_far
+from skvoice.metrics._verification import far_cut
 from skvoice.verification import EnrollmentVerifier, UnreachableFARWarning
-from skvoice.verification._operating_point import crossfit_folds, far_cut, resolve_pos_label
 
 
 def _embeddings(n_speakers=20, per=10, dim=16, noise=0.7, seed=0, prefix="s"):

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._state import is_int, is_vector, jsonable, label_list, require
 from ._operating_point import OperatingPointMixin
 from ._scoring import CosineScorer, best_cosine, centred_unit, unit_rows
 
@@ -195,7 +196,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _best(self, U, centroids):
-        # The scoring of skvoice.verification._scoring, shared with CNNClassifier.
+        # The scoring of skvoice.decisions._scoring, shared with CNNClassifier.
         return best_cosine(
             torch.from_numpy(U),
             torch.from_numpy(centroids),
@@ -326,7 +327,6 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
 
     def _get_fitted_state(self):
         """The enrolment and calibration as JSON values (see ``skvoice._state``)."""
-        from .._state import jsonable
 
         check_is_fitted(self)
         record = {
@@ -349,8 +349,6 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     def _set_fitted_state(self, record, tensors):
         import math
         from numbers import Real
-
-        from .._state import is_int, is_vector, label_list, require
 
         self._validate_params()
         require(isinstance(record, dict) and not tensors, "bad verifier record")

@@ -18,75 +18,17 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
+from tqdm.auto import tqdm
 
-from .._warnings import warn_caller
+from .._labels import known_allowed_label, resolve_pos_label
+from .._random import seed_from
+from ..metrics._verification import far_cut
 
 __all__ = [
-    "UnreachableFARWarning",
-    "known_allowed_label",
-    "resolve_pos_label",
     "crossfit_folds",
-    "far_cut",
     "affine_log_odds",
     "OperatingPointMixin",
 ]
-
-
-class UnreachableFARWarning(UserWarning):
-    """A ``target_far`` finer than the impostor scores behind the threshold can resolve.
-
-    With ``n`` impostor recordings a threshold can only be placed between their
-    scores, so a target below ``1 / n`` puts it at the highest impostor score: the
-    realised FAR on voices never heard is then unknown, not ``target_far``.
-    """
-
-
-def known_allowed_label(classes):
-    """The allowed label of two ``classes`` when the labels say it, else None.
-
-    Only {0, 1}, {False, True} and scikit-learn's {-1, 1} say it: 1 (True) is
-    allowed. Any other pair (``"allowed"`` / ``"refused"``, two speaker names)
-    needs ``pos_label``: the order of the labels never decides who gets in.
-    """
-    values = list(np.asarray(classes).tolist())
-    if all(isinstance(v, (bool, int, float)) for v in values) and (
-        set(values) <= {0, 1} or set(values) <= {-1, 1}
-    ):
-        return classes[values.index(1)] if 1 in values else None
-    return None
-
-
-def resolve_pos_label(classes, pos_label, owner):
-    """The allowed label among two ``classes``; labels other than 0/1 need ``pos_label``.
-
-    Parameters
-    ----------
-    classes : ndarray of shape (2,)
-        Sorted class labels.
-    pos_label : object or None
-        The allowed label, or None for 1 / True.
-    owner : str
-        Name of the estimator, for the error message.
-
-    Returns
-    -------
-    pos_label : object
-        The element of ``classes`` that is allowed.
-    """
-    values = list(np.asarray(classes).tolist())
-    if pos_label is None:
-        known = known_allowed_label(classes)
-        if known is not None:
-            return known
-        raise ValueError(
-            f"{owner} cannot tell which of the labels {values} is the allowed one: pass "
-            "pos_label=<allowed label> (only 0/1, False/True or -1/1 labels need none, "
-            "and then 1 is allowed). The order of the labels never decides it."
-        )
-    matches = [i for i, v in enumerate(values) if v == pos_label]
-    if not matches:
-        raise ValueError(f"pos_label={pos_label!r} is not one of the labels {values}.")
-    return classes[matches[0]]
 
 
 def crossfit_folds(allowed, speakers, n_folds, seed):
@@ -137,32 +79,6 @@ def crossfit_folds(allowed, speakers, n_folds, seed):
         idx = rng.permutation(np.flatnonzero(spk == k))
         fold[idx] = (np.arange(len(idx)) + rng.integers(n_folds)) % n_folds
     return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(n_folds)]
-
-
-def far_cut(impostor_scores, target_far):
-    """The highest impostor score that must be refused to keep FAR <= ``target_far``.
-
-    Accepting only scores strictly above the returned value accepts at most
-    ``floor(target_far * n)`` of the ``n`` impostors (fewer with ties), and no
-    lower cut does. ``-inf`` when every impostor may be accepted. Warns
-    (:class:`UnreachableFARWarning`) when ``target_far * n < 1``: no threshold
-    between the scores then reaches the target.
-    """
-    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64))[::-1]
-    if scores.size == 0:
-        raise ValueError("No impostor scores to choose a threshold on.")
-    if target_far * scores.size < 1 - 1e-9:
-        needed = int(np.ceil(1 / target_far - 1e-9))
-        warn_caller(
-            f"target_far={target_far:g} cannot be reached with {scores.size} impostor "
-            f"recording(s): it needs at least {needed}. The threshold is the highest "
-            "impostor score, so the false-acceptance rate on voices never heard is "
-            "unknown. Add refused speakers (or a cohort of non-users), or raise target_far.",
-            UnreachableFARWarning,
-        )
-    # The small tolerance keeps e.g. 0.29 * 100 = 28.999999999999996 at 29.
-    k = int(np.floor(target_far * scores.size + 1e-9))
-    return -np.inf if k >= scores.size else float(scores[k])
 
 
 def affine_log_odds(raw, a, b):
@@ -263,10 +179,6 @@ class OperatingPointMixin:
                 "target_far and cv choose the threshold on speakers held out of training, "
                 "so fit needs the speaker of each recording (groups / speakers)."
             )
-        from tqdm.auto import tqdm
-
-        from .._random import seed_from
-
         y = np.asarray(y)
         allowed = y == self.pos_label_
         n_refused = len(np.unique(np.asarray(speakers).astype(str)[~allowed]))

@@ -1,0 +1,28 @@
+"""Decisions: from a network's output to accept or refuse.
+
+The layer between the features and the estimators: scoring rules (the posterior
+over speakers, cosine to the allowed voices), calibration to log-odds, the
+operating point (a threshold at a target false-acceptance rate, chosen on
+speakers held out by cross-fitting) and :class:`EnrollmentVerifier`, the
+classifier over embeddings that every enrolment path uses. It imports no
+estimator package: ``neural_network``, ``uncertainty``, ``inspection`` and the
+enrolment pipelines of :mod:`skvoice.verification` build on it.
+"""
+
+from .._warnings import UnreachableFARWarning
+from ._enrollment import EnrollmentVerifier
+from ._operating_point import OperatingPointMixin, affine_log_odds, crossfit_folds
+from ._scoring import CosineScorer, PosteriorScorer, best_cosine, centred_unit, unit_rows
+
+__all__ = [
+    "CosineScorer",
+    "EnrollmentVerifier",
+    "OperatingPointMixin",
+    "PosteriorScorer",
+    "UnreachableFARWarning",
+    "affine_log_odds",
+    "best_cosine",
+    "centred_unit",
+    "crossfit_folds",
+    "unit_rows",
+]
