@@ -42,7 +42,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import validate_params
 
 from . import __version__
-from ._state import StateError, is_int
+from ._state import StateError
 from ._warnings import warn_caller
 from .io._files import open_regular, read_capped
 
@@ -55,11 +55,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "skvoice-model"
-#: Version of the layout; it rises with every change, and every older version
-#: loads through a tested migration (``tests/data/models``): version 1 (no
-#: integrity member, no operating point) through :func:`_migrate_v1`, versions
-#: 1 to 3 (one fitted record per file, by ``kind``; version 2 has no ``kind``)
-#: through :func:`_migrate_v3`.
+#: Version of the layout. Only this one is read: files written by development
+#: versions before skvoice 0.1.0 (formats 1 to 3) are refused with a clear error.
 FORMAT_VERSION = 4
 MEMBERS = ("manifest.json", "weights.pt", "integrity.json")
 #: Largest member sizes read, in bytes: a model of the default network is a few
@@ -340,41 +337,37 @@ def _few(names, k=3):
     return f"[{shown}{f', ... ({len(names) - k} more)' if len(names) > k else ''}]"
 
 
-def _check_integrity(path, archive, manifest_bytes, version, key, allow_unsigned):
+def _check_integrity(path, archive, manifest_bytes, key, allow_unsigned):
     """The manifest's digest and the signature, before anything else is read.
 
-    Returns the recorded SHA-256 of ``weights.pt`` (None for format 1): the
-    signature covers it, so the weights, once read within their budget, are
-    checked against it by :func:`_check_weights_digest`.
+    Returns the recorded SHA-256 of ``weights.pt``: the signature covers it, so
+    the weights, once read within their budget, are checked against it by
+    :func:`_check_weights_digest`.
     """
-    signed, recorded = False, None
-    if version >= 2:
-        if "integrity.json" not in archive:
-            raise ModelFormatError(f"{path!r} has no integrity record.")
-        record = json.loads(archive.read("integrity.json").decode("ascii"))
-        if not isinstance(record, dict) or not isinstance(record.get("sha256"), dict):
-            raise ModelFormatError(f"{path!r} has a malformed integrity record.")
-        recorded = record["sha256"].get("weights.pt")
-        manifest_digest = hashlib.sha256(manifest_bytes).hexdigest()
-        if not (
-            isinstance(recorded, str)
-            and isinstance(record["sha256"].get("manifest.json"), str)
-            and hmac.compare_digest(record["sha256"]["manifest.json"], manifest_digest)
+    if "integrity.json" not in archive:
+        raise ModelFormatError(f"{path!r} has no integrity record.")
+    record = json.loads(archive.read("integrity.json").decode("ascii"))
+    if not isinstance(record, dict) or not isinstance(record.get("sha256"), dict):
+        raise ModelFormatError(f"{path!r} has a malformed integrity record.")
+    recorded = record["sha256"].get("weights.pt")
+    manifest_digest = hashlib.sha256(manifest_bytes).hexdigest()
+    if not (
+        isinstance(recorded, str)
+        and isinstance(record["sha256"].get("manifest.json"), str)
+        and hmac.compare_digest(record["sha256"]["manifest.json"], manifest_digest)
+    ):
+        raise ModelFormatError(f"{path!r} is corrupted: its content does not match its SHA-256.")
+    signature = record.get("hmac_sha256")
+    signed = signature is not None
+    if signed and key is not None:
+        digests = {"manifest.json": manifest_digest, "weights.pt": recorded}
+        if not isinstance(signature, str) or not hmac.compare_digest(
+            signature, _signature(key, digests)
         ):
             raise ModelFormatError(
-                f"{path!r} is corrupted: its content does not match its SHA-256."
+                f"{path!r}: the signature does not match the key; the file was altered "
+                "or signed with another key."
             )
-        signature = record.get("hmac_sha256")
-        signed = signature is not None
-        if signed and key is not None:
-            digests = {"manifest.json": manifest_digest, "weights.pt": recorded}
-            if not isinstance(signature, str) or not hmac.compare_digest(
-                signature, _signature(key, digests)
-            ):
-                raise ModelFormatError(
-                    f"{path!r}: the signature does not match the key; the file was altered "
-                    "or signed with another key."
-                )
     if key is not None and not signed:
         if not allow_unsigned:
             raise ModelFormatError(
@@ -389,9 +382,7 @@ def _check_integrity(path, archive, manifest_bytes, version, key, allow_unsigned
 
 
 def _check_weights_digest(path, weights, recorded):
-    if recorded is not None and not hmac.compare_digest(
-        recorded, hashlib.sha256(weights).hexdigest()
-    ):
+    if not hmac.compare_digest(recorded, hashlib.sha256(weights).hexdigest()):
         raise ModelFormatError(f"{path!r} is corrupted: its content does not match its SHA-256.")
 
 
@@ -446,15 +437,6 @@ _LOCAL_PARAMS = {"n_jobs": None, "checkpoint_dir": None, "device": "cpu", "verbo
 #: Key marking a nested estimator among a step's parameters.
 _ESTIMATOR = "skvoice_estimator"
 _MAX_DEPTH = 4
-#: CNNClassifier's architecture parameters before the module__ group (format 3).
-_FLAT_ARCHITECTURE = {
-    "n_filters",
-    "n_blocks",
-    "kernel_size",
-    "dropout",
-    "block_dropout",
-    "embedding_dim",
-}
 
 
 def _decode_param(value, path, depth):
@@ -509,55 +491,6 @@ def _build_steps(path, manifest):
         "the last step must be a CNNClassifier or an EnrollmentVerifier",
     )
     return steps
-
-
-def _migrate_v1(manifest):
-    """Format 1 (skvoice 0.x before the operating point): the defaults it implied."""
-    info = manifest.get("network")
-    if isinstance(info, dict):
-        classes = info.get("classes_")
-        two = isinstance(classes, list) and len(classes) == 2
-        info.setdefault("pos_label_", classes[1] if two else None)
-        info.setdefault("threshold_", 0.0)
-        info.setdefault("calibration_", None)
-        info.setdefault("backend_", "posterior")
-    return manifest
-
-
-def _migrate_v3(manifest):
-    """Formats 1-3 (one fitted record per file, by kind) to format 4 (one per step).
-
-    Format 2 has no ``kind``: always a network. The verifier's parameters,
-    stored twice before, are kept once, as its step's or its network's. The
-    network's architecture parameters take their ``module__`` names. Returns
-    the manifest and the step that owns ``weights.pt`` (the network; None for
-    an enrolment, whose file holds no weights).
-    """
-    steps = manifest.get("steps")
-    if not isinstance(steps, list) or not steps or not all(isinstance(s, dict) for s in steps):
-        return manifest, None  # refused by the checks of format 4
-    for spec in steps:
-        spec["state"] = {}
-        params = spec.get("params")
-        if spec.get("class") == "CNNClassifier" and isinstance(params, dict):
-            # The architecture had flat names before the module__ group.
-            for name in _FLAT_ARCHITECTURE & set(params):
-                params[f"module__{name}"] = params.pop(name)
-    kind = manifest.pop("kind", "network")
-    if kind == "network":
-        info = manifest.pop("network", None)
-        if isinstance(info, dict) and isinstance(info.get("verifier_"), dict):
-            record = dict(info["verifier_"])
-            info["verifier_"] = {"params": record.pop("params", None), "state": record}
-        steps[-1]["state"] = info
-        return manifest, steps[-1].get("name")
-    elif kind == "enrolment" and len(steps) >= 2:
-        steps[-2]["state"] = {"encoder": manifest.pop("encoder", None)}
-        record = manifest.pop("verifier", None)
-        if isinstance(record, dict):
-            record = {k: v for k, v in record.items() if k != "params"}
-        steps[-1]["state"] = record
-    return manifest, None
 
 
 @validate_params(
@@ -620,17 +553,14 @@ def load_model(path, *, key=None, allow_unsigned=False):
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
             raise ModelFormatError(f"{path!r} is not a skvoice model file.")
         version = manifest.get("format_version")
-        if not is_int(version, 1, FORMAT_VERSION):
+        if version != FORMAT_VERSION:
             raise ModelFormatError(
                 f"{path!r} uses model format {version!r} (written by skvoice "
                 f"{manifest.get('skvoice_version')!r}); this skvoice ({__version__}) reads "
-                f"formats 1 to {FORMAT_VERSION}."
+                f"format {FORMAT_VERSION} only (files of development versions before 0.1.0 "
+                "are not read: fit and save the model again)."
             )
-        recorded = _check_integrity(path, archive, manifest_bytes, version, key, allow_unsigned)
-        if version == 1:
-            manifest = _migrate_v1(manifest)
-        if version <= 3:
-            manifest, owner = _migrate_v3(manifest)
+        recorded = _check_integrity(path, archive, manifest_bytes, key, allow_unsigned)
         steps = _build_steps(path, manifest)  # before any tensor is read
         records = [spec.get("state") for spec in manifest["steps"]]
         # The weights are read within what the manifest declares, and torch's
@@ -640,8 +570,6 @@ def load_model(path, *, key=None, allow_unsigned=False):
         _check_weights_digest(path, weights, recorded)
         _check_storages(path, weights, largest, n_declared)
         tensors = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
-        if version <= 3:  # one state dict, the network's (empty for an enrolment)
-            tensors = {owner: tensors} if owner is not None else tensors
         tensors = _checked_tensors(path, tensors, [name for name, _ in steps])
         for (name, step), record in zip(steps, records):
             try:

@@ -8,8 +8,6 @@ class method computes it (``from_estimator`` from a fitted model,
 ``figure_`` and ``ax_`` (one panel) or ``axes_`` (a grid) set.
 """
 
-import warnings
-
 __all__ = ["Display", "GridDisplay", "axes_or_new"]
 
 
@@ -86,13 +84,6 @@ class GridDisplay(Display):
         """
         import matplotlib.pyplot as plt
 
-        if "fig" in kwargs:  # the name before plot(*, ax, name) was shared by all
-            warnings.warn(
-                "fig was renamed ax (a Figure or SubFigure); fig will be removed.",
-                FutureWarning,
-                stacklevel=2,
-            )
-            ax = kwargs.pop("fig") if ax is None else ax
         if ax is None:
             ax = plt.figure(figsize=self._figure_size(), layout="constrained")
         if not hasattr(ax, "subplots"):

@@ -5,7 +5,6 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skvoice._persist import (
-    FORMAT_VERSION,
     ModelFormatError,
     UnsignedModelWarning,
     load_model,
@@ -185,54 +183,15 @@ def test_a_bare_network_loads(saved, tmp_path):
     assert len(load_model(bare)) == 1
 
 
-MODELS = Path(__file__).parent / "data" / "models"
-
-
-@pytest.fixture(scope="module")
-def fixture_voices():
-    sys.path.insert(0, str(MODELS))
-    try:
-        from make_models import voices
-    finally:
-        sys.path.remove(str(MODELS))
-    return voices()
-
-
-@pytest.mark.parametrize("kind", ["cosine", "posterior", "enrolment"])
-def test_format_3_files_load_through_the_migration(fixture_voices, kind, tmp_path):
-    # Written by skvoice with model format 3 (tests/data/models/make_models.py);
-    # they predict as they did then, and save again in the current format.
-    expected = json.loads((MODELS / "v3_expected.json").read_text())[kind]
-    model = load_model(MODELS / f"v3_{kind}.skvoice")
-    proba = model.predict_proba(fixture_voices.data)
-    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-6)
-    again = load_model(save_model(model, tmp_path / "m.skvoice"))
-    np.testing.assert_array_equal(again.predict_proba(fixture_voices.data), proba)
-    with zipfile.ZipFile(tmp_path / "m.skvoice") as zf:
-        assert json.loads(zf.read("manifest.json"))["format_version"] == FORMAT_VERSION
-
-
-def test_format_1_and_2_files_load(fixture_voices, tmp_path):
-    with zipfile.ZipFile(MODELS / "v3_cosine.skvoice") as zf:
-        v3 = json.loads(zf.read("manifest.json"))
-        weights = zf.read("weights.pt")
-    expected = json.loads((MODELS / "v3_expected.json").read_text())["cosine"]
-    # Format 2: no kind (always a network).
-    v2 = _copy(v3)
-    v2["format_version"] = 2
-    del v2["kind"]
-    old = rewrite(tmp_path / "v2.skvoice", v2, weights)
-    proba = load_model(old).predict_proba(fixture_voices.data)
-    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-6)
-    # Format 1 (before the operating point): no integrity member, no threshold.
-    v1 = _copy(v2)
-    v1["format_version"] = 1
-    for key in ("pos_label_", "threshold_", "calibration_"):
-        del v1["network"][key]
-    old = rewrite(tmp_path / "v1.skvoice", v1, weights, integrity=False)
-    loaded = load_model(old)
-    np.testing.assert_allclose(loaded.predict_proba(fixture_voices.data), expected, atol=1e-6)
-    assert loaded[-1].pos_label_ == 1 and loaded[-1].threshold_ == 0.0
+def test_files_of_development_formats_are_refused(saved, tmp_path):
+    """Nothing was released before 0.1.0: formats 1 to 3 are refused, not migrated."""
+    _, manifest, weights, _, _ = saved
+    for version in (1, 2, 3):
+        old = rewrite(
+            tmp_path / f"v{version}.skvoice", {**manifest, "format_version": version}, weights
+        )
+        with pytest.raises(ModelFormatError, match="format 4 only.*not read"):
+            load_model(old)
 
 
 @settings(

@@ -11,10 +11,16 @@ enrolment pipelines of :mod:`skvoice.verification` build on it.
 
 from .._warnings import UnreachableFARWarning
 from ._enrollment import EnrollmentVerifier
-from ._operating_point import OperatingPointMixin, affine_log_odds, crossfit_folds
+from ._operating_point import (
+    OPERATING_POINT_CONSTRAINTS,
+    OperatingPointMixin,
+    affine_log_odds,
+    crossfit_folds,
+)
 from ._scoring import CosineScorer, PosteriorScorer, best_cosine, centred_unit, unit_rows
 
 __all__ = [
+    "OPERATING_POINT_CONSTRAINTS",
     "CosineScorer",
     "EnrollmentVerifier",
     "OperatingPointMixin",

@@ -1,17 +1,17 @@
 """EnrollmentVerifier: accept a recording whose embedding is close to an enrolled user."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._state import is_int, is_vector, jsonable, label_list, require
-from ._operating_point import OperatingPointMixin
+from ._operating_point import OPERATING_POINT_CONSTRAINTS, OperatingPointMixin
 from ._scoring import CosineScorer, best_cosine, centred_unit, unit_rows
 
 __all__ = ["EnrollmentVerifier"]
@@ -57,10 +57,16 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         its calibrated log-odds exceed ``threshold_``, chosen so that at most this
         share of the cross-fitted impostor scores (refused speakers scored by
         models that never saw them) is accepted. Needs ``speakers``.
-    cv : int or None, default=None
+    cv : int, cross-validation generator, iterable or None, default=None
         Folds of the speaker cross-fitting that calibrates the probabilities and
         chooses ``threshold_``. None: no cross-fitting without ``target_far``,
         ``min(5, n_refused_speakers)`` folds with it.
+        An integer gives that many folds of speaker cross-fitting (refused
+        speakers held out whole, allowed speakers' recordings spread); a
+        splitter (e.g. :class:`~skvoice.model_selection.OpenSetGroupKFold`) or
+        an iterable of (train, test) indices is used as given, with ``y`` as 1
+        (allowed) / 0 (refused) and the speakers as ``groups``; each recording
+        must be in one test fold.
 
     Attributes
     ----------
@@ -110,9 +116,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "score_norm": [StrOptions({"s-norm"}), None],
         "center": ["boolean"],
-        "pos_label": [Real, str, "boolean", None],
-        "target_far": [Interval(Real, 0, 1, closed="neither"), None],
-        "cv": [Interval(Integral, 2, None, closed="left"), None],
+        **OPERATING_POINT_CONSTRAINTS,
     }
 
     def __init__(self, score_norm=None, center=True, pos_label=None, target_far=None, cv=None):
@@ -191,7 +195,6 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             y,
             None if given is None else speakers,
             {"speakers": speakers},
-            lambda E_k, y_k, params: self._crossfit_clone().fit(E_k, y_k, **params),
         )
         return self
 
@@ -348,7 +351,6 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
 
     def _set_fitted_state(self, record, tensors):
         import math
-        from numbers import Real
 
         self._validate_params()
         require(isinstance(record, dict) and not tensors, "bad verifier record")

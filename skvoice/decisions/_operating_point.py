@@ -13,11 +13,14 @@ held-out allowed recordings are new utterances of enrolled users: the two
 situations of deployment.
 """
 
+import numbers
 import warnings
+from numbers import Real
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval
 from tqdm.auto import tqdm
 
 from .._labels import known_allowed_label, resolve_pos_label
@@ -25,6 +28,7 @@ from .._random import seed_from
 from ..metrics._verification import far_cut
 
 __all__ = [
+    "OPERATING_POINT_CONSTRAINTS",
     "crossfit_folds",
     "affine_log_odds",
     "OperatingPointMixin",
@@ -120,14 +124,24 @@ def subset_fit_params(params, idx, n):
     return out
 
 
+#: The parameters of every estimator that chooses its operating point, one set
+#: of constraints for all (``_parameter_constraints``).
+OPERATING_POINT_CONSTRAINTS = {
+    "pos_label": [Real, str, "boolean", None],
+    "target_far": [Interval(Real, 0, 1, closed="neither"), None],
+    "cv": ["cv_object"],
+}
+
+
 class OperatingPointMixin:
     """``pos_label``, ``target_far`` and cross-fitted calibration for a binary estimator.
 
     Subclasses provide ``_raw_allowed_score(X)`` (higher means more likely
-    allowed; any monotone scale) and ``_default_log_odds(X)`` (the calibrated
-    log-odds of the allowed class without cross-fitting), both on the input as
-    the estimator's own methods pass it, and call
-    :meth:`_fit_operating_point` at the end of ``fit``.
+    allowed; any monotone scale) on the input as the estimator's own methods
+    pass it, and call :meth:`_fit_operating_point` at the end of ``fit``. The
+    folds refit a clone with the cross-fitting switched off
+    (``_crossfit_reset``), so the three estimators that hold this mixin share
+    one path from the data to the threshold.
     """
 
     _crossfit_reset = {"target_far": None, "cv": None}
@@ -164,11 +178,12 @@ class OperatingPointMixin:
     def _pos_index(self):
         return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
 
-    def _fit_operating_point(self, X, y, speakers, fit_params, refit):
+    def _fit_operating_point(self, X, y, speakers, fit_params):
         """Set ``threshold_``, ``calibration_`` and ``crossfit_scores_``.
 
-        ``refit(X_train, y_train, params_train)`` fits a clone of the estimator
-        with the cross-fitting switched off.
+        Each fold fits :meth:`_crossfit_clone` on its training rows with
+        ``fit_params`` (arrays of one value per recording cut to the rows) and
+        scores its test rows.
         """
         self.threshold_ = 0.0
         self.calibration_ = None
@@ -181,23 +196,21 @@ class OperatingPointMixin:
             )
         y = np.asarray(y)
         allowed = y == self.pos_label_
-        n_refused = len(np.unique(np.asarray(speakers).astype(str)[~allowed]))
-        n_folds = self.cv if self.cv is not None else min(5, n_refused)
-        if n_folds < 2:
-            raise ValueError(
-                f"Cross-fitting needs at least 2 refused speakers; found {n_refused}."
-            )
-        folds = crossfit_folds(
-            allowed, speakers, n_folds, seed_from(getattr(self, "random_state", 0))
-        )
-        raw = np.empty(len(y))
+        folds = self._folds(X, allowed, speakers)
+        raw = np.full(len(y), np.nan)
         for train, test in tqdm(
             folds, desc="Cross-fitting", disable=not getattr(self, "verbose", False)
         ):
-            model = refit(
-                _safe_indexing(X, train), y[train], subset_fit_params(fit_params, train, len(y))
+            model = self._crossfit_clone().fit(
+                _safe_indexing(X, train), y[train], **subset_fit_params(fit_params, train, len(y))
             )
             raw[test] = model._raw_allowed_score(_safe_indexing(X, test))
+        if np.isnan(raw).any():
+            raise ValueError(
+                f"cv={self.cv!r} left {int(np.isnan(raw).sum())} recording(s) out of every "
+                "test fold; the operating point needs a held-out score for each: use a "
+                "K-fold splitter (e.g. OpenSetGroupKFold)."
+            )
         self.crossfit_scores_ = raw
         self.calibration_ = _platt(raw, allowed)
         if self.target_far is not None:
@@ -205,16 +218,30 @@ class OperatingPointMixin:
             cut = far_cut(raw[~allowed], self.target_far)
             self.threshold_ = -np.inf if np.isneginf(cut) else a * cut + b
 
+    def _folds(self, X, allowed, speakers):
+        """Train/test indices: speaker cross-fitting, or the splitter ``cv`` names.
+
+        An integer (or None: up to 5) gives :func:`crossfit_folds`. A splitter
+        gets ``y`` as 1 (allowed) / 0 (refused) and the speakers as ``groups``.
+        """
+        cv = self.cv
+        if cv is None or isinstance(cv, numbers.Integral):
+            n_refused = len(np.unique(np.asarray(speakers).astype(str)[~allowed]))
+            n_folds = cv if cv is not None else min(5, n_refused)
+            if n_folds < 2:
+                raise ValueError(
+                    f"Cross-fitting needs at least 2 refused speakers; found {n_refused}."
+                )
+            seed = seed_from(getattr(self, "random_state", 0))
+            return crossfit_folds(allowed, speakers, n_folds, seed)
+        splits = cv.split if hasattr(cv, "split") else None
+        if splits is None:  # an iterable of (train, test)
+            return list(cv)
+        return list(splits(np.zeros(len(allowed)), allowed.astype(int), np.asarray(speakers)))
+
     def _crossfit_clone(self):
         """A clone that fits without cross-fitting (for the folds)."""
         return clone(self).set_params(**self._crossfit_reset)
-
-    def _allowed_log_odds(self, X):
-        """Calibrated log-odds of the allowed class."""
-        calibration = getattr(self, "calibration_", None)
-        if calibration is None:
-            return self._default_log_odds(X)
-        return self._calibrated(self._raw_allowed_score(X))
 
     def _calibrated(self, raw):
         """The cross-fitted calibration applied to raw scores (``-inf`` stays)."""

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._groups import speaker_columns
 from ..decisions import (
+    OPERATING_POINT_CONSTRAINTS,
     CosineScorer,
     EnrollmentVerifier,
     OperatingPointMixin,
@@ -201,11 +202,17 @@ class CNNClassifier(
         the held-out recordings, and sets ``threshold_`` so that at most this
         share of those impostors, never heard by the model that scored them, is
         accepted; ``predict`` uses it. See :ref:`operating_point`.
-    cv : int or None, default=None
+    cv : int, cross-validation generator, iterable or None, default=None
         Folds of that cross-fitting, which also calibrates ``predict_proba``
         (on scores of impostors never heard rather than of training speakers).
         None: no cross-fitting without ``target_far``, ``min(5,
         n_refused_speakers)`` folds with it. Costs ``cv`` extra fits.
+        An integer gives that many folds of speaker cross-fitting (refused
+        speakers held out whole, allowed speakers' recordings spread); a
+        splitter (e.g. :class:`~skvoice.model_selection.OpenSetGroupKFold`) or
+        an iterable of (train, test) indices is used as given, with ``y`` as 1
+        (allowed) / 0 (refused) and the speakers as ``groups``; each recording
+        must be in one test fold.
     class_weight : "balanced", dict or None, default="balanced"
         Weights of the classes in the loss; "balanced" weighs them inversely to
         their frequency (DAPS has 6 allowed and 14 refused speakers); with the
@@ -357,9 +364,7 @@ class CNNClassifier(
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "objective": [StrOptions({"auto", "speakers", "binary"})],
         "backend": [StrOptions({"auto", "posterior", "cosine"})],
-        "pos_label": [Real, str, "boolean", None],
-        "target_far": [Interval(Real, 0, 1, closed="neither"), None],
-        "cv": [Interval(Integral, 2, None, closed="left"), None],
+        **OPERATING_POINT_CONSTRAINTS,
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "augment": ["boolean"],
         "early_stopping": ["boolean"],
@@ -490,7 +495,6 @@ class CNNClassifier(
             y,
             speakers,
             {"groups": speakers},
-            lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
         )
         self.scorer_ = self._make_scorer()
         return self
@@ -693,16 +697,16 @@ class CNNClassifier(
         """:meth:`_mean_embedding` as a float64 array (what novelty reads)."""
         return self._mean_embedding(specs).double().numpy()
 
-    def _make_scorer(self, unit_input=True):
+    def _make_scorer(self):
         """The scorer of ``backend_``, with the cross-fitted calibration when there is one.
 
-        ``unit_input=False`` only for models saved before the cosine scorer read
-        unit-length embeddings (model format 3 and older).
+        The cosine scorer reads unit-length embeddings, as the verifier was fitted
+        on them (what :class:`SpeakerEmbedder` gives).
         """
         pos = None if self.pos_label_ is None else self._pos_index
         calibration = getattr(self, "calibration_", None)
         if self.backend_ == "cosine":
-            return CosineScorer(self.verifier_, pos, calibration, unit_input=unit_input)
+            return CosineScorer(self.verifier_, pos, calibration, unit_input=True)
         speaker_class = self.speaker_class_ if self.objective_ == "speakers" else None
         return PosteriorScorer(len(self.classes_), speaker_class, pos, calibration)
 
@@ -796,11 +800,6 @@ class CNNClassifier(
                 return -torch.logsumexp(m(w).float(), dim=-1)
 
             return self._mean_over_windows(specs, energy).double().numpy()
-        if not hasattr(self, "whitening_"):
-            raise ValueError(
-                "This model holds no training statistics for novelty (saved by an older "
-                "skvoice); refit it."
-            )
         return embedding_novelty(
             self._embeddings(specs),
             self.embedding_mean_,

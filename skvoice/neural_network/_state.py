@@ -43,7 +43,6 @@ def network_state(net):
             "params": net.verifier_.get_params(),
             "state": net.verifier_._get_fitted_state()[0],
         }
-        record["unit_input"] = bool(net.scorer_.unit_input)
     record["novelty"] = {
         "embedding_mean_": jsonable(net.embedding_mean_),
         "speaker_centroids_": jsonable(net.speaker_centroids_),
@@ -83,7 +82,6 @@ def _check_record(info):
             len(classes) == 2 and info["objective_"] == "speakers" and "verifier_" in info,
             "cosine scoring needs two classes, the speaker objective and a verifier",
         )
-        require(isinstance(info.get("unit_input", False), bool), "bad unit_input")
     pos = info.get("pos_label_")
     require(pos is None or pos in classes, "pos_label_ is not one of classes_")
     require(len(classes) == 2 or pos is None, "pos_label_ with more than two classes")
@@ -196,13 +194,11 @@ def restore_network(net, info, tensors):
             net.verifier_.n_features_in_ == net._module_params()["embedding_dim"],
             "verifier width differs from the network",
         )
-    if "novelty" in info:
-        _restore_novelty(net, info["novelty"])
+    _restore_novelty(net, info.get("novelty"))
     module = net._build_module(info["n_outputs"])
     net.net_ = build_net(net, module, {}, (None, None), 0, info["n_outputs"])
     net.net_.initialize()  # keeps the module given (skorch re-creates it only with kwargs)
     net.net_.module_.load_state_dict(state)
     net.net_.module_.eval()
     net.history_ = net.net_.history
-    # Before model format 4 the cosine scorer read the embeddings as they came.
-    net.scorer_ = net._make_scorer(unit_input=info.get("unit_input", False))
+    net.scorer_ = net._make_scorer()

@@ -1,23 +1,12 @@
 """What MC dropout and deep ensembles share: predictions from member probabilities."""
 
-from numbers import Integral, Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from ..decisions import OperatingPointMixin
 from ..neural_network import CNNClassifier
 from ._metrics import uncertainty_decomposition
 
 __all__ = ["MemberProbaMixin"]
-
-
-#: Constraints of the operating-point parameters the wrappers share.
-OPERATING_POINT_CONSTRAINTS = {
-    "pos_label": [Real, str, "boolean", None],
-    "target_far": [Interval(Real, 0, 1, closed="neither"), None],
-    "cv": [Interval(Integral, 2, None, closed="left"), None],
-}
 
 
 #: The operating-point parameters' documentation, shared by the wrappers'
@@ -36,10 +25,16 @@ OPERATING_POINT_DOC = """\
         fold's model never heard) and sets ``threshold_`` so that at most this
         share of them is accepted; ``predict`` uses it. Needs the speakers
         (``groups``) in ``fit``.
-    cv : int or None, default=None
+    cv : int, cross-validation generator, iterable or None, default=None
         Folds of that cross-fitting, which also calibrates the mean probability.
         None: no cross-fitting without ``target_far``, ``min(5,
         n_refused_speakers)`` folds with it.
+        An integer gives that many folds of speaker cross-fitting (refused
+        speakers held out whole, allowed speakers' recordings spread); a
+        splitter (e.g. :class:`~skvoice.model_selection.OpenSetGroupKFold`) or
+        an iterable of (train, test) indices is used as given, with ``y`` as 1
+        (allowed) / 0 (refused) and the speakers as ``groups``; each recording
+        must be in one test fold.
 """
 
 
@@ -132,7 +127,6 @@ class MemberProbaMixin(OperatingPointMixin):
             y,
             speakers_in(fit_params),
             fit_params,
-            lambda X_k, y_k, params: self._crossfit_clone().fit(X_k, y_k, **params),
         )
 
     def _mean_log_odds(self, proba):
@@ -142,9 +136,6 @@ class MemberProbaMixin(OperatingPointMixin):
 
     def _raw_allowed_score(self, X):
         return self._mean_log_odds(self._predict_members(X)[0].mean(axis=0))
-
-    def _default_log_odds(self, X):
-        return self._raw_allowed_score(X)
 
     def predict_proba(self, X, return_uncertainty=False):
         """Mean probability of the passes or members, optionally with its uncertainty.

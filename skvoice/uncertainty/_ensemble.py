@@ -10,8 +10,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything
+from ..decisions import OPERATING_POINT_CONSTRAINTS
 from ._base import (
-    OPERATING_POINT_CONSTRAINTS,
     MemberProbaMixin,
     split_final_step,
     with_operating_point_doc,

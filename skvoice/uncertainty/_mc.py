@@ -11,9 +11,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
+from ..decisions import OPERATING_POINT_CONSTRAINTS
 from ..neural_network import ConvBlock
 from ._base import (
-    OPERATING_POINT_CONSTRAINTS,
     MemberProbaMixin,
     split_final_step,
     with_operating_point_doc,

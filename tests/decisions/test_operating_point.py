@@ -350,3 +350,32 @@ def test_mc_dropout_takes_a_target_far():
     proba = mc.predict_proba(X)
     z = np.log(proba[:, 1]) - np.log(proba[:, 0])
     np.testing.assert_array_equal(mc.predict(X), (z > mc.threshold_).astype(int))
+
+
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored")
+def test_cv_takes_any_splitter():
+    """cv accepts a splitter or (train, test) pairs, as scikit-learn's meta-estimators do."""
+    from sklearn.model_selection import GroupKFold, ShuffleSplit
+
+    from skvoice.model_selection import OpenSetGroupKFold
+
+    rng = np.random.default_rng(0)
+    speakers = np.repeat([f"s{i}" for i in range(8)], 6)
+    y = np.isin(speakers, ["s0", "s1"]).astype(int)
+    centres = rng.normal(size=(8, 5))
+    E = centres[np.repeat(np.arange(8), 6)] + 0.3 * rng.normal(size=(48, 5))
+    by_int = EnrollmentVerifier(cv=3).fit(E, y, speakers=speakers)
+    by_splitter = EnrollmentVerifier(cv=OpenSetGroupKFold(3)).fit(E, y, speakers=speakers)
+    folds = list(OpenSetGroupKFold(3).split(E, y, speakers))
+    by_list = EnrollmentVerifier(cv=folds).fit(E, y, speakers=speakers)
+    np.testing.assert_array_equal(by_splitter.crossfit_scores_, by_list.crossfit_scores_)
+    assert np.isfinite(by_int.crossfit_scores_).all()
+    assert np.isfinite(by_splitter.crossfit_scores_).all()
+    # GroupKFold holds every speaker out whole: allowed voices never enrolled.
+    assert np.isfinite(
+        EnrollmentVerifier(cv=GroupKFold(4)).fit(E, y, speakers=speakers).crossfit_scores_
+    ).all()
+    with pytest.raises(ValueError, match="out of every test fold"):
+        EnrollmentVerifier(cv=ShuffleSplit(2, test_size=0.2, random_state=0)).fit(
+            E, y, speakers=speakers
+        )

@@ -265,14 +265,12 @@ def test_plot_name_and_kwargs_reach_the_drawing():
     plt.close("all")
 
 
-def test_grid_display_takes_a_figure_and_warns_on_fig(voices):
+def test_grid_display_takes_a_figure(voices):
     import matplotlib.pyplot as plt
 
     fig = plt.figure()
     disp = F0TrackDisplay.from_recordings(voices.data[:2], [0, 1], voices.sr, ax=fig)
     assert disp.figure_ is fig and disp.axes_.shape == (2, 1)
-    with pytest.warns(FutureWarning, match="renamed ax"):
-        disp.plot(fig=plt.figure())
     with pytest.raises(TypeError, match="Figure or SubFigure"):
         disp.plot(ax=fig.axes[0])
     plt.close("all")
