@@ -3,12 +3,11 @@
 from ._cnn import CNNClassifier, SpeakersNotPassedWarning
 from ._data import check_spectrograms
 from ._embedder import SpeakerEmbedder
-from ._module import ConvBlock, SpectrogramCNN
+from ._module import SpectrogramCNN
 from ._pretrained import available_encoders, encoder_card
 
 __all__ = [
     "CNNClassifier",
-    "ConvBlock",
     "SpeakerEmbedder",
     "SpeakersNotPassedWarning",
     "SpectrogramCNN",

@@ -11,6 +11,7 @@ from .._groups import speaker_columns
 from .._progress import progress
 from .._random import seed_from
 from ._data import CropDataset, check_spectrograms, sliding_windows
+from ._training import autocast
 
 __all__ = [
     "torch_threads",
@@ -255,7 +256,6 @@ class SpectrogramNetMixin:
         The network runs in evaluation mode, without gradients, with torch's
         threads capped and under ``amp``'s autocast.
         """
-        from ._training import autocast
 
         module = self._inference_module()
         module.eval()

@@ -34,7 +34,16 @@ from ._base import (
 from ._module import SpectrogramCNN
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
 from ._pretrained import FreezeTrunk, load_encoder, trunk_state
-from ._training import SkorchNet, plain_print
+from ._state import NetworkStateMixin
+from ._tracking import LayerRecorder
+from ._training import (
+    OPTIMIZERS,
+    ResumableCheckpoint,
+    build_net,
+    fit_fingerprint,
+    load_checkpoint,
+    restore,
+)
 from ._validation import SpeakerVerificationScoring, hold_out_speakers
 
 __all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
@@ -50,75 +59,13 @@ class SpeakersNotPassedWarning(UserWarning):
     """
 
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-
-
-def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs, extra=()):
-    """The skorch ``NeuralNet`` that trains ``module`` (shared by the estimators).
-
-    ``extra`` callbacks run after the built-in ones and before the user's, so a
-    checkpoint is written before a user callback can stop the epoch.
-    """
-    from skorch.callbacks import EpochScoring
-    from skorch.helper import predefined_split
-
-    from ._training import ResumableEarlyStopping as EarlyStopping
-
-    train, valid = train_valid
-    callbacks = [
-        (
-            "train_acc",
-            EpochScoring("accuracy", on_train=True, name="train_acc", lower_is_better=False),
-        )
-    ]
-    if isinstance(valid, SpeakerVerificationScoring):
-        # Held-out speakers: stop on their verification EER, not on a loss.
-        callbacks.append(("valid_eer", valid))
-        stop = EarlyStopping(
-            monitor="valid_eer",
-            lower_is_better=True,
-            patience=estimator.patience,
-            load_best=True,
-        )
-        callbacks.append(("early_stopping", stop))
-        valid = None
-    elif valid is not None:
-        callbacks.append(
-            ("early_stopping", EarlyStopping(patience=estimator.patience, load_best=True))
-        )
-    callbacks += list(extra) + list(estimator.callbacks or [])
-    optimizer = _OPTIMIZERS[estimator.optimizer]
-    kwargs = {}
-    if estimator.verbose:
-        # skorch's epoch log, without colour codes when the output is not a
-        # terminal. (skorch calls a sink other than print whatever the verbosity,
-        # so it is set only when the log is wanted.)
-        kwargs["callbacks__print_log__sink"] = plain_print
-    if estimator.optimizer == "sgd":
-        kwargs["optimizer__momentum"] = 0.9
-    return SkorchNet(
-        module,
-        amp=getattr(estimator, "amp", False),
-        criterion=getattr(estimator, "_criterion", torch.nn.CrossEntropyLoss),
-        optimizer=optimizer,
-        lr=estimator.lr,
-        optimizer__weight_decay=estimator.weight_decay,
-        max_epochs=estimator.max_epochs,
-        batch_size=estimator.batch_size,
-        train_split=None if valid is None else predefined_split(valid),
-        callbacks=callbacks,
-        classes=list(range(n_outputs)),
-        device=estimator.device_,
-        verbose=estimator.verbose,
-        iterator_train__shuffle=True,
-        iterator_train__generator=torch.Generator().manual_seed(seed),
-        **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
-        **kwargs,
-    )
-
-
 class CNNClassifier(
-    ModuleParamsMixin, OperatingPointMixin, SpectrogramNetMixin, ClassifierMixin, BaseEstimator
+    ModuleParamsMixin,
+    OperatingPointMixin,
+    NetworkStateMixin,
+    SpectrogramNetMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Convolutional network on spectrograms, as a scikit-learn classifier.
 
@@ -360,7 +307,7 @@ class CNNClassifier(
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "objective": [StrOptions({"auto", "speakers", "binary"})],
         "backend": [StrOptions({"auto", "posterior", "cosine"})],
@@ -551,7 +498,6 @@ class CNNClassifier(
 
     def _train(self, specs, y, targets, targets_fit, groups, train_valid, trunk, seed):
         """Build the module and train it with skorch (``net_``), resuming a checkpoint."""
-        from ._training import restore
 
         n_outputs = int(targets_fit.max()) + 1
         crit = self._criterion_kwargs(y, targets_fit)
@@ -603,8 +549,6 @@ class CNNClassifier(
         validation data by :func:`build_net`. Returns the callbacks, the extra
         generators a checkpoint keeps, and the checkpoint to resume from (None).
         """
-        from ._tracking import LayerRecorder
-        from ._training import ResumableCheckpoint, fit_fingerprint, load_checkpoint
 
         extra, gens, state = [], None, None
         if self.track_layers is not False:
@@ -877,24 +821,6 @@ class CNNClassifier(
         # allowed and no pos_label): a plain classifier.
         logp = self.predict_log_proba(X)
         return self.classes_[np.argmax(logp, axis=1)]
-
-    def _get_fitted_state(self):
-        """Record and weights for a model file (see ``skvoice._state``)."""
-        from ._state import network_state
-
-        check_is_fitted(self)
-        return network_state(self)
-
-    def _set_fitted_state(self, record, tensors):
-        from ._state import restore_network
-
-        restore_network(self, record, tensors)
-
-    def _declared_tensors(self, record):
-        """The weights a record declares, by name: ``(shape, dtype)`` (nothing built)."""
-        from ._state import declared_tensors
-
-        return declared_tensors(self, record)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

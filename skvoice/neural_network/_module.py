@@ -28,7 +28,7 @@ class ConvBlock(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from skvoice.neural_network import ConvBlock
+    >>> from skvoice.neural_network._module import ConvBlock
     >>> ConvBlock(1, 16)(torch.zeros(2, 1, 64, 100)).shape
     torch.Size([2, 16, 32, 50])
     """

@@ -11,45 +11,18 @@ from numbers import Real
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from .._labels import known_allowed_label
 from .._state import StateError, is_int, is_matrix, is_vector, jsonable, label_list, require
 from ..decisions import EnrollmentVerifier
+from ._base import resolve_device
+from ._training import build_net
 
-__all__ = ["declared_tensors", "network_state", "restore_network"]
+__all__ = ["NetworkStateMixin"]
 
 _MAX_OUTPUTS = 1_000_000
 _MAX_BINS = 100_000
-
-
-def network_state(net):
-    """``(record, tensors)`` of a fitted CNNClassifier."""
-    record = {
-        "classes_": jsonable(net.classes_),
-        "n_features_in_": int(net.n_features_in_),
-        "n_channels_in_": int(net.n_channels_in_),
-        "objective_": net.objective_,
-        "n_outputs": int(net.trunk.head.out_features),
-        "backend_": net.backend_,
-        "pos_label_": jsonable(net.pos_label_),
-        "threshold_": float(net.threshold_),
-        "calibration_": jsonable(net.calibration_),
-    }
-    if net.objective_ == "speakers":
-        record["speakers_"] = jsonable(net.speakers_)
-        record["speaker_class_"] = jsonable(net.speaker_class_)
-    if net.backend_ == "cosine":
-        record["verifier_"] = {
-            "params": net.verifier_.get_params(),
-            "state": net.verifier_._get_fitted_state()[0],
-        }
-    record["novelty"] = {
-        "embedding_mean_": jsonable(net.embedding_mean_),
-        "speaker_centroids_": jsonable(net.speaker_centroids_),
-        "whitening_": jsonable(net.whitening_),
-    }
-    tensors = {k: v.detach().cpu() for k, v in net.trunk.state_dict().items()}
-    return record, tensors
 
 
 def _check_record(info):
@@ -91,23 +64,6 @@ def _check_record(info):
     require(cal is None or (is_vector(cal, 2) and cal[0] > 0), "bad calibration_")
 
 
-def declared_tensors(net, info):
-    """``{name: (shape, dtype)}`` of the weights a record and the parameters declare.
-
-    The architecture is built on the meta device: no memory, whatever it
-    declares. The loader bounds what it reads of a file by this.
-    """
-    _check_record(info)
-    with torch.device("meta"):
-        module = net._module_class(
-            n_bins=info["n_features_in_"],
-            n_classes=info["n_outputs"],
-            n_channels=info["n_channels_in_"],
-            **net._module_params(),
-        )
-    return {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
-
-
 def _checked_weights(net, info, tensors):
     """The state dict, checked against the shapes the parameters declare."""
     require(
@@ -115,7 +71,7 @@ def _checked_weights(net, info, tensors):
         and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()),
         "the weights are not a state dict",
     )
-    expected = {k: shape for k, (shape, _) in declared_tensors(net, info).items()}
+    expected = {k: shape for k, (shape, _) in net._declared_tensors(info).items()}
     got = {k: tuple(v.shape) for k, v in tensors.items()}
     if expected != got:
         diff = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
@@ -146,59 +102,113 @@ def _allowed_label(net, info):
     return net.classes_[classes.index(pos)]
 
 
-def _restore_novelty(net, state):
-    """The training statistics of ``novelty_score``, checked against the network's width."""
-    dim = net._module_params()["embedding_dim"]
-    require(isinstance(state, dict), "bad novelty record")
-    require(is_vector(state.get("embedding_mean_"), dim), "bad embedding_mean_")
-    centroids = state.get("speaker_centroids_")
-    require(
-        is_matrix(centroids, dim, _MAX_OUTPUTS) and len(centroids) >= 1, "bad speaker_centroids_"
-    )
-    whitening = state.get("whitening_")
-    require(is_matrix(whitening, dim, dim) and len(whitening) == dim, "bad whitening_")
-    net.embedding_mean_ = np.asarray(state["embedding_mean_"], dtype=np.float64)
-    net.speaker_centroids_ = np.asarray(centroids, dtype=np.float64)
-    net.whitening_ = np.asarray(whitening, dtype=np.float64)
+class NetworkStateMixin:
+    """What a fitted :class:`CNNClassifier` writes to a model file, and reads back.
 
+    The estimator restores its own fitted attributes (see ``skvoice._state`` for
+    the contract): the record's values are checked for type, range and
+    consistency, and the weights against the architecture the parameters
+    declare, before anything is built.
+    """
 
-def restore_network(net, info, tensors):
-    """Set a CNNClassifier's fitted state from its record and weights."""
-    from ._base import resolve_device
-    from ._cnn import build_net
+    def _get_fitted_state(self):
+        """``(record, tensors)`` of the fitted network, for a model file."""
+        check_is_fitted(self)
+        record = {
+            "classes_": jsonable(self.classes_),
+            "n_features_in_": int(self.n_features_in_),
+            "n_channels_in_": int(self.n_channels_in_),
+            "objective_": self.objective_,
+            "n_outputs": int(self.trunk.head.out_features),
+            "backend_": self.backend_,
+            "pos_label_": jsonable(self.pos_label_),
+            "threshold_": float(self.threshold_),
+            "calibration_": jsonable(self.calibration_),
+        }
+        if self.objective_ == "speakers":
+            record["speakers_"] = jsonable(self.speakers_)
+            record["speaker_class_"] = jsonable(self.speaker_class_)
+        if self.backend_ == "cosine":
+            record["verifier_"] = {
+                "params": self.verifier_.get_params(),
+                "state": self.verifier_._get_fitted_state()[0],
+            }
+        record["novelty"] = {
+            "embedding_mean_": jsonable(self.embedding_mean_),
+            "speaker_centroids_": jsonable(self.speaker_centroids_),
+            "whitening_": jsonable(self.whitening_),
+        }
+        tensors = {k: v.detach().cpu() for k, v in self.trunk.state_dict().items()}
+        return record, tensors
 
-    _check_record(info)
-    net.device_ = resolve_device("cpu")
-    net.classes_ = np.asarray(info["classes_"])
-    net.n_features_in_ = info["n_features_in_"]
-    net.n_channels_in_ = info["n_channels_in_"]
-    net.objective_ = info["objective_"]
-    if net.objective_ == "speakers":
-        net.speakers_ = np.asarray(info["speakers_"]).astype(str)
-        net.speaker_class_ = np.asarray(info["speaker_class_"], dtype=int)
-    net.backend_ = info["backend_"]
-    net.pos_label_ = _allowed_label(net, info)
-    net.threshold_ = float(info["threshold_"])
-    cal = info["calibration_"]
-    net.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
-    state = _checked_weights(net, info, tensors)
-    if net.backend_ == "cosine":
-        record = info["verifier_"]
-        require(isinstance(record, dict), "bad verifier record")
-        params = record.get("params")
-        require(isinstance(params, dict), "bad verifier parameters")
-        require(set(params) <= set(EnrollmentVerifier().get_params()), "bad verifier parameters")
-        net.verifier_ = EnrollmentVerifier(**params)
-        net.verifier_._set_fitted_state(record.get("state"), {})
+    def _declared_tensors(self, info):
+        """``{name: (shape, dtype)}`` of the weights a record and the parameters declare.
+
+        The architecture is built on the meta device: no memory, whatever it
+        declares. The loader bounds what it reads of a file by this.
+        """
+        _check_record(info)
+        with torch.device("meta"):
+            module = self._module_class(
+                n_bins=info["n_features_in_"],
+                n_classes=info["n_outputs"],
+                n_channels=info["n_channels_in_"],
+                **self._module_params(),
+            )
+        return {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
+
+    def _set_novelty_state(self, state):
+        """The training statistics of ``novelty_score``, checked against the network's width."""
+        dim = self._module_params()["embedding_dim"]
+        require(isinstance(state, dict), "bad novelty record")
+        require(is_vector(state.get("embedding_mean_"), dim), "bad embedding_mean_")
+        centroids = state.get("speaker_centroids_")
         require(
-            net.verifier_.n_features_in_ == net._module_params()["embedding_dim"],
-            "verifier width differs from the network",
+            is_matrix(centroids, dim, _MAX_OUTPUTS) and len(centroids) >= 1,
+            "bad speaker_centroids_",
         )
-    _restore_novelty(net, info.get("novelty"))
-    module = net._build_module(info["n_outputs"])
-    net.net_ = build_net(net, module, {}, (None, None), 0, info["n_outputs"])
-    net.net_.initialize()  # keeps the module given (skorch re-creates it only with kwargs)
-    net.net_.module_.load_state_dict(state)
-    net.net_.module_.eval()
-    net.history_ = net.net_.history
-    net.scorer_ = net._make_scorer()
+        whitening = state.get("whitening_")
+        require(is_matrix(whitening, dim, dim) and len(whitening) == dim, "bad whitening_")
+        self.embedding_mean_ = np.asarray(state["embedding_mean_"], dtype=np.float64)
+        self.speaker_centroids_ = np.asarray(centroids, dtype=np.float64)
+        self.whitening_ = np.asarray(whitening, dtype=np.float64)
+
+    def _set_fitted_state(self, info, tensors):
+        """Set the fitted state from a record and weights that :meth:`_get_fitted_state` wrote."""
+        _check_record(info)
+        self.device_ = resolve_device("cpu")
+        self.classes_ = np.asarray(info["classes_"])
+        self.n_features_in_ = info["n_features_in_"]
+        self.n_channels_in_ = info["n_channels_in_"]
+        self.objective_ = info["objective_"]
+        if self.objective_ == "speakers":
+            self.speakers_ = np.asarray(info["speakers_"]).astype(str)
+            self.speaker_class_ = np.asarray(info["speaker_class_"], dtype=int)
+        self.backend_ = info["backend_"]
+        self.pos_label_ = _allowed_label(self, info)
+        self.threshold_ = float(info["threshold_"])
+        cal = info["calibration_"]
+        self.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
+        state = _checked_weights(self, info, tensors)
+        if self.backend_ == "cosine":
+            record = info["verifier_"]
+            require(isinstance(record, dict), "bad verifier record")
+            params = record.get("params")
+            require(isinstance(params, dict), "bad verifier parameters")
+            require(
+                set(params) <= set(EnrollmentVerifier().get_params()), "bad verifier parameters"
+            )
+            self.verifier_ = EnrollmentVerifier(**params)
+            self.verifier_._set_fitted_state(record.get("state"), {})
+            require(
+                self.verifier_.n_features_in_ == self._module_params()["embedding_dim"],
+                "verifier width differs from the network",
+            )
+        self._set_novelty_state(info.get("novelty"))
+        module = self._build_module(info["n_outputs"])
+        self.net_ = build_net(self, module, {}, (None, None), 0, info["n_outputs"])
+        self.net_.initialize()  # keeps the module given (skorch re-creates it only with kwargs)
+        self.net_.module_.load_state_dict(state)
+        self.net_.module_.eval()
+        self.history_ = self.net_.history
+        self.scorer_ = self._make_scorer()

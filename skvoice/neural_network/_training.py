@@ -8,13 +8,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, EpochScoring
+from skorch.helper import predefined_split
 from skorch.history import History
 
 from .._io_atomic import atomic_write
+from ._validation import SpeakerVerificationScoring
 
 __all__ = [
+    "OPTIMIZERS",
     "SkorchNet",
+    "build_net",
     "ResumableCheckpoint",
     "ResumableEarlyStopping",
     "autocast",
@@ -236,3 +240,65 @@ def plain_print(text, file=None):
     out = sys.stdout if file is None else file
     isatty = getattr(out, "isatty", None)
     print(text if (isatty is not None and isatty()) else _ANSI.sub("", text), file=out)
+
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs, extra=()):
+    """The skorch ``NeuralNet`` that trains ``module`` (shared by the estimators).
+
+    ``extra`` callbacks run after the built-in ones and before the user's, so a
+    checkpoint is written before a user callback can stop the epoch.
+    """
+    train, valid = train_valid
+    callbacks = [
+        (
+            "train_acc",
+            EpochScoring("accuracy", on_train=True, name="train_acc", lower_is_better=False),
+        )
+    ]
+    if isinstance(valid, SpeakerVerificationScoring):
+        # Held-out speakers: stop on their verification EER, not on a loss.
+        callbacks.append(("valid_eer", valid))
+        stop = ResumableEarlyStopping(
+            monitor="valid_eer",
+            lower_is_better=True,
+            patience=estimator.patience,
+            load_best=True,
+        )
+        callbacks.append(("early_stopping", stop))
+        valid = None
+    elif valid is not None:
+        callbacks.append(
+            ("early_stopping", ResumableEarlyStopping(patience=estimator.patience, load_best=True))
+        )
+    callbacks += list(extra) + list(estimator.callbacks or [])
+    optimizer = OPTIMIZERS[estimator.optimizer]
+    kwargs = {}
+    if estimator.verbose:
+        # skorch's epoch log, without colour codes when the output is not a
+        # terminal. (skorch calls a sink other than print whatever the verbosity,
+        # so it is set only when the log is wanted.)
+        kwargs["callbacks__print_log__sink"] = plain_print
+    if estimator.optimizer == "sgd":
+        kwargs["optimizer__momentum"] = 0.9
+    return SkorchNet(
+        module,
+        amp=getattr(estimator, "amp", False),
+        criterion=getattr(estimator, "_criterion", torch.nn.CrossEntropyLoss),
+        optimizer=optimizer,
+        lr=estimator.lr,
+        optimizer__weight_decay=estimator.weight_decay,
+        max_epochs=estimator.max_epochs,
+        batch_size=estimator.batch_size,
+        train_split=None if valid is None else predefined_split(valid),
+        callbacks=callbacks,
+        classes=list(range(n_outputs)),
+        device=estimator.device_,
+        verbose=estimator.verbose,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(seed),
+        **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+        **kwargs,
+    )

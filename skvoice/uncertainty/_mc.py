@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._random import seed_everything, seed_from
 from ..decisions import OPERATING_POINT_CONSTRAINTS
-from ..neural_network import ConvBlock
 from ._base import (
     MemberProbaMixin,
     split_final_step,
@@ -183,7 +182,11 @@ def _with_block_dropout(module, rate):
     """A structural copy of ``module`` whose conv blocks end in ``Dropout2d(rate)``."""
 
     def switched(m):
-        if isinstance(m, ConvBlock):
+        # A conv block of the trunk (SpectrogramCNN's ConvBlock): a conv layer
+        # and its channel dropout (an Identity when trained without).
+        if hasattr(m, "conv") and isinstance(
+            getattr(m, "dropout", None), (torch.nn.Identity, torch.nn.Dropout2d)
+        ):
             drop = m.dropout  # an Identity, or the trained Dropout2d
             return _replaced(m, lambda c: torch.nn.Dropout2d(rate) if c is drop else None)
         return None
