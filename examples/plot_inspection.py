@@ -55,5 +55,5 @@ axes[1].set_title("Occlusion")
 # so they are enrolled again from the training recordings after every reset.
 LayerDriftDisplay.from_estimator(pipe)
 ReinitializationDisplay.from_estimator(
-    pipe, X, y, checkpoints=[0, 1, 3, 6, 12], scoring="roc_auc", enrol=(X, y, spk)
+    pipe, X, y, checkpoints=[0, 1, 3, 6, 12], scoring="roc_auc", enroll=(X, y, spk)
 )

@@ -176,7 +176,7 @@ def _train(args):
 
     from .neural_network import CNNClassifier
     from .neural_network._base import resolve_device
-    from .neural_network._progress import EpochProgressBar
+    from .neural_network._epoch_bar import EpochProgressBar
     from .preprocessing import SilenceTrimmer, SpectrogramExtractor
 
     # Every argument is checked before any file is read: a bad one costs nothing.
@@ -206,7 +206,7 @@ def _train(args):
     return 0
 
 
-def _enrol(args):
+def _enroll(args):
     """Enrol the allowed speakers with a pretrained encoder: no training."""
     from .neural_network._pretrained import encoder_card
     from .verification import make_enrollment_pipeline
@@ -235,7 +235,7 @@ def _enrol(args):
 
 
 def _labelled_files(args, sr, one_class_error):
-    """The labelled files of ``train`` and ``enrol``, streamed at ``sr``; and the mel fmax.
+    """The labelled files of ``train`` and ``enroll``, streamed at ``sr``; and the mel fmax.
 
     The native rates are printed; unreadable files are dropped with ``--skip-bad``;
     data of one class only raise ``one_class_error``.
@@ -250,7 +250,7 @@ def _labelled_files(args, sr, one_class_error):
 
 
 def _save(pipe, args, key):
-    """Save the fitted model of ``train`` / ``enrol`` and say where, with its threshold."""
+    """Save the fitted model of ``train`` / ``enroll`` and say where, with its threshold."""
     from ._persist import save_model
 
     save_model(pipe, args.out, key=key)
@@ -575,7 +575,7 @@ def _key_options(parser, sign):
 
 
 def _model_making_options(parser, crossfit):
-    """--target-far, the signing key, --skip-bad and --quiet of train and enrol."""
+    """--target-far, the signing key, --skip-bad and --quiet of train and enroll."""
     parser.add_argument(
         "--target-far",
         type=_open_unit("--target-far"),
@@ -654,24 +654,24 @@ def build_parser():
     )
     train.set_defaults(func=_train)
 
-    enrol = sub.add_parser(
-        "enrol",
+    enroll = sub.add_parser(
+        "enroll",
         formatter_class=fmt,
-        help="enrol allowed speakers with the pretrained encoder: no training",
+        help="enroll allowed speakers with the pretrained encoder: no training",
         description="Enrol the allowed speakers of a folder with a pretrained speaker "
         "encoder that ships with skvoice: nothing is trained, the model file holds the "
         "enrolled voices (a few kB). The other speakers' recordings calibrate the scores. "
         "Files at any sample rate are resampled to the encoder's (16 kHz) with soxr.",
     )
-    enrol.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
-    enrol.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
-    enrol.add_argument("--out", required=True, help="model file to write")
-    enrol.add_argument(
+    enroll.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
+    enroll.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
+    enroll.add_argument("--out", required=True, help="model file to write")
+    enroll.add_argument(
         "--encoder", default="speechocean762", help="pretrained encoder (shipped name)"
     )
-    enrol.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
-    _model_making_options(enrol, "cross-fitting of the enrolment")
-    enrol.set_defaults(func=_enrol)
+    enroll.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    _model_making_options(enroll, "cross-fitting of the enrolment")
+    enroll.set_defaults(func=_enroll)
 
     verify = sub.add_parser(
         "verify",
@@ -681,7 +681,7 @@ def build_parser():
         "accepted, 1 when any is refused, 2 on any error (a bad file is reported and "
         "the others are still decided).",
     )
-    verify.add_argument("model", help="model file written by 'skvoice train' or 'skvoice enrol'")
+    verify.add_argument("model", help="model file written by 'skvoice train' or 'skvoice enroll'")
     verify.add_argument("files", nargs="+", help="audio files to decide on")
     verify.add_argument(
         "--threshold",
@@ -701,7 +701,9 @@ def build_parser():
     evaluate = sub.add_parser(
         "evaluate", formatter_class=fmt, help="EER and FAR of a model on labelled data"
     )
-    evaluate.add_argument("model", help="model file written by 'skvoice train' or 'skvoice enrol'")
+    evaluate.add_argument(
+        "model", help="model file written by 'skvoice train' or 'skvoice enroll'"
+    )
     evaluate.add_argument(
         "data_dir", help="labelled recordings (a DAPS tree or one folder per speaker)"
     )

@@ -345,7 +345,8 @@ def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
     model = tmp_path / "m.skvoice"
     env_args = [sys.executable, "-m", "skvoice"]
     res = subprocess.run(
-        env_args + ["enrol", data, "--allowed", ",".join(allowed), "--out", str(model), "--quiet"],
+        env_args
+        + ["enroll", data, "--allowed", ",".join(allowed), "--out", str(model), "--quiet"],
         capture_output=True,
         text=True,
         timeout=300,

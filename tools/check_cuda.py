@@ -171,7 +171,7 @@ def checks(v, specs, device):
             [s for s, k in zip(specs, keep) if k],
             y[keep],
             mode="rerandomize",
-            enrol=(specs, y, spk),
+            enroll=(specs, y, spk),
         )
         return np.asarray(result.scores, dtype=float)
 

@@ -9,7 +9,7 @@ from ._display import (
     LayerDriftDisplay,
     ReinitializationDisplay,
 )
-from ._training import layer_drift, reinitialization_robustness
+from ._drift import layer_drift, reinitialization_robustness
 
 __all__ = [
     "FeatureMapDisplay",

@@ -5,7 +5,7 @@ import numpy as np
 from .._plotting import Display, GridDisplay
 from ._activations import frequency_importance, grad_cam, layer_activations
 from ._common import resolve_network, spectrograms_for
-from ._training import layer_drift, reinitialization_robustness
+from ._drift import layer_drift, reinitialization_robustness
 
 __all__ = [
     "FeatureMapDisplay",
@@ -302,7 +302,7 @@ class ReinitializationDisplay(Display):
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, y, checkpoints=None, mode="reinit", scoring=None, ax=None, enrol=None
+        cls, estimator, X, y, checkpoints=None, mode="reinit", scoring=None, ax=None, enroll=None
     ):
         """Compute :func:`reinitialization_robustness` and plot it.
 
@@ -322,7 +322,7 @@ class ReinitializationDisplay(Display):
             Scorer (default accuracy).
         ax : matplotlib Axes, default=None
             Axes to draw on.
-        enrol : tuple (X_enrol, y_enrol, speakers_enrol), default=None
+        enroll : tuple (X_enroll, y_enroll, speakers_enroll), default=None
             Under cosine scoring, the recordings the allowed speakers are enrolled
             again from after every reset (see :func:`reinitialization_robustness`).
 
@@ -331,7 +331,7 @@ class ReinitializationDisplay(Display):
         display : ReinitializationDisplay
         """
         r = reinitialization_robustness(
-            estimator, X, y, checkpoints=checkpoints, mode=mode, scoring=scoring, enrol=enrol
+            estimator, X, y, checkpoints=checkpoints, mode=mode, scoring=scoring, enroll=enroll
         )
         return cls(r).plot(ax=ax)
 

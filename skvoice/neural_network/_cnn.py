@@ -32,9 +32,10 @@ from ._base import (
     window_outputs,
 )
 from ._module import SpectrogramCNN
+from ._network_state import NetworkStateMixin
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
 from ._pretrained import FreezeTrunk, load_encoder, trunk_state
-from ._state import NetworkStateMixin
+from ._speaker_validation import SpeakerVerificationScoring, hold_out_speakers
 from ._tracking import LayerRecorder
 from ._training import (
     OPTIMIZERS,
@@ -44,7 +45,6 @@ from ._training import (
     load_checkpoint,
     restore,
 )
-from ._validation import SpeakerVerificationScoring, hold_out_speakers
 
 __all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
 

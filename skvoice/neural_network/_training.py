@@ -13,7 +13,7 @@ from skorch.helper import predefined_split
 from skorch.history import History
 
 from .._io_atomic import atomic_write
-from ._validation import SpeakerVerificationScoring
+from ._speaker_validation import SpeakerVerificationScoring
 
 __all__ = [
     "OPTIMIZERS",

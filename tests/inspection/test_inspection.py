@@ -279,11 +279,11 @@ def test_reinitialization_under_cosine_enrols_again(fitted_speakers):
 
     clf, X, y = fitted_speakers
     spk = np.array([f"s{i % 8}" for i in range(len(X))])
-    with pytest.raises(ValueError, match="enrol="):
+    with pytest.raises(ValueError, match="enroll="):
         reinitialization_robustness(clf, X, y, mode="rerandomize")
     before = _state(clf)
     verifier, scorer = clf.verifier_, clf.scorer_
-    r = reinitialization_robustness(clf, X, y, mode="rerandomize", enrol=(X, y, spk))
+    r = reinitialization_robustness(clf, X, y, mode="rerandomize", enroll=(X, y, spk))
     assert clf.scorer_ is scorer and scorer.verifier is verifier  # given back
     _unchanged(clf, before)
     # Enrolled again from the training recordings, the untouched network is the fit.

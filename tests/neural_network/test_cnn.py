@@ -177,7 +177,7 @@ def test_early_stopping_keeps_speakers_apart():
 
 def test_speaker_early_stopping_validates_on_unheard_speakers_by_eer():
     from skvoice.metrics import equal_error_rate
-    from skvoice.neural_network._validation import verification_eer
+    from skvoice.neural_network._speaker_validation import verification_eer
 
     # The default path: speakers passed, early stopping on.
     X, y = _toy(48)

@@ -93,12 +93,12 @@ def layer_drift(estimator):
         "mode": [StrOptions({"reinit", "rerandomize"})],
         "scoring": [str, callable, None],
         "random_state": [Interval(Integral, 0, None, closed="left")],
-        "enrol": [tuple, None],
+        "enroll": [tuple, None],
     },
     prefer_skip_nested_validation=True,
 )
 def reinitialization_robustness(
-    estimator, X, y, checkpoints=None, mode="reinit", scoring=None, random_state=0, enrol=None
+    estimator, X, y, checkpoints=None, mode="reinit", scoring=None, random_state=0, enroll=None
 ):
     """Score after resetting one layer at a time (Zhang, Bengio & Singer 2019).
 
@@ -124,7 +124,7 @@ def reinitialization_robustness(
         A scikit-learn scorer; default the estimator's accuracy.
     random_state : int, default=0
         Seed of the fresh draws of ``"rerandomize"``.
-    enrol : tuple (X_enrol, y_enrol, speakers_enrol), default=None
+    enroll : tuple (X_enroll, y_enroll, speakers_enroll), default=None
         Required when the network scores by cosine: a reset layer changes the
         embeddings, so the allowed speakers are enrolled again from these
         recordings (usually the training ones; the pipeline's input) after every
@@ -155,17 +155,17 @@ def reinitialization_robustness(
     scorer = net.scorer_
     cosine = scorer.reads == "embedding"
     if cosine:
-        if enrol is None:
+        if enroll is None:
             raise ValueError(
                 "This network scores by cosine to enrolled centroids, which a reset layer "
-                "moves: pass enrol=(X_train, y_train, speakers) to enrol them again."
+                "moves: pass enroll=(X_train, y_train, speakers) to enroll them again."
             )
-        X_e, y_e, spk_e = enrol
+        X_e, y_e, spk_e = enroll
         specs_e = spectrograms_for(estimator, X_e)
         allowed_e = (np.asarray(y_e) == net.pos_label_).astype(int)
 
     def score():
-        if cosine:  # enrol again with the network as it is now
+        if cosine:  # enroll again with the network as it is now
             E = net.embed(specs_e)
             if scorer.unit_input:
                 E = unit_rows(E).numpy()
