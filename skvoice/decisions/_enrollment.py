@@ -29,8 +29,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     recording's score is its best cosine similarity to an enrolled user,
     optionally s-normalised against a cohort of the refused training speakers.
     Probabilities come from a logistic (Platt) calibration of the training scores,
-    where each allowed recording is scored against its speaker's centroid without
-    itself (leave one out). The refused training speakers are in the cohort, so
+    where each allowed recording is scored without itself (leave one out): against
+    its speaker's centroid of the other recordings, or, without ``speakers``,
+    against every other template. The refused training speakers are in the cohort, so
     their scores are easier than an unseen impostor's: with ``target_far`` or
     ``cv`` the calibration and the threshold come from speaker cross-fitting
     instead (see :ref:`operating_point`). Users are added and removed with
@@ -141,7 +142,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             Two classes; ``pos_label`` (default 1) is the allowed one.
         speakers : array-like of shape (n_recordings,), default=None
             Speaker of each recording: one centroid per allowed speaker and per
-            cohort speaker. Without it every recording stands alone.
+            cohort speaker. Without it every recording stands alone: each allowed
+            recording is a template, and the calibration scores each against the
+            other templates (at least two allowed recordings are needed).
 
         Returns
         -------
@@ -179,15 +182,29 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         self.cohort_ = np.array(
             [_unit(U[speakers == s].mean(0, keepdims=True))[0] for s in cohort_spk]
         ).reshape(-1, E.shape[1])
-        # Honest training scores: allowed recordings against their own centroid
-        # computed without them (when their speaker has other recordings).
+        # Honest training scores, leave one out: each allowed recording against
+        # its speaker's centroid computed without it (when the speaker has other
+        # recordings), or, without speakers, against every template but its own.
+        # Scored against itself it would get 1.0, and the calibration would then
+        # refuse nearly every new recording of an allowed user.
         scores = self._scores(U)
         names = list(self.enrolled_)
+        cents_all = np.array([self.enrolled_[n] for n in names])
+        if given is None and allowed.sum() < 2:
+            raise ValueError(
+                "EnrollmentVerifier without speakers makes every allowed recording its own "
+                "template and calibrates each against the others: it needs at least two "
+                "allowed recordings. Pass speakers= (one centroid per allowed speaker)."
+            )
         for i in np.flatnonzero(allowed):
+            k = names.index(speakers[i])
+            if given is None:
+                scores[i] = self._best(U[i : i + 1], np.delete(cents_all, k, axis=0))[0]
+                continue
             others = (speakers == speakers[i]) & (np.arange(len(y)) != i)
             if others.any():
-                cents = np.array([self.enrolled_[n] for n in names])
-                cents[names.index(speakers[i])] = _unit(U[others].mean(0, keepdims=True))[0]
+                cents = cents_all.copy()
+                cents[k] = _unit(U[others].mean(0, keepdims=True))[0]
                 scores[i] = self._best(U[i : i + 1], cents)[0]
         self.calibrator_ = LogisticRegression(C=1e3).fit(scores[:, None], allowed.astype(int))
         self._fit_operating_point(

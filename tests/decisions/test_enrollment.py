@@ -201,3 +201,24 @@ def test_pipeline_grid_search_and_ensemble(specs):
     np.testing.assert_allclose(proba, members.mean(axis=0))
     # Two networks from two seeds disagree somewhere: epistemic uncertainty > 0.
     assert u.epistemic.shape == (30,) and u.epistemic.max() > 0
+
+
+def test_without_speakers_calibration_leaves_each_recording_out():
+    """Regression: without speakers every allowed recording was scored against its
+    own template (cosine 1.0) by the leave-one-out calibration, so new recordings
+    of allowed users got P(allowed) ~ 0.02 and nearly all were refused, silently."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 16))
+    spk = np.repeat(np.arange(10), 8)
+    E = centres[spk] + 0.5 * rng.normal(size=(80, 16))
+    y = (spk < 3).astype(int)
+    train = np.tile(np.arange(8) < 5, 10)
+    ver = EnrollmentVerifier().fit(E[train], y[train])
+    new_allowed = ~train & (y == 1)
+    p = ver.predict_proba(E[new_allowed])[:, 1]
+    # As with speakers: most new recordings of allowed users are accepted.
+    with_speakers = EnrollmentVerifier().fit(E[train], y[train], speakers=spk[train])
+    assert np.mean(p > 0.5) > 0.7
+    assert np.mean(with_speakers.predict_proba(E[new_allowed])[:, 1] > 0.5) > 0.7
+    with pytest.raises(ValueError, match="at least two allowed recordings"):
+        EnrollmentVerifier().fit(E[[0, 30, 40]], [1, 0, 0])
