@@ -93,7 +93,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     calibrator_ : LogisticRegression
         Maps scores to the probability of being allowed.
     scorer_ : CosineScorer
-        The scoring of this enrolment (``skvoice/verification/_scoring.py``),
+        The scoring of this enrolment (``skvoice/decisions/_scoring.py``),
         the same code that scores a ``CNNClassifier`` with ``backend="cosine"``.
     n_features_in_ : int
         Embedding dimension.

@@ -111,10 +111,8 @@ class CNNClassifier(
         speakers (``groups`` in ``fit``), whose posteriors are summed over the
         speakers of each class to score a recording; an impostor never heard in
         training then has to resemble one allowed voice more than all the refused
-        ones: on speechocean762 (``benchmarks/results/real.md``, 5 seeds) the
-        EER was 2.3 +- 1.9 % against 10.9 +- 7.1 % learning the classes
-        directly. ``"binary"``: learn the classes
-        directly. ``"auto"``: speakers when ``groups`` is given and each speaker
+        ones (the CNN user guide measures the difference on real speech).
+        ``"binary"``: learn the classes directly. ``"auto"``: speakers when ``groups`` is given and each speaker
         has one class, else binary.
     backend : {"auto", "posterior", "cosine"}, default="auto"
         The scoring rule: how a recording is scored (``scorer_``). ``"auto"``:
@@ -248,7 +246,7 @@ class CNNClassifier(
         With ``backend="cosine"``: the enrolment of the allowed training
         speakers and the calibration of the scores.
     scorer_ : CosineScorer or PosteriorScorer
-        How a recording is scored (``skvoice/verification/_scoring.py``): what
+        How a recording is scored (``skvoice/decisions/_scoring.py``): what
         ``predict_proba``, MC dropout's passes and inspection's gradients all
         go through. It reads the windows' mean embedding (cosine, the same code
         as ``EnrollmentVerifier``) or output log-probabilities (posterior).
