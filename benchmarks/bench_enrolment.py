@@ -50,8 +50,8 @@ def main(epochs=30):
         fit_times["CNNClassifier, binary objective"] += time.perf_counter() - t
         results["CNNClassifier, binary objective"].append(binary.decision_function(Xte))
         t = time.perf_counter()
-        emb = SpeakerEmbedder(net).fit(Xtr, speakers=spk[train])
-        ver = EnrollmentVerifier().fit(emb.transform(Xtr), y[train], speakers=spk[train])
+        emb = SpeakerEmbedder(net).fit(Xtr, groups=spk[train])
+        ver = EnrollmentVerifier().fit(emb.transform(Xtr), y[train], groups=spk[train])
         fit_times["SpeakerEmbedder + EnrollmentVerifier"] += time.perf_counter() - t
         results["SpeakerEmbedder + EnrollmentVerifier"].append(
             ver.decision_function(emb.transform(Xte))
@@ -90,9 +90,9 @@ def main(epochs=30):
     y_test = np.isin(spk[test], allowed + [new]).astype(int)
     base_train = np.setdiff1d(np.arange(len(y)), np.r_[test, enrol_idx])
 
-    emb = SpeakerEmbedder(net).fit(pick(specs, base_train), speakers=spk[base_train])
+    emb = SpeakerEmbedder(net).fit(pick(specs, base_train), groups=spk[base_train])
     E_base = emb.transform(pick(specs, base_train))
-    ver = EnrollmentVerifier().fit(E_base, y[base_train], speakers=spk[base_train])
+    ver = EnrollmentVerifier().fit(E_base, y[base_train], groups=spk[base_train])
     t = time.perf_counter()
     ver.enroll(emb.transform(pick(specs, enrol_idx)), speaker=new)
     enrol_time = time.perf_counter() - t
@@ -100,9 +100,9 @@ def main(epochs=30):
 
     retrain = np.r_[base_train, enrol_idx]
     y_re = np.isin(spk[retrain], allowed + [new]).astype(int)
-    emb2 = SpeakerEmbedder(net).fit(pick(specs, retrain), speakers=spk[retrain])
+    emb2 = SpeakerEmbedder(net).fit(pick(specs, retrain), groups=spk[retrain])
     ver2 = EnrollmentVerifier().fit(
-        emb2.transform(pick(specs, retrain)), y_re, speakers=spk[retrain]
+        emb2.transform(pick(specs, retrain)), y_re, groups=spk[retrain]
     )
     eer_retrain = equal_error_rate(
         y_test, ver2.decision_function(emb2.transform(pick(specs, test)))

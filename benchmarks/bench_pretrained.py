@@ -39,7 +39,7 @@ from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 from skvoice.verification import make_enrollment_pipeline
 
 COLUMNS = ("EER all", "EER unseen", "EER unseen adults", "unseen FAR @ 5 % FRR")
-ENROL = "enrollmentverifier__speakers"
+ENROL = "enrollmentverifier__groups"
 
 
 def with_few_enrolment_recordings(p, speaker, n):

@@ -45,7 +45,7 @@ def rows(seed):
         (
             "MFCC statistics, cosine to allowed centroids",
             make_pipeline(*mfcc, EnrollmentVerifier()),
-            "enrollmentverifier__speakers",
+            "enrollmentverifier__groups",
         ),
         (
             "skvoice default, no speakers (binary)",
@@ -60,12 +60,12 @@ def rows(seed):
         (
             "SpeakerEmbedder + EnrollmentVerifier",
             make_pipeline(*spec, SpeakerEmbedder(random_state=seed), EnrollmentVerifier()),
-            ["speakerembedder__speakers", "enrollmentverifier__speakers"],
+            ["speakerembedder__groups", "enrollmentverifier__groups"],
         ),
         (
             "pretrained encoder (speechocean762) + enrolment",
             make_enrollment_pipeline("speechocean762"),
-            "enrollmentverifier__speakers",
+            "enrollmentverifier__groups",
         ),
         (
             "CNN fine-tuned from the encoder, trunk frozen for 10 epochs",

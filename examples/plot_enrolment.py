@@ -35,9 +35,9 @@ print("allowed:", voices.allowed, "| newcomer:", newcomer, "| unseen impostors:"
 held_out = np.isin(spk, [newcomer, *impostors])
 train = np.flatnonzero(~held_out)
 emb = SpeakerEmbedder(CNNClassifier(max_epochs=15, random_state=0))
-emb.fit([specs[i] for i in train], speakers=spk[train])
+emb.fit([specs[i] for i in train], groups=spk[train])
 E = emb.transform(specs)
-ver = EnrollmentVerifier().fit(E[train], y[train], speakers=spk[train])
+ver = EnrollmentVerifier().fit(E[train], y[train], groups=spk[train])
 
 # %%
 # The newcomer is refused until enrolled from five recordings; then accepted.

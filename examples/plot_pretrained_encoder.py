@@ -41,7 +41,7 @@ test = np.setdiff1d(np.arange(len(speakers)), first)
 y = np.isin(speakers, allowed).astype(int)
 pipe = make_enrollment_pipeline(score_norm=None)
 t = time.perf_counter()
-pipe.fit([data.data[i] for i in first], y[first], enrollmentverifier__speakers=speakers[first])
+pipe.fit([data.data[i] for i in first], y[first], enrollmentverifier__groups=speakers[first])
 print(f"enrolled {sorted(pipe[-1].enrolled_)} in {time.perf_counter() - t:.1f} s")
 before = pipe.predict_proba([data.data[i] for i in test])[:, 1]
 

@@ -223,7 +223,7 @@ def _enroll(args):
         "(and set the threshold with --target-far).",
     )
     pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=args.target_far)
-    pipe.fit(data.data, data.target, enrollmentverifier__speakers=data.speaker)
+    pipe.fit(data.data, data.target, enrollmentverifier__groups=data.speaker)
     ver = pipe[-1]
     print(
         f"Enrolled {len(ver.enrolled_)} allowed speakers ({', '.join(sorted(ver.enrolled_))}) "

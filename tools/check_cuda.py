@@ -135,7 +135,7 @@ def checks(v, specs, device):
         return net.predict_proba(specs) - saved_and_loaded(net)
 
     enrol = make_enrollment_pipeline(sr=v.sr)
-    enrol.fit(v.data, y, enrollmentverifier__speakers=spk)
+    enrol.fit(v.data, y, enrollmentverifier__groups=spk)
 
     def enrolled_on(dev_name):
         pipe = copy.deepcopy(enrol)

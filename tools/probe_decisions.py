@@ -45,7 +45,7 @@ def case_string_labels():
     unseen, _ = embeddings(40, 5, 1)
 
     def run():
-        ver = EnrollmentVerifier().fit(E, names, speakers=spk)
+        ver = EnrollmentVerifier().fit(E, names, groups=spk)
         far = np.mean(ver.predict(unseen) == "allowed")
         return f"enrolled {len(ver.enrolled_)} speakers; FAR on unseen {far:.2f}"
 
@@ -459,7 +459,7 @@ def failsafe_cases(tmp, model_path, pipe, v):
     enrol = make_enrollment_pipeline(sr=real.sr).fit(
         [w for w, h in zip(real.data, last) if not h],
         np.asarray(real.target)[~last],
-        enrollmentverifier__speakers=spk[~last],
+        enrollmentverifier__groups=spk[~last],
     )
     held = [w for w, h, t in zip(real.data, last, real.target) if h and t == 1]
 

@@ -25,12 +25,12 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     """Speaker verification over embeddings: cosine to the enrolled users.
 
     ``fit`` enrols the allowed class: one centroid per allowed speaker when
-    ``speakers`` is given, else every allowed embedding as its own template. A
+    ``groups`` (the speakers) is given, else every allowed embedding as its own template. A
     recording's score is its best cosine similarity to an enrolled user,
     optionally s-normalised against a cohort of the refused training speakers.
     Probabilities come from a logistic (Platt) calibration of the training scores,
     where each allowed recording is scored without itself (leave one out): against
-    its speaker's centroid of the other recordings, or, without ``speakers``,
+    its speaker's centroid of the other recordings, or, without ``groups``,
     against every other template. The refused training speakers are in the cohort, so
     their scores are easier than an unseen impostor's: with ``target_far`` or
     ``cv`` the calibration and the threshold come from speaker cross-fitting
@@ -57,7 +57,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         False-acceptance rate to operate at: ``predict`` accepts a recording when
         its calibrated log-odds exceed ``threshold_``, chosen so that at most this
         share of the cross-fitted impostor scores (refused speakers scored by
-        models that never saw them) is accepted. Needs ``speakers``.
+        models that never saw them) is accepted. Needs ``groups``.
     cv : int, cross-validation generator, iterable or None, default=None
         Folds of the speaker cross-fitting that calibrates the probabilities and
         chooses ``threshold_``. None: no cross-fitting without ``target_far``,
@@ -89,7 +89,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     cohort_ : ndarray of shape (n_cohort, n_features)
         Unit embeddings of the refused training speakers.
     cohort_speakers_ : ndarray of str of shape (n_cohort,)
-        Their names (each recording's index as a string without ``speakers``).
+        Their names (each recording's index as a string without ``groups``).
     calibrator_ : LogisticRegression
         Maps scores to the probability of being allowed.
     scorer_ : CosineScorer
@@ -107,12 +107,12 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     >>> E = np.repeat(centres, 5, axis=0) + 0.1 * rng.standard_normal((20, 8))
     >>> spk = np.repeat(["a", "b", "c", "d"], 5)
     >>> y = np.isin(spk, ["a", "b"]).astype(int)
-    >>> ver = EnrollmentVerifier().fit(E, y, speakers=spk)
+    >>> ver = EnrollmentVerifier().fit(E, y, groups=spk)
     >>> sorted(ver.enrolled_), ver.predict(E[[0, 10]]).tolist()
     (['a', 'b'], [1, 0])
     """
 
-    __metadata_request__fit = {"speakers": True}
+    __metadata_request__fit = {"groups": True}
 
     _parameter_constraints = {
         "score_norm": [StrOptions({"s-norm"}), None],
@@ -131,7 +131,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         return centred_unit(E, self.mean_ if self.center else None).numpy()
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, E, y, speakers=None):
+    def fit(self, E, y, groups=None):
         """Enrol the allowed speakers and calibrate the scores.
 
         Parameters
@@ -140,8 +140,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             Embeddings (e.g. from :class:`~skvoice.neural_network.SpeakerEmbedder`).
         y : array-like of shape (n_recordings,)
             Two classes; ``pos_label`` (default 1) is the allowed one.
-        speakers : array-like of shape (n_recordings,), default=None
-            Speaker of each recording: one centroid per allowed speaker and per
+        groups : array-like of shape (n_recordings,), default=None
+            Speaker of each recording (scikit-learn's name for the grouping of
+            samples): one centroid per allowed speaker and per
             cohort speaker. Without it every recording stands alone: each allowed
             recording is a template, and the calibration scores each against the
             other templates (at least two allowed recordings are needed).
@@ -165,12 +166,12 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
                 f"the target is {y_type}."
             )
         self._check_binary_labels(needed=True)
-        given = speakers
+        given = speakers = groups
         if speakers is None:
             speakers = np.arange(len(y)).astype(str)
         speakers = column_or_1d(np.asarray(speakers)).astype(str)
         if len(speakers) != len(y):
-            raise ValueError(f"speakers has {len(speakers)} rows but y has {len(y)}.")
+            raise ValueError(f"groups has {len(speakers)} rows but y has {len(y)}.")
         self.mean_ = E.mean(axis=0) if self.center else np.zeros(E.shape[1])
         U = self._prep(E)
         allowed = y == self.pos_label_
@@ -192,9 +193,10 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         cents_all = np.array([self.enrolled_[n] for n in names])
         if given is None and allowed.sum() < 2:
             raise ValueError(
-                "EnrollmentVerifier without speakers makes every allowed recording its own "
-                "template and calibrates each against the others: it needs at least two "
-                "allowed recordings. Pass speakers= (one centroid per allowed speaker)."
+                "EnrollmentVerifier without groups (the speakers) makes every allowed "
+                "recording its own template and calibrates each against the others: it "
+                "needs at least two allowed recordings. Pass groups= (one centroid per "
+                "allowed speaker)."
             )
         for i in np.flatnonzero(allowed):
             k = names.index(speakers[i])
@@ -211,7 +213,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             E,
             y,
             None if given is None else speakers,
-            {"speakers": speakers},
+            {"groups": speakers},
         )
         return self
 

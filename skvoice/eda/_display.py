@@ -36,11 +36,6 @@ def _speaker_order(speakers, allowed_speakers):
     return order, np.isin(order, list(allowed_speakers))
 
 
-def _renamed(fig):
-    """``fig`` of the grid Displays, passed on to warn that it is now ``ax``."""
-    return {} if fig is None else {"fig": fig}
-
-
 def _allowed_speakers(speakers, target):
     speakers, target = np.asarray(speakers), np.asarray(target)
     return set(np.unique(speakers[target == 1]))
@@ -256,7 +251,7 @@ class F0TrackDisplay(GridDisplay):
         self.labels = labels
 
     @classmethod
-    def from_recordings(cls, X, indices=(0,), sr=16000, fmin=65.0, fmax=500.0, ax=None, fig=None):
+    def from_recordings(cls, X, indices=(0,), sr=16000, fmin=65.0, fmax=500.0, ax=None):
         """Compute the spectrograms and F0 tracks of ``X[indices]`` and plot them.
 
         Parameters
@@ -271,8 +266,6 @@ class F0TrackDisplay(GridDisplay):
             pYIN search range.
         ax : matplotlib Figure or SubFigure, default=None
             Where the panels are drawn (a new figure when None).
-        fig : matplotlib Figure, default=None
-            Deprecated: renamed ``ax``.
 
         Returns
         -------
@@ -286,9 +279,7 @@ class F0TrackDisplay(GridDisplay):
         specs = ext.transform(chosen)
         tracks = f0.transform(chosen)
         labels = [f"recording {i}" for i in indices]
-        return cls(specs, tracks, ext.frequencies_, f0.hop_length / sr, labels).plot(
-            ax=ax, **_renamed(fig)
-        )
+        return cls(specs, tracks, ext.frequencies_, f0.hop_length / sr, labels).plot(ax=ax)
 
     def _figure_size(self):
         return (7, 2.6 * len(self.spectrograms))
@@ -383,7 +374,7 @@ class ClassSpectrogramDisplay(GridDisplay):
 
     @classmethod
     def from_recordings(
-        cls, X, target, sr=16000, n_examples=1, random_state=None, ax=None, speakers=None, fig=None
+        cls, X, target, sr=16000, n_examples=1, random_state=None, ax=None, speakers=None
     ):
         """Pick ``n_examples`` recordings of each class and plot both spectrograms.
 
@@ -403,8 +394,6 @@ class ClassSpectrogramDisplay(GridDisplay):
             Where the panels are drawn (a new figure when None).
         speakers : array-like of shape (n_recordings,), default=None
             Speaker of each recording, named in each example's title.
-        fig : matplotlib Figure, default=None
-            Deprecated: renamed ``ax``.
 
         Returns
         -------
@@ -435,7 +424,7 @@ class ClassSpectrogramDisplay(GridDisplay):
                 specs[label.item()][kind] = ext.transform(chosen)
                 freqs[kind] = ext.frequencies_
         hop = extractors["mel"].hop_length / sr
-        return cls(specs, freqs, hop, speakers=names or None).plot(ax=ax, **_renamed(fig))
+        return cls(specs, freqs, hop, speakers=names or None).plot(ax=ax)
 
     def _rows(self):
         return [

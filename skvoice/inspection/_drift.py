@@ -169,7 +169,7 @@ def reinitialization_robustness(
             E = net.embed(specs_e)
             if scorer.unit_input:
                 E = unit_rows(E).numpy()
-            verifier = clone(scorer.verifier).fit(E, allowed_e, speakers=spk_e)
+            verifier = clone(scorer.verifier).fit(E, allowed_e, groups=spk_e)
             net.scorer_ = CosineScorer(
                 verifier, scorer.pos_index, scorer.calibration, unit_input=scorer.unit_input
             )

@@ -289,7 +289,7 @@ def threshold_at_far(y_true, y_score, target_far, *, pos_label=None):
     {
         "y_true": ["array-like"],
         "y_pred": ["array-like"],
-        "speakers": ["array-like"],
+        "groups": ["array-like"],
         "n_bootstraps": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "pos_label": "no_validation",
@@ -297,7 +297,7 @@ def threshold_at_far(y_true, y_score, target_far, *, pos_label=None):
     prefer_skip_nested_validation=True,
 )
 def acceptance_by_speaker(
-    y_true, y_pred, speakers, *, n_bootstraps=1000, random_state=0, pos_label=None
+    y_true, y_pred, groups, *, n_bootstraps=1000, random_state=0, pos_label=None
 ):
     """Per speaker: how often they were let in, with a bootstrap interval.
 
@@ -313,7 +313,7 @@ def acceptance_by_speaker(
         1 allowed, 0 refused.
     y_pred : array-like of shape (n_samples,)
         Decisions: 1 accepted, 0 refused.
-    speakers : array-like of shape (n_samples,)
+    groups : array-like of shape (n_samples,)
         Speaker of each recording.
     n_bootstraps : int, default=1000
         Bootstrap resamples per speaker.
@@ -336,9 +336,9 @@ def acceptance_by_speaker(
     (['a', 'b'], [0.5, 0.67])
     """
     y_true, y_pred = _binary(y_true, y_pred, "y_pred", pos_label)
-    speakers = column_or_1d(np.asarray(speakers)).astype(str)
+    speakers = column_or_1d(np.asarray(groups)).astype(str)
     if len(speakers) != len(y_true):
-        raise ValueError(f"speakers has {len(speakers)} values but y_true has {len(y_true)}.")
+        raise ValueError(f"groups has {len(speakers)} values but y_true has {len(y_true)}.")
     rng = np.random.default_rng(random_state)
     names = np.unique(speakers)
     out = {k: [] for k in ("speaker", "allowed", "recordings", "accepted", "ci_low", "ci_high")}

@@ -112,8 +112,8 @@ class CNNClassifier(
         speakers of each class to score a recording; an impostor never heard in
         training then has to resemble one allowed voice more than all the refused
         ones (the CNN user guide measures the difference on real speech).
-        ``"binary"``: learn the classes directly. ``"auto"``: speakers when ``groups`` is given and each speaker
-        has one class, else binary.
+        ``"binary"``: learn the classes directly. ``"auto"``: speakers when
+        ``groups`` is given and each speaker has one class, else binary.
     backend : {"auto", "posterior", "cosine"}, default="auto"
         The scoring rule: how a recording is scored (``scorer_``). ``"auto"``:
         cosine with the speaker objective and two classes, else posterior.
@@ -532,7 +532,7 @@ class CNNClassifier(
             self.verifier_ = EnrollmentVerifier(**self._verifier_params).fit(
                 unit_rows(embeddings).numpy(),
                 (y == self.pos_label_).astype(int),
-                speakers=rec_speaker,
+                groups=rec_speaker,
             )
         # Where the training voices lie, for novelty_score.
         self.embedding_mean_, self.speaker_centroids_, self.whitening_ = fit_novelty(

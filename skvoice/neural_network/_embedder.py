@@ -75,12 +75,12 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
     >>> net = CNNClassifier(module__n_filters=4, module__n_blocks=1, module__embedding_dim=6,
     ...                     crop_frames=8, max_epochs=2, random_state=0)
     >>> emb = SpeakerEmbedder(net)
-    >>> E = emb.fit_transform(X, speakers=spk)
+    >>> E = emb.fit_transform(X, groups=spk)
     >>> E.shape, bool(np.allclose(np.linalg.norm(E, axis=1), 1))
     ((12, 6), True)
     """
 
-    __metadata_request__fit = {"speakers": True}
+    __metadata_request__fit = {"groups": True}
 
     _parameter_constraints = {
         "pretrained": [str, os.PathLike, None],
@@ -100,7 +100,7 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         self.device = device
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, speakers=None):
+    def fit(self, X, y=None, groups=None):
         """Train the network over the speakers (or take the fitted one).
 
         Parameters
@@ -108,11 +108,12 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         X : list of ndarray or ndarray
             Spectrograms, as for :class:`CNNClassifier`.
         y : array-like, default=None
-            Ignored when ``speakers`` is given; else used as the speaker labels.
+            Ignored when ``groups`` is given; else used as the speaker labels.
             Not needed with ``pretrained``.
-        speakers : array-like of shape (n_recordings,), default=None
-            Speaker of each recording (the classes the network learns). Not
-            needed with ``pretrained``.
+        groups : array-like of shape (n_recordings,), default=None
+            Speaker of each recording (the classes the network learns), as
+            scikit-learn names the grouping of samples. Not needed with
+            ``pretrained``.
 
         Returns
         -------
@@ -130,9 +131,9 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
                 raise ValueError("reuse_fitted=True needs a fitted CNNClassifier as network.")
             self.network_ = self.network
         else:
-            labels = speakers if speakers is not None else y
+            labels = groups if groups is not None else y
             if labels is None:
-                raise ValueError("SpeakerEmbedder needs speakers (or y) to train on.")
+                raise ValueError("SpeakerEmbedder needs groups (the speakers) or y to train on.")
             base = CNNClassifier() if self.network is None else self.network
             net = clone(base).set_params(objective="binary")  # the classes are speakers
             if self.device is not None:

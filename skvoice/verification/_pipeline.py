@@ -33,7 +33,7 @@ def make_enrollment_pipeline(
     ``fit`` only enrols: the allowed speakers' recordings make their centroids,
     the refused speakers' recordings calibrate the scores (and, with
     ``target_far``, set the threshold). Pass the speaker of each recording as
-    ``enrollmentverifier__speakers``.
+    ``enrollmentverifier__groups``.
 
     Parameters
     ----------
@@ -63,7 +63,7 @@ def make_enrollment_pipeline(
     >>> from skvoice.verification import make_enrollment_pipeline
     >>> v = make_voices(n_speakers=4, n_recordings=3, duration=1.0, random_state=0)
     >>> pipe = make_enrollment_pipeline(sr=v.sr)
-    >>> pipe = pipe.fit(v.data, v.target, enrollmentverifier__speakers=v.speaker)
+    >>> pipe = pipe.fit(v.data, v.target, enrollmentverifier__groups=v.speaker)
     >>> pipe.predict_proba(v.data[:2]).shape
     (2, 2)
     """

@@ -22,7 +22,7 @@ def _embeddings(n_spk=6, n_rec=6, dim=8, noise=0.15, seed=0):
 def test_scores_are_cosine_to_centroids_without_norm():
     E, spk, _ = _embeddings()
     y = np.isin(spk, ["s0", "s1"]).astype(int)
-    ver = EnrollmentVerifier(score_norm=None, center=False).fit(E, y, speakers=spk)
+    ver = EnrollmentVerifier(score_norm=None, center=False).fit(E, y, groups=spk)
     unit = E / np.linalg.norm(E, axis=1, keepdims=True)
     cents = []
     for s in ("s0", "s1"):
@@ -35,8 +35,8 @@ def test_scores_are_cosine_to_centroids_without_norm():
 def test_snorm_hand_computed():
     E, spk, _ = _embeddings()
     y = np.isin(spk, ["s0"]).astype(int)
-    ver = EnrollmentVerifier(score_norm="s-norm", center=False).fit(E, y, speakers=spk)
-    raw = EnrollmentVerifier(score_norm=None, center=False).fit(E, y, speakers=spk)
+    ver = EnrollmentVerifier(score_norm="s-norm", center=False).fit(E, y, groups=spk)
+    raw = EnrollmentVerifier(score_norm=None, center=False).fit(E, y, groups=spk)
     c = ver.enrolled_["s0"]
     e = E[7] / np.linalg.norm(E[7])
     s = raw.score_samples(E[7:8])[0]
@@ -51,7 +51,7 @@ def test_snorm_hand_computed():
 def test_separates_and_calibrates():
     E, spk, _ = _embeddings()
     y = np.isin(spk, ["s0", "s1"]).astype(int)
-    ver = EnrollmentVerifier().fit(E, y, speakers=spk)
+    ver = EnrollmentVerifier().fit(E, y, groups=spk)
     assert np.mean(ver.predict(E) == y) > 0.95
     np.testing.assert_allclose(ver.predict_proba(E).sum(1), 1)
 
@@ -73,7 +73,7 @@ def test_probabilities_are_calibrated_on_new_recordings():
         return E, spk, np.isin(spk, ["s0", "s1", "s2"]).astype(int)
 
     E, spk, y = draw(40)
-    ver = EnrollmentVerifier().fit(E, y, speakers=spk)
+    ver = EnrollmentVerifier().fit(E, y, groups=spk)
     E_new, _, y_new = draw(200)
     p = ver.predict_proba(E_new)[:, 1]
     assert 0.05 < np.mean((p > 0.5) != y_new) < 0.4  # the task is not trivial
@@ -87,7 +87,7 @@ def test_enroll_and_unenroll_new_speaker_fast():
     E, spk, centres = _embeddings(n_spk=7)
     train = spk != "s6"
     y = np.isin(spk, ["s0", "s1"]).astype(int)
-    ver = EnrollmentVerifier().fit(E[train], y[train], speakers=spk[train])
+    ver = EnrollmentVerifier().fit(E[train], y[train], groups=spk[train])
     new = E[spk == "s6"]
     assert not ver.predict(new).any()
     t = time.perf_counter()
@@ -105,7 +105,7 @@ def test_enroll_and_unenroll_new_speaker_fast():
 def test_nobody_enrolled_refuses_everyone():
     E, spk, _ = _embeddings()
     y = np.isin(spk, ["s0"]).astype(int)
-    ver = EnrollmentVerifier().fit(E, y, speakers=spk).unenroll("s0")
+    ver = EnrollmentVerifier().fit(E, y, groups=spk).unenroll("s0")
     assert np.all(ver.score_samples(E) == -np.inf)
     assert not ver.predict(E).any()
 
@@ -135,7 +135,7 @@ def test_embedder_unit_norm_and_mean_of_windows(specs):
     import torch
 
     X, spk = specs
-    emb = SpeakerEmbedder(CNNClassifier(**TINY)).fit(X, speakers=spk)
+    emb = SpeakerEmbedder(CNNClassifier(**TINY)).fit(X, groups=spk)
     E = emb.transform(X)
     assert E.shape == (30, 16)
     np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1, atol=1e-6)
@@ -166,7 +166,7 @@ def test_pipeline_grid_search_and_ensemble(specs):
     X, spk = specs
     y = np.isin(spk, ["s0", "s1"]).astype(int)
     pipe = make_pipeline(SpeakerEmbedder(CNNClassifier(**TINY)), EnrollmentVerifier())
-    pipe.fit(X, y, speakerembedder__speakers=spk, enrollmentverifier__speakers=spk)
+    pipe.fit(X, y, speakerembedder__groups=spk, enrollmentverifier__groups=spk)
     assert pipe.predict_proba(X).shape == (30, 2)
     with sklearn.config_context(enable_metadata_routing=True):
         from skvoice.model_selection import OpenSetGroupKFold
@@ -177,7 +177,7 @@ def test_pipeline_grid_search_and_ensemble(specs):
             cv=OpenSetGroupKFold(3),
             scoring="roc_auc",
         )
-        search.fit(X, y, groups=spk, speakers=spk)
+        search.fit(X, y, groups=spk)  # one name reaches the splitter and the verifier
     # Each candidate's fold scores are those of the pipeline fitted by hand.
     from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
@@ -189,13 +189,13 @@ def test_pipeline_grid_search_and_ensemble(specs):
             model.fit(
                 [X[i] for i in train],
                 y[train],
-                speakerembedder__speakers=spk[train],
-                enrollmentverifier__speakers=spk[train],
+                speakerembedder__groups=spk[train],
+                enrollmentverifier__groups=spk[train],
             )
             auc = roc_auc_score(y[test], model.decision_function([X[i] for i in test]))
             assert search.cv_results_[f"split{k}_test_score"][c] == pytest.approx(auc)
     ens = DeepEnsembleClassifier(pipe, n_estimators=2, random_state=0)
-    ens.fit(X, y, speakerembedder__speakers=spk, enrollmentverifier__speakers=spk)
+    ens.fit(X, y, speakerembedder__groups=spk, enrollmentverifier__groups=spk)
     proba, u = ens.predict_proba(X, return_uncertainty=True)
     members = np.stack([m.predict_proba(X) for m in ens.estimators_])
     np.testing.assert_allclose(proba, members.mean(axis=0))
@@ -217,7 +217,7 @@ def test_without_speakers_calibration_leaves_each_recording_out():
     new_allowed = ~train & (y == 1)
     p = ver.predict_proba(E[new_allowed])[:, 1]
     # As with speakers: most new recordings of allowed users are accepted.
-    with_speakers = EnrollmentVerifier().fit(E[train], y[train], speakers=spk[train])
+    with_speakers = EnrollmentVerifier().fit(E[train], y[train], groups=spk[train])
     assert np.mean(p > 0.5) > 0.7
     assert np.mean(with_speakers.predict_proba(E[new_allowed])[:, 1] > 0.5) > 0.7
     with pytest.raises(ValueError, match="at least two allowed recordings"):

@@ -47,9 +47,9 @@ def test_string_labels_no_longer_invert_enrolment():
     y01 = np.isin(spk, ["s00", "s01", "s02"]).astype(int)
     names = np.where(y01 == 1, "allowed", "refused")
     with pytest.raises(ValueError, match="cannot tell which"):
-        EnrollmentVerifier().fit(E, names, speakers=spk)
-    ref = EnrollmentVerifier().fit(E, y01, speakers=spk)
-    ver = EnrollmentVerifier(pos_label="allowed").fit(E, names, speakers=spk)
+        EnrollmentVerifier().fit(E, names, groups=spk)
+    ref = EnrollmentVerifier().fit(E, y01, groups=spk)
+    ver = EnrollmentVerifier(pos_label="allowed").fit(E, names, groups=spk)
     assert sorted(ver.enrolled_) == ["s00", "s01", "s02"] == sorted(ref.enrolled_)
     # classes_ stay sorted (scikit-learn's convention): "allowed" is column 0.
     assert ver.classes_.tolist() == ["allowed", "refused"]
@@ -129,7 +129,7 @@ def test_verifier_target_far_holds_on_unseen_impostors():
     y = np.isin(spk, ["s00", "s01", "s02", "s03"]).astype(int)
     unseen, _ = _embeddings(n_speakers=60, per=5, seed=1)
     for target in (0.05, 0.1):
-        ver = EnrollmentVerifier(target_far=target).fit(E, y, speakers=spk)
+        ver = EnrollmentVerifier(target_far=target).fit(E, y, groups=spk)
         # The threshold keeps the cross-fitted impostors' FAR at the target ...
         refused = y == 0
         a, b = ver.calibration_
@@ -144,8 +144,8 @@ def test_verifier_target_far_holds_on_unseen_impostors():
 def test_crossfitted_calibration_is_not_the_training_one():
     E, spk = _embeddings(n_speakers=20, per=8, seed=2)
     y = np.isin(spk, ["s00", "s01", "s02"]).astype(int)
-    plain = EnrollmentVerifier().fit(E, y, speakers=spk)
-    crossed = EnrollmentVerifier(cv=4).fit(E, y, speakers=spk)
+    plain = EnrollmentVerifier().fit(E, y, groups=spk)
+    crossed = EnrollmentVerifier(cv=4).fit(E, y, groups=spk)
     assert plain.calibration_ is None and crossed.threshold_ == 0.0
     a, b = crossed.calibration_
     s = crossed.score_samples(E)
@@ -162,9 +162,9 @@ def test_operating_point_errors():
     with pytest.raises(ValueError, match="speaker of each recording"):
         EnrollmentVerifier(target_far=0.1).fit(E, y)
     with pytest.raises(ValueError, match="at least 6 refused"):
-        EnrollmentVerifier(target_far=0.1, cv=6).fit(E, y, speakers=spk)
+        EnrollmentVerifier(target_far=0.1, cv=6).fit(E, y, groups=spk)
     with pytest.raises(ValueError, match="target_far"):
-        EnrollmentVerifier(target_far=1.5).fit(E, y, speakers=spk)
+        EnrollmentVerifier(target_far=1.5).fit(E, y, groups=spk)
 
 
 def test_composes_with_sklearn_threshold_classifiers():
@@ -173,7 +173,7 @@ def test_composes_with_sklearn_threshold_classifiers():
 
     E, spk = _embeddings(n_speakers=20, per=8, seed=3)
     y = np.isin(spk, ["s00", "s01", "s02"]).astype(int)
-    ver = EnrollmentVerifier(cv=4).fit(E, y, speakers=spk)
+    ver = EnrollmentVerifier(cv=4).fit(E, y, groups=spk)
     held, _ = _embeddings(n_speakers=30, per=4, seed=4)
     scores = np.r_[ver.decision_function(E[y == 1]), ver.decision_function(held)]
     labels = np.r_[np.ones((y == 1).sum()), np.zeros(len(held))]
@@ -254,7 +254,7 @@ def test_unreachable_target_far_warns_with_the_count_it_needs():
     E, spk = _embeddings(n_speakers=8, per=2, seed=3)
     y = np.isin(spk, ["s00", "s01"]).astype(int)  # 12 impostor recordings
     with pytest.warns(UnreachableFARWarning, match="12 impostor"):
-        EnrollmentVerifier(target_far=0.05, cv=3).fit(E, y, speakers=spk)
+        EnrollmentVerifier(target_far=0.05, cv=3).fit(E, y, groups=spk)
 
 
 @pytest.mark.parametrize("wrapper", ["mc", "ensemble"])
@@ -364,18 +364,18 @@ def test_cv_takes_any_splitter():
     y = np.isin(speakers, ["s0", "s1"]).astype(int)
     centres = rng.normal(size=(8, 5))
     E = centres[np.repeat(np.arange(8), 6)] + 0.3 * rng.normal(size=(48, 5))
-    by_int = EnrollmentVerifier(cv=3).fit(E, y, speakers=speakers)
-    by_splitter = EnrollmentVerifier(cv=OpenSetGroupKFold(3)).fit(E, y, speakers=speakers)
+    by_int = EnrollmentVerifier(cv=3).fit(E, y, groups=speakers)
+    by_splitter = EnrollmentVerifier(cv=OpenSetGroupKFold(3)).fit(E, y, groups=speakers)
     folds = list(OpenSetGroupKFold(3).split(E, y, speakers))
-    by_list = EnrollmentVerifier(cv=folds).fit(E, y, speakers=speakers)
+    by_list = EnrollmentVerifier(cv=folds).fit(E, y, groups=speakers)
     np.testing.assert_array_equal(by_splitter.crossfit_scores_, by_list.crossfit_scores_)
     assert np.isfinite(by_int.crossfit_scores_).all()
     assert np.isfinite(by_splitter.crossfit_scores_).all()
     # GroupKFold holds every speaker out whole: allowed voices never enrolled.
     assert np.isfinite(
-        EnrollmentVerifier(cv=GroupKFold(4)).fit(E, y, speakers=speakers).crossfit_scores_
+        EnrollmentVerifier(cv=GroupKFold(4)).fit(E, y, groups=speakers).crossfit_scores_
     ).all()
     with pytest.raises(ValueError, match="out of every test fold"):
         EnrollmentVerifier(cv=ShuffleSplit(2, test_size=0.2, random_state=0)).fit(
-            E, y, speakers=speakers
+            E, y, groups=speakers
         )

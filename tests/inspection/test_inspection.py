@@ -296,7 +296,7 @@ def test_reinitialization_under_cosine_enrols_again(fitted_speakers):
     by_hand.net_.module_.blocks.block0.conv.reset_parameters()
     emb = by_hand.embed(X)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)  # the scorer reads unit embeddings
-    by_hand.verifier_ = clone(verifier).fit(emb, y, speakers=spk)
+    by_hand.verifier_ = clone(verifier).fit(emb, y, groups=spk)
     by_hand.scorer_ = by_hand._make_scorer()
     assert r.scores[i, 0] == pytest.approx(by_hand.score(X, y), abs=1e-12)
     # The head plays no part in a cosine score: redrawing it changes nothing.

@@ -310,7 +310,7 @@ def test_cosine_backend_scores_embeddings_against_allowed_centroids():
     emb = np.array(emb)
     np.testing.assert_allclose(clf.embed(X), emb, rtol=1e-5, atol=1e-6)
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    ref = EnrollmentVerifier(score_norm=None, center=True).fit(unit, y, speakers=spk)
+    ref = EnrollmentVerifier(score_norm=None, center=True).fit(unit, y, groups=spk)
     np.testing.assert_allclose(clf.decision_function(X), ref.decision_function(unit), atol=1e-4)
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -331,7 +331,7 @@ def test_cosine_backend_is_the_embedder_and_verifier_path():
     X, y, spk = _speakers_toy()
     clf = CNNClassifier(**TINY, backend="cosine").fit(X, y, groups=spk)
     pipe = make_pipeline(SpeakerEmbedder(clf, reuse_fitted=True), EnrollmentVerifier())
-    pipe.fit(X, y, speakerembedder__speakers=spk, enrollmentverifier__speakers=spk)
+    pipe.fit(X, y, speakerembedder__groups=spk, enrollmentverifier__groups=spk)
     np.testing.assert_allclose(pipe.decision_function(X), clf.decision_function(X), atol=1e-9)
     np.testing.assert_allclose(pipe.predict_proba(X), clf.predict_proba(X), atol=1e-12)
     # The same scorer object type serves both.

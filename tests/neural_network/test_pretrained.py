@@ -156,7 +156,7 @@ def test_enrollment_pipeline_decides_and_round_trips(real_speech, tmp_path):
     allowed = np.unique(spk)[:3]
     y = np.isin(spk, allowed).astype(int)
     pipe = make_enrollment_pipeline(score_norm=None)
-    pipe.fit(real_speech.data, y, enrollmentverifier__speakers=spk)
+    pipe.fit(real_speech.data, y, enrollmentverifier__groups=spk)
     assert sorted(pipe[-1].enrolled_) == sorted(allowed)
     proba = pipe.predict_proba(real_speech.data)
     assert equal_error_rate(y, proba[:, 1]) < 0.15
@@ -171,7 +171,7 @@ def test_enrollment_pipeline_decides_and_round_trips(real_speech, tmp_path):
 def test_enrolment_of_another_encoder_version_is_refused(real_speech, tmp_path, monkeypatch):
     spk = np.asarray(real_speech.speaker)
     y = np.isin(spk, np.unique(spk)[:2]).astype(int)
-    pipe = make_enrollment_pipeline().fit(real_speech.data, y, enrollmentverifier__speakers=spk)
+    pipe = make_enrollment_pipeline().fit(real_speech.data, y, enrollmentverifier__groups=spk)
     path = save_model(pipe, tmp_path / "m.skvoice")
     monkeypatch.setitem(SHIPPED, NAME, "0" * 64)  # a later skvoice with new weights
     with pytest.raises(ModelFormatError, match="Enrol the users again"):
@@ -182,7 +182,7 @@ def test_only_shipped_encoders_are_saved_by_name(real_speech, tmp_path):
     spk = np.asarray(real_speech.speaker)
     y = np.isin(spk, np.unique(spk)[:2]).astype(int)
     pipe = make_enrollment_pipeline(_copy_encoder(tmp_path))
-    pipe.fit(real_speech.data, y, enrollmentverifier__speakers=spk)
+    pipe.fit(real_speech.data, y, enrollmentverifier__groups=spk)
     with pytest.raises(TypeError, match="file on this machine"):
         save_model(pipe, tmp_path / "m.skvoice")
 
@@ -256,7 +256,7 @@ def test_embedder_takes_a_device(specs, monkeypatch):
     net = CNNClassifier(
         module__n_filters=2, module__n_blocks=1, crop_frames=8, max_epochs=1, device="cuda"
     )
-    SpeakerEmbedder(net, device="cpu").fit(specs[:8], speakers=["a", "b"] * 4)
+    SpeakerEmbedder(net, device="cpu").fit(specs[:8], groups=["a", "b"] * 4)
     assert seen["device"] == "cpu"
     pipe = make_enrollment_pipeline(device="cpu")
     assert pipe.named_steps["speakerembedder"].device == "cpu"
