@@ -11,7 +11,6 @@ from .._groups import speaker_columns
 from .._progress import progress
 from .._random import seed_from
 from ._data import CropDataset, check_spectrograms, sliding_windows
-from ._training import autocast
 
 __all__ = [
     "torch_threads",
@@ -23,6 +22,16 @@ __all__ = [
 ]
 
 MODULE_PREFIX = "module__"
+
+
+def autocast(device, enabled):
+    """bfloat16 autocast on ``device`` when ``enabled``; a no-op context otherwise.
+
+    bfloat16 keeps float32's range, so no gradient scaler is needed.
+    """
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=str(device).split(":")[0], dtype=torch.bfloat16)
 
 
 def window_embeddings(module, windows):

@@ -3,7 +3,6 @@
 import os
 import warnings
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,17 +33,10 @@ from ._base import (
 from ._module import SpectrogramCNN
 from ._network_state import NetworkStateMixin
 from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
-from ._pretrained import FreezeTrunk, load_encoder, trunk_state
+from ._objective import resolve_objective
+from ._pretrained import pretrained_trunk
 from ._speaker_validation import SpeakerVerificationScoring, hold_out_speakers
-from ._tracking import LayerRecorder
-from ._training import (
-    OPTIMIZERS,
-    ResumableCheckpoint,
-    build_net,
-    fit_fingerprint,
-    load_checkpoint,
-    restore,
-)
+from ._training import OPTIMIZERS, build_net, feature_callbacks, restore
 
 __all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
 
@@ -421,7 +413,11 @@ class CNNClassifier(
         # An unknown or unprefixed module argument fails before any work.
         self._module_params()
         specs = self._check_X(X, reset=True)
-        trunk = self._pretrained_trunk()
+        if self.freeze_epochs and self.pretrained is None:
+            raise ValueError("freeze_epochs needs pretrained: there is no trunk to keep.")
+        trunk = pretrained_trunk(
+            self.pretrained, self._module_params(), self.n_features_in_, self.n_channels_in_
+        )
         y, targets = self._check_targets(specs, y, groups)
         seed = seed_from(self.random_state)
         # Per recording, its speaker's name (the verifier enrols from all of them,
@@ -456,7 +452,9 @@ class CNNClassifier(
                 f"y has only one class ({self.classes_[0]!r}): need allowed and refused "
                 "recordings to train."
             )
-        targets = self._resolve_objective(y_enc, groups)
+        self.objective_, targets, speakers = resolve_objective(self.objective, y_enc, groups)
+        if speakers is not None:
+            self.speakers_, self.speaker_class_ = speakers
         if groups is None and self.objective == "auto" and len(self.classes_) == 2:
             warnings.warn(
                 "CNNClassifier was fit without speakers, so it learns allowed/refused "
@@ -499,7 +497,7 @@ class CNNClassifier(
 
         n_outputs = int(targets_fit.max()) + 1
         crit = self._criterion_kwargs(y, targets_fit)
-        extra, gens, state = self._feature_callbacks(specs, targets, groups, train_valid)
+        extra, gens, state = feature_callbacks(self, specs, targets, groups, train_valid)
         with torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = self._build_module(n_outputs)
@@ -539,52 +537,6 @@ class CNNClassifier(
             embeddings, rec_speaker if rec_speaker is not None else y
         )
 
-    def _feature_callbacks(self, specs, targets, groups, train_valid):
-        """The skorch callbacks of the training features the parameters ask for.
-
-        Layer recording (``track_layers``), the frozen trunk (``freeze_epochs``)
-        and checkpointing (``checkpoint_dir``); early stopping is added with the
-        validation data by :func:`build_net`. Returns the callbacks, the extra
-        generators a checkpoint keeps, and the checkpoint to resume from (None).
-        """
-
-        extra, gens, state = [], None, None
-        if self.track_layers is not False:
-            extra.append(("layer_recorder", LayerRecorder(self.track_layers)))
-        if self.freeze_epochs:
-            extra.append(("freeze_trunk", FreezeTrunk(self.freeze_epochs)))
-        if self.checkpoint_dir is not None:
-            name = f"cnn-{fit_fingerprint(self, specs, targets, groups)}.pt"
-            path = Path(self.checkpoint_dir) / name
-            gens = {"crops": train_valid[0].generator}
-            extra.append(("resumable_checkpoint", ResumableCheckpoint(path, gens)))
-            state = load_checkpoint(path)
-        return extra, gens, state
-
-    def _pretrained_trunk(self):
-        """The pretrained trunk's weights (None without ``pretrained``), checked to fit."""
-        if self.pretrained is None:
-            if self.freeze_epochs:
-                raise ValueError("freeze_epochs needs pretrained: there is no trunk to keep.")
-            return None
-        card, module = load_encoder(self.pretrained)
-        args = self._module_params()
-        mine = {k: args[k] for k in card["architecture"]}
-        if mine != card["architecture"]:
-            raise ValueError(
-                f"pretrained={self.pretrained!r} has the architecture {card['architecture']}; "
-                f"this CNNClassifier has {mine}. Set those module__ parameters to the "
-                "encoder's."
-            )
-        n_mels = int(card["frontend"]["n_mels"])
-        if (self.n_features_in_, self.n_channels_in_) != (n_mels, 1):
-            raise ValueError(
-                f"pretrained={self.pretrained!r} reads one-channel spectrograms of {n_mels} "
-                f"bins (its front-end: {card['frontend']}); X has {self.n_channels_in_} "
-                f"channel(s) of {self.n_features_in_} bins."
-            )
-        return trunk_state(module)
-
     def _speaker_datasets(self, specs, targets, seed):
         """Crops of the training speakers, and the held-out speakers' EER scoring.
 
@@ -604,36 +556,6 @@ class CNNClassifier(
         valid_specs = [specs[i] for i in np.flatnonzero(is_valid)]
         scoring = SpeakerVerificationScoring(self._mean_embedding, valid_specs, targets[is_valid])
         return (train, scoring), targets_fit
-
-    def _resolve_objective(self, y_enc, groups):
-        """Set ``objective_`` (and the speaker maps); return the training targets."""
-        objective = self.objective
-        speaker = None
-        if groups is not None:
-            speaker, _ = speaker_columns(groups, len(y_enc))
-        if objective in ("auto", "speakers"):
-            if speaker is None:
-                if objective == "speakers":
-                    raise ValueError("objective='speakers' needs groups (speakers) in fit.")
-                objective = "binary"
-            else:
-                names, spk_enc = np.unique(speaker.astype(str), return_inverse=True)
-                cls = np.zeros(len(names), dtype=int)
-                mixed = []
-                for k in range(len(names)):
-                    labels = np.unique(y_enc[spk_enc == k])
-                    cls[k] = labels[0]
-                    if len(labels) > 1:
-                        mixed.append(names[k])
-                if mixed and objective == "speakers":
-                    raise ValueError(f"Speaker(s) {mixed} have recordings of several classes.")
-                if not mixed:
-                    self.speakers_, self.speaker_class_ = names, cls
-                    self.objective_ = "speakers"
-                    return spk_enc
-                objective = "binary"
-        self.objective_ = objective
-        return y_enc
 
     def _embeddings(self, specs):
         """:meth:`_mean_embedding` as a float64 array (what novelty reads)."""

@@ -247,3 +247,40 @@ class FreezeTrunk(Callback):
         for name, p in net.module_.named_parameters():
             if not name.startswith("head."):
                 p.requires_grad_(not frozen)
+
+
+def pretrained_trunk(pretrained, module_params, n_bins, n_channels):
+    """The weights of a pretrained trunk, checked to fit the network (None: no encoder).
+
+    Parameters
+    ----------
+    pretrained : str, path-like or None
+        As for :func:`load_encoder`.
+    module_params : dict
+        The network's architecture arguments; those of the encoder must match.
+    n_bins, n_channels : int
+        The input's frequency bins and channels: the encoder's front-end's.
+
+    Returns
+    -------
+    state : dict or None
+        The trunk's state dict (all but the head).
+    """
+    if pretrained is None:
+        return None
+    card, module = load_encoder(pretrained)
+    mine = {k: module_params[k] for k in card["architecture"]}
+    if mine != card["architecture"]:
+        raise ValueError(
+            f"pretrained={pretrained!r} has the architecture {card['architecture']}; "
+            f"this CNNClassifier has {mine}. Set those module__ parameters to the "
+            "encoder's."
+        )
+    n_mels = int(card["frontend"]["n_mels"])
+    if (n_bins, n_channels) != (n_mels, 1):
+        raise ValueError(
+            f"pretrained={pretrained!r} reads one-channel spectrograms of {n_mels} "
+            f"bins (its front-end: {card['frontend']}); X has {n_channels} "
+            f"channel(s) of {n_bins} bins."
+        )
+    return trunk_state(module)

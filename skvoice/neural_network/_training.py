@@ -1,7 +1,6 @@
 """The skorch net the estimators train with: mixed precision, honest interrupts,
 resumable checkpoints."""
 
-import contextlib
 import warnings
 from pathlib import Path
 
@@ -13,30 +12,23 @@ from skorch.helper import predefined_split
 from skorch.history import History
 
 from .._io_atomic import atomic_write
+from ._base import autocast
+from ._pretrained import FreezeTrunk
 from ._speaker_validation import SpeakerVerificationScoring
+from ._tracking import LayerRecorder
 
 __all__ = [
     "OPTIMIZERS",
+    "feature_callbacks",
     "SkorchNet",
     "build_net",
     "ResumableCheckpoint",
     "ResumableEarlyStopping",
-    "autocast",
     "fit_fingerprint",
 ]
 
 #: 2: the callbacks' states (layer history, early stopping) are kept too.
 CHECKPOINT_VERSION = 2
-
-
-def autocast(device, enabled):
-    """bfloat16 autocast on ``device`` when ``enabled``; a no-op context otherwise.
-
-    bfloat16 keeps float32's range, so no gradient scaler is needed.
-    """
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=str(device).split(":")[0], dtype=torch.bfloat16)
 
 
 class SkorchNet(NeuralNetClassifier):
@@ -302,3 +294,25 @@ def build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs,
         **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
         **kwargs,
     )
+
+
+def feature_callbacks(estimator, specs, targets, groups, train_valid):
+    """The skorch callbacks of the training features the estimator's parameters ask for.
+
+    Layer recording (``track_layers``), the frozen trunk (``freeze_epochs``) and
+    checkpointing (``checkpoint_dir``); early stopping is added with the
+    validation data by :func:`build_net`. Returns the callbacks, the extra
+    generators a checkpoint keeps, and the checkpoint to resume from (None).
+    """
+    extra, gens, state = [], None, None
+    if estimator.track_layers is not False:
+        extra.append(("layer_recorder", LayerRecorder(estimator.track_layers)))
+    if estimator.freeze_epochs:
+        extra.append(("freeze_trunk", FreezeTrunk(estimator.freeze_epochs)))
+    if estimator.checkpoint_dir is not None:
+        name = f"cnn-{fit_fingerprint(estimator, specs, targets, groups)}.pt"
+        path = Path(estimator.checkpoint_dir) / name
+        gens = {"crops": train_valid[0].generator}
+        extra.append(("resumable_checkpoint", ResumableCheckpoint(path, gens)))
+        state = load_checkpoint(path)
+    return extra, gens, state

@@ -239,3 +239,22 @@ def test_early_stopping_state_round_trips():
     assert (other.misses_, other.dynamic_threshold_, other.best_epoch_) == (2, 0.25, 4)
     other.on_train_begin(net=None)  # a later fit starts afresh (skorch's reset)
     assert other.misses_ == 0 and other.best_model_weights_ is None
+
+
+def test_resolve_objective_by_hand():
+    """The objective from the speakers: one class each -> speakers, else binary."""
+    from skvoice.neural_network._objective import resolve_objective
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    spk = np.array(["b", "b", "a", "a", "c", "a"])
+    objective, targets, (names, cls) = resolve_objective("auto", y, spk)
+    assert objective == "speakers"
+    assert names.tolist() == ["a", "b", "c"] and cls.tolist() == [1, 0, 0]
+    assert targets.tolist() == [1, 1, 0, 0, 2, 0]
+    mixed = np.array(["b", "a", "a", "a", "c", "a"])  # "a" speaks as both classes
+    assert resolve_objective("auto", y, mixed) == ("binary", y, None)
+    with pytest.raises(ValueError, match=r"\['a'\] have recordings of several classes"):
+        resolve_objective("speakers", y, mixed)
+    with pytest.raises(ValueError, match="needs groups"):
+        resolve_objective("speakers", y, None)
+    assert resolve_objective("binary", y, spk)[0] == "binary"
