@@ -107,25 +107,14 @@ class CNNClassifier(
         ``"binary"``: learn the classes directly. ``"auto"``: speakers when
         ``groups`` is given and each speaker has one class, else binary.
     backend : {"auto", "posterior", "cosine"}, default="auto"
-        The scoring rule: how a recording is scored (``scorer_``). ``"auto"``:
-        cosine with the speaker objective and two classes, else posterior.
-        ``"posterior"``: the network's class
-        probabilities (speaker posteriors summed per class with the speaker
-        objective). ``"cosine"`` (speaker objective, two classes): the scoring
-        of speaker verification; the recording's embedding (the layer before
-        the head, averaged over its windows, scaled to unit length) is compared
-        by cosine similarity, after subtracting the mean training embedding,
-        with one centroid per allowed training speaker, and the best
-        similarity is calibrated into a probability (an
-        :class:`~skvoice.verification.EnrollmentVerifier` fitted on the
-        training embeddings, ``verifier_``). A closed-set
-        posterior must share its mass among the training speakers, so an
-        unseen impostor can still take most of an allowed speaker's share; the
-        cosine compares with the allowed voices alone. Under cosine scoring,
-        :class:`~skvoice.uncertainty.MCDropoutClassifier` samples the embeddings
-        (dropout inside the trunk: ``module__block_dropout``, or, where it is 0,
-        the trunk's channel dropout switched on at 0.1 for the passes) and
-        scores every draw by cosine.
+        The scoring rule (``scorer_``). ``"cosine"`` (speaker objective, two
+        classes): speaker verification's; the recording's unit-length mean
+        embedding, centred, is compared by cosine with one centroid per allowed
+        training speaker (``verifier_``, an
+        :class:`~skvoice.verification.EnrollmentVerifier`) and the best similarity
+        is calibrated. ``"posterior"``: the class probabilities (speaker
+        posteriors summed per class). ``"auto"``: cosine where it applies, else
+        posterior. The CNN user guide says why cosine is the default.
     pos_label : int, float, bool, str or None, default=None
         The allowed label (two classes). None: 1 (labels 0/1, False/True or
         -1/1). Cosine scoring enrols the allowed speakers and ``target_far``
@@ -182,16 +171,10 @@ class CNNClassifier(
         and prediction), the weights and the optimiser stay float32. Worth it on
         a GPU with bfloat16 tensor cores; on CPU it runs, usually slower.
     checkpoint_dir : str, Path or None, default=None
-        Directory where training saves a checkpoint after every epoch (weights,
-        optimiser, history and random generators, written atomically). A fit
-        whose parameters and data match a checkpoint there resumes from it: an
-        interrupted fit continues where it stopped and gives the same model as
-        an uninterrupted one; a finished fit is loaded instead of retrained. One
-        file per fit (named by a hash of parameters and data), so a whole search
-        can share the directory and be rerun after an interruption. A resumed
-        fit keeps its layer history (``track_layers``) and early stopping's
-        patience count and best weights; a finished fit loaded from its
-        checkpoint keeps ``layer_history_``.
+        Directory of per-epoch checkpoints (weights, optimiser, history, random
+        generators and callbacks' states; one file per fit, named by a hash of
+        parameters and data). A fit that matches a checkpoint resumes from it and
+        gives the same model as an uninterrupted one; see the scaling guide.
     track_layers : bool or list of int, default=False
         Record every layer's parameters at initialisation and after each epoch
         (or at the listed epochs), for :func:`skvoice.inspection.layer_drift`.
