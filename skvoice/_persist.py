@@ -240,7 +240,7 @@ def _describe(estimator, where):
     if cls not in _registry():
         raise TypeError(f"Step {where!r} ({cls}) cannot be saved in the skvoice format.")
     params = {
-        k: _encode_param(v, f"{where}.{k}")
+        k: _encode_param(None if k in _FIT_DATA_PARAMS else v, f"{where}.{k}")
         for k, v in estimator.get_params(deep=False).items()
         if k != "callbacks"
     }
@@ -434,6 +434,9 @@ def _require(cond, path, why):
 
 # Parameters that never come from a file: resources and places on this machine.
 _LOCAL_PARAMS = {"n_jobs": None, "checkpoint_dir": None, "device": "cpu", "verbose": 0}
+#: Parameters that hold data used in fit only (its effect is in the fitted state):
+#: saved as None.
+_FIT_DATA_PARAMS = {"cohort"}
 #: Key marking a nested estimator among a step's parameters.
 _ESTIMATOR = "skvoice_estimator"
 _MAX_DEPTH = 4

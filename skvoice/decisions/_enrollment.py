@@ -1,12 +1,13 @@
 """EnrollmentVerifier: accept a recording whose embedding is close to an enrolled user."""
 
-from numbers import Real
+import math
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -39,13 +40,18 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    score_norm : {None, "s-norm"}, default=None
+    score_norm : {None, "s-norm", "as-norm"}, default=None
         Symmetric score normalisation against the cohort (the refused training
-        speakers): the mean of the z-normalised score (by the enrolled user's
-        cohort statistics) and the t-normalised score (by the test recording's).
-        Off by default: on the real-speech protocol it raised the equal error
-        rate on never-heard impostors (see :ref:`pretrained`), since the cohort
-        is a handful of speakers, not the thousands s-norm is meant for.
+        speakers, and the speakers of ``cohort``): the mean of the z-normalised
+        score (by the enrolled user's cohort statistics) and the t-normalised
+        score (by the test recording's). "as-norm" (adaptive s-norm) takes each
+        side's statistics over its ``norm_top_n`` closest cohort speakers only.
+        Off by default: on the real-speech protocol s-norm over the refused
+        training speakers alone raised the equal error rate on never-heard
+        impostors (see :ref:`pretrained`); the cohort is then a handful of
+        speakers, not the thousands score normalisation is meant for.
+    norm_top_n : int, default=100
+        Cohort speakers per side of "as-norm".
     center : bool, default=True
         Subtract the mean training embedding before the cosine (the mean is the
         part all voices share).
@@ -68,6 +74,19 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         an iterable of (train, test) indices is used as given, with ``y`` as 1
         (allowed) / 0 (refused) and the speakers as ``groups``; each recording
         must be in one test fold.
+    cohort : tuple (X_cohort, speakers) or None, default=None
+        Recordings of people who are not users (their inputs as ``fit`` takes
+        them: embeddings for an enrolment), and the speaker of each. With
+        ``target_far`` the fitted model scores them, and the threshold is chosen
+        on them together with the cross-fitted refused speakers: many voices
+        never heard tell better than a few refused ones where impostors score
+        (without ``target_far`` it places nothing). Not stored in a saved model.
+        An enrolment also adds their centroids to the cohort of ``score_norm``.
+    far_confidence : float in (0, 1) or None, default=None
+        With ``target_far``: place the threshold so that an upper bound of the
+        FAR, at this confidence, stays at the target (a bootstrap over the
+        impostor speakers). Costs false rejections; None: the FAR observed on
+        those impostors is the target.
 
     Attributes
     ----------
@@ -87,9 +106,13 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     enrolled_ : dict
         Speaker -> unit centroid of their embeddings.
     cohort_ : ndarray of shape (n_cohort, n_features)
-        Unit embeddings of the refused training speakers.
+        Unit centroids of the refused training speakers and of the speakers of
+        ``cohort``: the score normalisation's cohort.
     cohort_speakers_ : ndarray of str of shape (n_cohort,)
-        Their names (each recording's index as a string without ``groups``).
+        Their names (each recording's index as a string without ``groups``;
+        ``"cohort:<name>"`` for those of ``cohort``).
+    cohort_scores_ : ndarray of shape (n_cohort_recordings,)
+        With ``cohort`` and ``target_far``: the cohort recordings' scores.
     calibrator_ : LogisticRegression
         Maps scores to the probability of being allowed.
     scorer_ : CosineScorer
@@ -115,17 +138,31 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     __metadata_request__fit = {"groups": True}
 
     _parameter_constraints = {
-        "score_norm": [StrOptions({"s-norm"}), None],
+        "score_norm": [StrOptions({"s-norm", "as-norm"}), None],
+        "norm_top_n": [Interval(Integral, 1, None, closed="left")],
         "center": ["boolean"],
         **OPERATING_POINT_CONSTRAINTS,
     }
 
-    def __init__(self, score_norm=None, center=True, pos_label=None, target_far=None, cv=None):
+    def __init__(
+        self,
+        score_norm=None,
+        norm_top_n=100,
+        center=True,
+        pos_label=None,
+        target_far=None,
+        cv=None,
+        cohort=None,
+        far_confidence=None,
+    ):
         self.score_norm = score_norm
+        self.norm_top_n = norm_top_n
         self.center = center
         self.pos_label = pos_label
         self.target_far = target_far
         self.cv = cv
+        self.cohort = cohort
+        self.far_confidence = far_confidence
 
     def _prep(self, E):
         return centred_unit(E, self.mean_ if self.center else None).numpy()
@@ -179,10 +216,16 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         for s in np.unique(speakers[allowed]):
             self.enrolled_[str(s)] = _unit(U[speakers == s].mean(0, keepdims=True))[0]
         cohort_spk = np.unique(speakers[~allowed])
+        cohort = [_unit(U[speakers == s].mean(0, keepdims=True))[0] for s in cohort_spk]
+        if self.cohort is not None:
+            # The non-users of ``cohort`` normalise scores too (their centroids).
+            E_cohort, spk_cohort = self._checked_cohort()
+            U_cohort = self._prep(validate_data(self, E_cohort, reset=False, dtype=np.float64))
+            names = np.unique(spk_cohort)
+            cohort += [_unit(U_cohort[spk_cohort == s].mean(0, keepdims=True))[0] for s in names]
+            cohort_spk = np.r_[cohort_spk, np.char.add("cohort:", names)]
         self.cohort_speakers_ = cohort_spk
-        self.cohort_ = np.array(
-            [_unit(U[speakers == s].mean(0, keepdims=True))[0] for s in cohort_spk]
-        ).reshape(-1, E.shape[1])
+        self.cohort_ = np.array(cohort).reshape(-1, E.shape[1])
         # Honest training scores, leave one out: each allowed recording against
         # its speaker's centroid computed without it (when the speaker has other
         # recordings), or, without speakers, against every template but its own.
@@ -224,6 +267,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             torch.from_numpy(centroids),
             torch.from_numpy(self.cohort_),
             self.score_norm,
+            self.norm_top_n,
         ).numpy()
 
     def _scores(self, U):
@@ -369,8 +413,6 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         return record, {}
 
     def _set_fitted_state(self, record, tensors):
-        import math
-
         self._validate_params()
         require(isinstance(record, dict) and not tensors, "bad verifier record")
         classes = record.get("classes_")
@@ -385,7 +427,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         )
         cohort = record.get("cohort_")
         require(isinstance(cohort, list) and all(is_vector(v, dim) for v in cohort), "bad cohort_")
-        names = record.get("cohort_speakers_", [str(i) for i in range(len(cohort))])
+        names = record.get("cohort_speakers_")
         require(
             isinstance(names, list)
             and len(names) == len(cohort)
@@ -393,9 +435,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             "bad cohort_speakers_",
         )
         require(is_vector(record.get("calibration"), 2), "bad verifier calibration")
-        pos = record.get("pos_label_", classes[1])
+        pos = record.get("pos_label_")
         require(pos in classes, "verifier pos_label_ is not one of its classes")
-        thr = record.get("threshold_", 0.0)
+        thr = record.get("threshold_")
         require(isinstance(thr, Real) and not math.isnan(thr), "bad verifier threshold_")
         cal = record.get("calibration_")
         require(cal is None or is_vector(cal, 2), "bad verifier calibration_")

@@ -29,6 +29,7 @@ from ..metrics._verification import far_cut
 
 __all__ = [
     "OPERATING_POINT_CONSTRAINTS",
+    "bounded_far_cut",
     "crossfit_folds",
     "affine_log_odds",
     "OperatingPointMixin",
@@ -85,6 +86,54 @@ def crossfit_folds(allowed, speakers, n_folds, seed):
     return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(n_folds)]
 
 
+def bounded_far_cut(scores, speakers, target_far, confidence, n_bootstraps=1000, seed=0):
+    """The lowest cut whose FAR has an upper bound at ``target_far``, by speaker bootstrap.
+
+    Impostor speakers are resampled with replacement ``n_bootstraps`` times (a
+    speaker's recordings go together: they are not independent). For each
+    candidate cut, the FAR of every resample is the share of its recordings
+    scored above the cut; the cut returned is the lowest whose ``confidence``
+    quantile of those FARs is at most ``target_far``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,)
+        Impostor scores (higher: more likely allowed).
+    speakers : array-like of shape (n,)
+        Speaker of each score.
+    target_far : float in (0, 1)
+        Largest tolerated false-acceptance rate.
+    confidence : float in (0, 1)
+        Level of the upper bound (0.9: the FAR stays at the target in 90 % of
+        resamples).
+    n_bootstraps : int, default=1000
+        Resamples.
+    seed : int, default=0
+        Seed of the resampling.
+
+    Returns
+    -------
+    cut : float
+        Accept scores strictly above it.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    names, spk = np.unique(np.asarray(speakers).astype(str), return_inverse=True)
+    cuts = np.unique(scores)  # ascending candidates; accepting > the largest accepts none
+    # above[s, j]: recordings of speaker s scored above cuts[j].
+    position = np.searchsorted(cuts, scores, side="left")  # scores > cuts[:position]
+    counts = np.zeros((len(names), len(cuts) + 1))
+    np.add.at(counts, (spk, position), 1.0)
+    above = counts[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
+    n_recordings = np.bincount(spk, minlength=len(names)).astype(float)
+    rng = np.random.default_rng(seed)
+    # How often each speaker is drawn in each resample.
+    draws = rng.multinomial(len(names), np.full(len(names), 1 / len(names)), n_bootstraps)
+    far = (draws @ above) / (draws @ n_recordings)[:, None]
+    bound = np.quantile(far, confidence, axis=0)
+    ok = np.flatnonzero(bound <= target_far + 1e-12)
+    return float(cuts[ok[0]])
+
+
 def affine_log_odds(raw, a, b):
     """``a * raw + b``, with ``-inf`` (nobody to compare with) kept as ``-inf``."""
     raw = np.asarray(raw, dtype=np.float64)
@@ -130,6 +179,8 @@ OPERATING_POINT_CONSTRAINTS = {
     "pos_label": [Real, str, "boolean", None],
     "target_far": [Interval(Real, 0, 1, closed="neither"), None],
     "cv": ["cv_object"],
+    "cohort": [tuple, None],
+    "far_confidence": [Interval(Real, 0, 1, closed="neither"), None],
 }
 
 
@@ -144,7 +195,7 @@ class OperatingPointMixin:
     one path from the data to the threshold.
     """
 
-    _crossfit_reset = {"target_far": None, "cv": None}
+    _crossfit_reset = {"target_far": None, "cv": None, "far_confidence": None}
 
     def _check_binary_labels(self, needed, pos_label=None):
         """Set ``pos_label_``: the allowed label, or None where nothing says which it is.
@@ -187,6 +238,8 @@ class OperatingPointMixin:
         """
         self.threshold_ = 0.0
         self.calibration_ = None
+        if self.far_confidence is not None and self.target_far is None:
+            raise ValueError("far_confidence bounds the FAR of target_far: set target_far too.")
         if self.target_far is None and self.cv is None:
             return
         if speakers is None:
@@ -213,10 +266,48 @@ class OperatingPointMixin:
             )
         self.crossfit_scores_ = raw
         self.calibration_ = _platt(raw, allowed)
+        impostors, who = raw[~allowed], np.asarray(speakers).astype(str)[~allowed]
+        if self.cohort is not None:
+            # Non-users never heard, scored by the fitted model itself: out of
+            # sample by construction, so they join the held-out refused speakers.
+            X_cohort, cohort_speakers = self._checked_cohort()
+            self.cohort_scores_ = self._raw_allowed_score(self._cohort_input(X_cohort))
+            impostors = np.r_[impostors, self.cohort_scores_]
+            who = np.r_[who, np.char.add("cohort:", cohort_speakers)]
         if self.target_far is not None:
             a, b = self.calibration_
-            cut = far_cut(raw[~allowed], self.target_far)
+            cut = far_cut(impostors, self.target_far)
+            if self.far_confidence is not None:
+                seed = seed_from(getattr(self, "random_state", 0))
+                cut = max(
+                    cut,
+                    bounded_far_cut(
+                        impostors, who, self.target_far, self.far_confidence, seed=seed
+                    ),
+                )
             self.threshold_ = -np.inf if np.isneginf(cut) else a * cut + b
+
+    def _checked_cohort(self):
+        """``cohort`` as (inputs, speakers of each), their lengths checked."""
+        try:
+            X_cohort, cohort_speakers = self.cohort
+        except (TypeError, ValueError):
+            raise ValueError(
+                "cohort must be a pair (X_cohort, speakers): recordings (embeddings for "
+                "an EnrollmentVerifier) of people who are not users, and the speaker "
+                "of each."
+            ) from None
+        cohort_speakers = np.asarray(cohort_speakers).astype(str)
+        if cohort_speakers.ndim != 1 or len(cohort_speakers) != len(X_cohort):
+            raise ValueError(
+                f"cohort holds {len(X_cohort)} recordings but {cohort_speakers.size} "
+                "speaker labels."
+            )
+        return X_cohort, cohort_speakers
+
+    def _cohort_input(self, X_cohort):
+        """The cohort as ``_raw_allowed_score`` reads it (validated by subclasses)."""
+        return X_cohort
 
     def _folds(self, X, allowed, speakers):
         """Train/test indices: speaker cross-fitting, or the splitter ``cv`` names.

@@ -7,8 +7,8 @@ into the decision's numbers:
 - :class:`PosteriorScorer`: output log-probabilities -> class log-probabilities,
   the speakers' posteriors summed per class;
 - :class:`CosineScorer`: embedding -> best cosine similarity to the enrolled
-  allowed speakers (centred, unit length, optionally s-normalised against the
-  cohort) -> calibrated log-odds.
+  allowed speakers (centred, unit length, optionally s- or as-normalised against
+  the cohort) -> calibrated log-odds.
 
 Both work on torch tensors in float64, so the same code serves prediction
 (``CNNClassifier``, ``EnrollmentVerifier``), sampled embeddings or outputs
@@ -62,7 +62,14 @@ def _two_columns(log_odds, pos_index):
     return torch.stack(cols, dim=-1)
 
 
-def best_cosine(U, centroids, cohort=None, score_norm=None):
+def _top_stats(S, top_n):
+    """Mean and standard deviation along the last axis, over its ``top_n`` largest."""
+    if top_n is not None and top_n < S.shape[-1]:
+        S = torch.topk(S, top_n, dim=-1).values
+    return S.mean(-1), S.std(-1, correction=0)
+
+
+def best_cosine(U, centroids, cohort=None, score_norm=None, top_n=None):
     """Best cosine similarity of unit embeddings to unit centroids.
 
     Parameters
@@ -72,11 +79,16 @@ def best_cosine(U, centroids, cohort=None, score_norm=None):
     centroids : Tensor of shape (k, d)
         Unit centroids of the enrolled speakers.
     cohort : Tensor of shape (m, d) or None
-        Unit centroids of the cohort (the refused training speakers).
-    score_norm : {None, "s-norm"}
+        Unit centroids of the cohort (impostors: the refused training speakers,
+        and the non-users of an external cohort).
+    score_norm : {None, "s-norm", "as-norm"}
         Symmetric score normalisation: the mean of the score z-normalised by the
         enrolled speaker's cohort statistics and t-normalised by the test
-        recording's (skipped with fewer than two cohort speakers).
+        recording's (skipped with fewer than two cohort speakers). "as-norm"
+        (adaptive) takes each side's statistics over its ``top_n`` closest
+        cohort speakers only, as SpeechBrain and WeSpeaker do.
+    top_n : int or None
+        Cohort speakers per side of "as-norm" (all when None or larger).
 
     Returns
     -------
@@ -87,13 +99,11 @@ def best_cosine(U, centroids, cohort=None, score_norm=None):
         return torch.full(U.shape[:1], -torch.inf, dtype=U.dtype, device=U.device)
     S = U @ centroids.T
     if score_norm is not None and cohort is not None and len(cohort) >= 2:
-        enrolled_vs_cohort, test_vs_cohort = centroids @ cohort.T, U @ cohort.T
-        z = (S - enrolled_vs_cohort.mean(1)[None]) / (
-            enrolled_vs_cohort.std(1, correction=0)[None] + 1e-6
-        )
-        t = (S - test_vs_cohort.mean(1)[:, None]) / (
-            test_vs_cohort.std(1, correction=0)[:, None] + 1e-6
-        )
+        n = top_n if score_norm == "as-norm" else None
+        mean_e, sd_e = _top_stats(centroids @ cohort.T, n)
+        mean_t, sd_t = _top_stats(U @ cohort.T, n)
+        z = (S - mean_e[None]) / (sd_e[None] + 1e-6)
+        t = (S - mean_t[:, None]) / (sd_t[:, None] + 1e-6)
         S = 0.5 * (z + t)
     return S.max(dim=1).values
 
@@ -138,7 +148,7 @@ class CosineScorer:
         U = centred_unit(E, ver.mean_ if ver.center else None)
         cents = np.array(list(ver.enrolled_.values())).reshape(-1, E.shape[1])
         cents, cohort = _tensor(cents, E.device), _tensor(ver.cohort_, E.device)
-        return best_cosine(U, cents, cohort, ver.score_norm).reshape(lead)
+        return best_cosine(U, cents, cohort, ver.score_norm, ver.norm_top_n).reshape(lead)
 
     def _slope_intercept(self):
         if self.calibration is not None:

@@ -139,6 +139,18 @@ class CNNClassifier(
         an iterable of (train, test) indices is used as given, with ``y`` as 1
         (allowed) / 0 (refused) and the speakers as ``groups``; each recording
         must be in one test fold.
+    cohort : tuple (X_cohort, speakers) or None, default=None
+        Recordings of people who are not users (their inputs as ``fit`` takes
+        them: embeddings for an enrolment), and the speaker of each. With
+        ``target_far`` the fitted model scores them, and the threshold is chosen
+        on them together with the cross-fitted refused speakers: many voices
+        never heard tell better than a few refused ones where impostors score
+        (without ``target_far`` it places nothing). Not stored in a saved model.
+    far_confidence : float in (0, 1) or None, default=None
+        With ``target_far``: place the threshold so that an upper bound of the
+        FAR, at this confidence, stays at the target (a bootstrap over the
+        impostor speakers). Costs false rejections; None: the FAR observed on
+        those impostors is the target.
     class_weight : "balanced", dict or None, default="balanced"
         Weights of the classes in the loss; "balanced" weighs them inversely to
         their frequency (DAPS has 6 allowed and 14 refused speakers); with the
@@ -314,6 +326,8 @@ class CNNClassifier(
         pos_label=None,
         target_far=None,
         cv=None,
+        cohort=None,
+        far_confidence=None,
         class_weight="balanced",
         augment=False,
         early_stopping=False,
@@ -341,6 +355,8 @@ class CNNClassifier(
         self.pos_label = pos_label
         self.target_far = target_far
         self.cv = cv
+        self.cohort = cohort
+        self.far_confidence = far_confidence
         self.class_weight = class_weight
         self.augment = augment
         self.early_stopping = early_stopping
@@ -362,7 +378,12 @@ class CNNClassifier(
     # (s-norm was measured on the real-speech protocol; see the user guide).
     _verifier_params = {"score_norm": None, "center": True}
     # Fold models of the cross-fitting: no cross-fitting of their own, no logs.
-    _crossfit_reset = {"target_far": None, "cv": None, "track_layers": False, "verbose": 0}
+    _crossfit_reset = {
+        **OperatingPointMixin._crossfit_reset,
+        "cohort": None,  # the folds' threshold is not used: no cohort to score
+        "track_layers": False,
+        "verbose": 0,
+    }
 
     def _build_module(self, n_classes):
         return self._module_class(
@@ -414,14 +435,13 @@ class CNNClassifier(
         self._train(specs, y, targets, targets_fit, groups, train_valid, trunk, seed)
         self._fit_embedding_statistics(specs, y, rec_speaker)
         speakers = None if groups is None else speaker_columns(groups, len(y))[0]
-        self._fit_operating_point(
-            specs,
-            y,
-            speakers,
-            {"groups": speakers},
-        )
-        self.scorer_ = self._make_scorer()
+        self.scorer_ = self._make_scorer()  # the cohort is scored by the fitted model
+        self._fit_operating_point(specs, y, speakers, {"groups": speakers})
+        self.scorer_ = self._make_scorer()  # with the cross-fitted calibration
         return self
+
+    def _cohort_input(self, X_cohort):
+        return self._check_X(X_cohort, reset=False)
 
     def _check_targets(self, specs, y, groups):
         """Set ``classes_``, the objective and the scoring rule; return ``y`` and the targets."""

@@ -35,6 +35,18 @@ OPERATING_POINT_DOC = """\
         an iterable of (train, test) indices is used as given, with ``y`` as 1
         (allowed) / 0 (refused) and the speakers as ``groups``; each recording
         must be in one test fold.
+    cohort : tuple (X_cohort, speakers) or None, default=None
+        Recordings of people who are not users (their inputs as ``fit`` takes
+        them: embeddings for an enrolment), and the speaker of each. With
+        ``target_far`` the fitted model scores them, and the threshold is chosen
+        on them together with the cross-fitted refused speakers: many voices
+        never heard tell better than a few refused ones where impostors score
+        (without ``target_far`` it places nothing). Not stored in a saved model.
+    far_confidence : float in (0, 1) or None, default=None
+        With ``target_far``: place the threshold so that an upper bound of the
+        FAR, at this confidence, stays at the target (a bootstrap over the
+        impostor speakers). Costs false rejections; None: the FAR observed on
+        those impostors is the target.
 """
 
 
@@ -93,6 +105,8 @@ class MemberProbaMixin(OperatingPointMixin):
     With two classes, the operating point (``pos_label``, ``target_far``, ``cv``)
     works on the log-odds of the mean probability.
     """
+
+    _crossfit_reset = {**OperatingPointMixin._crossfit_reset, "cohort": None}
 
     def _shared_pos_label(self, estimator):
         """The one ``pos_label`` of the wrapper and its network, set on ``estimator``.

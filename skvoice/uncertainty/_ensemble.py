@@ -101,6 +101,8 @@ class DeepEnsembleClassifier(
         pos_label=None,
         target_far=None,
         cv=None,
+        cohort=None,
+        far_confidence=None,
     ):
         self.estimator = estimator
         self.n_estimators = n_estimators
@@ -111,6 +113,8 @@ class DeepEnsembleClassifier(
         self.pos_label = pos_label
         self.target_far = target_far
         self.cv = cv
+        self.cohort = cohort
+        self.far_confidence = far_confidence
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):

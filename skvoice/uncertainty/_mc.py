@@ -344,6 +344,8 @@ class MCDropoutClassifier(
         pos_label=None,
         target_far=None,
         cv=None,
+        cohort=None,
+        far_confidence=None,
     ):
         self.estimator = estimator
         self.n_passes = n_passes
@@ -352,6 +354,8 @@ class MCDropoutClassifier(
         self.pos_label = pos_label
         self.target_far = target_far
         self.cv = cv
+        self.cohort = cohort
+        self.far_confidence = far_confidence
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):

@@ -379,3 +379,105 @@ def test_cv_takes_any_splitter():
         EnrollmentVerifier(cv=ShuffleSplit(2, test_size=0.2, random_state=0)).fit(
             E, y, groups=speakers
         )
+
+
+def test_bounded_far_cut_by_hand_and_against_the_plain_cut():
+    from skvoice.decisions._operating_point import bounded_far_cut
+    from skvoice.metrics._verification import far_cut
+
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(np.arange(40), 10)
+    # Speaker effects: impostors are not independent recordings.
+    scores = rng.normal(size=40)[speakers] + 0.3 * rng.normal(size=400)
+    plain = far_cut(scores, 0.05)
+    bounded = bounded_far_cut(scores, speakers, 0.05, 0.9, seed=0)
+    assert bounded >= plain  # a bound costs acceptances, never adds them
+    assert np.mean(scores > bounded) < 0.05
+    # The bound holds on the resamples, by brute force at the chosen cut...
+    rng = np.random.default_rng(1)
+    fars = []
+    for _ in range(500):
+        pick = rng.choice(40, 40)
+        s = np.concatenate([scores[speakers == k] for k in pick])
+        fars.append(np.mean(s > bounded))
+    assert np.quantile(fars, 0.9) <= 0.05 + 0.02
+    # ...and one speaker alone, all above the rest: the bound cannot leave them in.
+    one = np.r_[np.zeros(95), np.full(5, 10.0)]
+    who = np.r_[np.repeat(np.arange(19), 5), np.full(5, 99)]
+    assert bounded_far_cut(one, who, 0.05, 0.9) == 10.0
+    assert far_cut(one, 0.05) == 0.0  # the plain cut lets all five in (5 %)
+
+
+def test_cohort_joins_the_impostors_of_the_threshold():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(30, 8))
+    spk = np.repeat(np.arange(30), 6)
+    E = centres[spk] + 0.4 * rng.normal(size=(180, 8))
+    y = (spk < 3).astype(int)
+    train = spk < 10  # 3 allowed, 7 refused
+    cohort = (E[spk >= 10], spk[spk >= 10])
+    plain = EnrollmentVerifier(target_far=0.05, cv=3).fit(E[train], y[train], groups=spk[train])
+    with_cohort = EnrollmentVerifier(target_far=0.05, cv=3, cohort=cohort).fit(
+        E[train], y[train], groups=spk[train]
+    )
+    assert with_cohort.cohort_scores_.shape == (120,)
+    # The threshold lets at most 5 % of all those impostors in.
+    a, b = with_cohort.calibration_
+    impostors = np.r_[with_cohort.crossfit_scores_[y[train] == 0], with_cohort.cohort_scores_]
+    assert np.mean(a * impostors + b > with_cohort.threshold_) <= 0.05
+    assert plain.threshold_ != with_cohort.threshold_
+    bounded = EnrollmentVerifier(target_far=0.05, cv=3, cohort=cohort, far_confidence=0.9).fit(
+        E[train], y[train], groups=spk[train]
+    )
+    assert bounded.threshold_ >= with_cohort.threshold_
+    with pytest.raises(ValueError, match="set target_far too"):
+        EnrollmentVerifier(far_confidence=0.9).fit(E[train], y[train], groups=spk[train])
+    with pytest.raises(ValueError, match="recordings but"):
+        EnrollmentVerifier(target_far=0.05, cohort=(E[:5], spk[:4])).fit(
+            E[train], y[train], groups=spk[train]
+        )
+
+
+def test_as_norm_over_all_the_cohort_is_s_norm():
+    import torch
+
+    from skvoice.decisions import best_cosine
+
+    rng = np.random.default_rng(0)
+    U = torch.nn.functional.normalize(torch.as_tensor(rng.normal(size=(6, 5))), dim=1)
+    C = torch.nn.functional.normalize(torch.as_tensor(rng.normal(size=(3, 5))), dim=1)
+    K = torch.nn.functional.normalize(torch.as_tensor(rng.normal(size=(12, 5))), dim=1)
+    s = best_cosine(U, C, K, "s-norm")
+    assert torch.allclose(best_cosine(U, C, K, "as-norm", top_n=12), s)
+    assert torch.allclose(best_cosine(U, C, K, "as-norm", top_n=None), s)
+    # By hand, top 4: each side's statistics over its 4 closest cohort speakers.
+    S = U @ C.T
+    e = torch.topk(C @ K.T, 4, dim=1).values
+    t = torch.topk(U @ K.T, 4, dim=1).values
+    z = (S - e.mean(1)[None]) / (e.std(1, correction=0)[None] + 1e-6)
+    tt = (S - t.mean(1)[:, None]) / (t.std(1, correction=0)[:, None] + 1e-6)
+    expected = (0.5 * (z + tt)).max(dim=1).values
+    assert torch.allclose(best_cosine(U, C, K, "as-norm", top_n=4), expected)
+
+
+def test_network_scores_its_cohort_and_does_not_save_it(tmp_path):
+    from skvoice import load_model, save_model
+
+    X, spk = _tiny_specs(n_speakers=12, per=4)
+    y = np.isin(spk, ["s0", "s1"]).astype(int)
+    train = np.isin(spk, [f"s{k}" for k in range(6)])
+    cohort = ([X[i] for i in np.flatnonzero(~train)], spk[~train])
+    Xtr = [X[i] for i in np.flatnonzero(train)]
+    net = _tiny_cnn(target_far=0.1, cv=2, cohort=cohort)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a tiny net may calibrate flat
+        net.fit(Xtr, y[train], groups=spk[train])
+    # The fitted network's own scores of the cohort.
+    np.testing.assert_allclose(
+        net.cohort_scores_, net._raw_allowed_score(net._check_X(cohort[0], reset=False))
+    )
+    a, b = net.calibration_
+    impostors = np.r_[net.crossfit_scores_[y[train] == 0], net.cohort_scores_]
+    assert np.mean(a * impostors + b > net.threshold_) <= 0.1
+    loaded = load_model(save_model(net, tmp_path / "m.skvoice"))[-1]
+    assert loaded.cohort is None and loaded.threshold_ == net.threshold_
