@@ -241,7 +241,7 @@ def test_same_seed_same_model_bit_for_bit():
             "predict_proba",
             {},
         ),
-        (SpeakerEmbedder(CNNClassifier(**net), random_state=0), "transform", {"speakers": spk}),
+        (SpeakerEmbedder(CNNClassifier(**net), random_state=0), "transform", {"groups": spk}),
     ]
     for est, method, fit_params in cases:
         a = getattr(clone(est).fit(X, y, **fit_params), method)(X)
