@@ -1,0 +1,212 @@
+"""Where the threshold of a target FAR comes from: refused speakers, cross-fitting, a cohort.
+
+Usage: python benchmarks/bench_cohort.py --data DIR [--corpus speechocean762|dspspeech20]
+                                         [--seeds 0 1 ...] [--encoder NAME]
+
+The enrolment path (the pretrained encoder and ``EnrollmentVerifier``): the
+embeddings are computed once per seed, so every threshold method is fitted on the
+same vectors. On protocol v2 (speechocean762; or the cross-domain protocol of
+DSPSpeech-20 with ``--corpus dspspeech20``) the never-heard speakers are split in
+two, by seed: half give the cohort (recordings outside the test rows), the other
+half stay the test impostors, so no test impostor is in the cohort. For each
+target FAR (1 %, 5 %, 10 %), the FAR realised on the test impostors and the FRR of
+the allowed speakers' test recordings, per method:
+
+- "refused speakers, training scores": the verifier fitted without cross-fitting,
+  its threshold placed on its own training refused speakers' scores (what
+  ``threshold_at_far`` on training data gives);
+- "cross-fitted": ``target_far`` (speaker cross-fitting of the refused speakers);
+- "cross-fitted + cohort": ``target_far`` with ``cohort=``;
+- "cross-fitted + cohort, bound 0.9": with ``far_confidence=0.9`` too.
+
+Also the EER and minDCF of the scores with no normalisation, s-norm and AS-norm
+(top 100, the default, and top 20) over the refused speakers and the cohort, with
+paired differences to no normalisation.
+Means with 95 % bootstrap intervals over seeds, and the seeds whose realised FAR
+stays within 1.5 times the target. Writes ``benchmarks/results/cohort.md``
+(``cohort_dspspeech20.md``).
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from _common import SMOKE, markdown_table, mean_ci, paired_difference, write_result
+from _real import load_corpus, protocol
+
+from skvoice.metrics import equal_error_rate, min_dcf, threshold_at_far
+from skvoice.verification import EnrollmentVerifier, make_enrollment_pipeline
+
+TARGETS = (0.01, 0.05, 0.10)
+METHODS = (
+    "refused speakers, training scores",
+    "cross-fitted",
+    "cross-fitted + cohort",
+    "cross-fitted + cohort, bound 0.9",
+)
+NORMS = (
+    ("none", None, None),
+    ("s-norm", "s-norm", None),
+    ("AS-norm, top 100 (the default top)", "as-norm", 100),
+    ("AS-norm, top 20", "as-norm", 20),
+)
+#: Recordings of each cohort speaker (outside the test rows).
+COHORT_PER_SPEAKER = 2 if SMOKE else 6
+
+
+def corpus(name, data):
+    if name == "speechocean762":
+        return load_corpus(data), protocol, "speechocean762 protocol v2"
+    from bench_crossdomain import _Decoded
+    from bench_crossdomain import protocol as dsp_protocol
+    from sklearn.utils import Bunch
+
+    from skvoice.datasets import load_dspspeech20
+
+    ds = load_dspspeech20(data, return_paths=True)
+    so = Bunch(waves=_Decoded(ds.data), speaker=ds.speaker)
+    return so, lambda so, seed: dsp_protocol(ds, seed), "DSPSpeech-20 cross-domain protocol"
+
+
+def split_unseen(so, p, seed):
+    """Cohort rows (half the never-heard speakers) and the test rows that stay."""
+    rng = np.random.default_rng(10_000 + seed)
+    unseen = np.array(sorted(p.unseen))
+    cohort_speakers = set(rng.permutation(unseen)[: len(unseen) // 2].tolist())
+    in_test = np.zeros(len(so.speaker), bool)
+    in_test[p.test] = True
+    cohort = []
+    for s in sorted(cohort_speakers):
+        rows = np.flatnonzero((so.speaker == s) & ~in_test)
+        cohort += list(rng.permutation(rows)[:COHORT_PER_SPEAKER])
+    test = np.array([i for i in p.test if so.speaker[i] not in cohort_speakers])
+    return np.array(cohort), test
+
+
+def one_seed(so, protocol_of, seed, encoder):
+    p = protocol_of(so, seed)
+    cohort_rows, test = split_unseen(so, p, seed)
+    front = make_enrollment_pipeline(encoder)[:-1]
+
+    def embed(rows):
+        return front.fit([so.waves[rows[0]]]).transform([so.waves[i] for i in rows])
+
+    E_tr, E_te, E_co = embed(p.train), embed(test), embed(cohort_rows)
+    y_tr, spk_tr = p.y[p.train], so.speaker[p.train]
+    kind = p.kind[test]
+    allowed, unseen = kind == "allowed", kind == "unseen"
+    cohort = (E_co, so.speaker[cohort_rows])
+    out = {"cohort speakers": len(np.unique(cohort[1])), "test impostors": int(unseen.sum())}
+    for target in TARGETS:
+        for method in METHODS:
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                if method == METHODS[0]:
+                    ver = EnrollmentVerifier().fit(E_tr, y_tr, groups=spk_tr)
+                    cut = threshold_at_far(y_tr, ver.decision_function(E_tr), target)
+                    accept = ver.decision_function(E_te) >= cut
+                else:
+                    kw = {"target_far": target}
+                    if "cohort" in method:
+                        kw["cohort"] = cohort
+                    if "bound" in method:
+                        kw["far_confidence"] = 0.9
+                    ver = EnrollmentVerifier(**kw).fit(E_tr, y_tr, groups=spk_tr)
+                    accept = ver.predict(E_te) == 1
+            out[(method, target)] = (
+                accept[unseen].mean(),
+                1 - accept[allowed].mean(),
+                time.perf_counter() - t,
+            )
+    trials = allowed | unseen
+    for name, norm, top in NORMS:
+        ver = EnrollmentVerifier(score_norm=norm, norm_top_n=top or 100, cohort=cohort)
+        ver.fit(E_tr, y_tr, groups=spk_tr)
+        s = ver.decision_function(E_te)[trials]
+        out[("norm", name)] = (
+            equal_error_rate(p.y[test][trials], s),
+            min_dcf(p.y[test][trials], s, p_target=0.01),
+        )
+    return out
+
+
+def main(data, seeds, encoder, corpus_name):
+    so, protocol_of, title = corpus(corpus_name, data)
+    runs = []
+    for seed in seeds:
+        runs.append(one_seed(so, protocol_of, seed, encoder))
+        r = runs[-1]
+        print(
+            f"seed {seed} | 5 %: "
+            + ", ".join(f"{m} {100 * r[(m, 0.05)][0]:.1f}" for m in METHODS),
+            flush=True,
+        )
+    rows = []
+    for target in TARGETS:
+        for method in METHODS:
+            far = [100 * r[(method, target)][0] for r in runs]
+            within = sum(f <= 150 * target + 1e-9 for f in far)
+            rows.append(
+                [
+                    f"{100 * target:g} %",
+                    method,
+                    mean_ci(far, "{:.1f}"),
+                    f"{within} of {len(runs)}",
+                    f"{max(far):.1f}",
+                    mean_ci([100 * r[(method, target)][1] for r in runs], "{:.1f}"),
+                    mean_ci([1e3 * r[(method, target)][2] for r in runs], "{:.0f}"),
+                ]
+            )
+    head = (
+        "target FAR",
+        "threshold from",
+        "FAR never heard (%)",
+        "seeds with FAR <= 1.5 x target",
+        "worst seed FAR (%)",
+        "FRR allowed (%)",
+        "fit ms",
+    )
+    norms = [
+        [
+            name,
+            mean_ci([100 * r[("norm", name)][0] for r in runs], "{:.2f}"),
+            mean_ci([r[("norm", name)][1] for r in runs], "{:.3f}"),
+            "-"
+            if name == "none"
+            else paired_difference(
+                [100 * r[("norm", name)][0] for r in runs],
+                [100 * r[("norm", "none")][0] for r in runs],
+                "{:.2f}",
+            ),
+        ]
+        for name, _, _ in NORMS
+    ]
+    n_cohort = mean_ci([r["cohort speakers"] for r in runs], "{:.0f}")
+    n_test = mean_ci([r["test impostors"] for r in runs], "{:.0f}")
+    return (
+        f"Thresholds of the enrolment path (encoder `{encoder}`), {title}, {len(seeds)} "
+        f"seeds ({seeds[0]}-{seeds[-1]}); mean [95 % bootstrap interval over seeds]. The "
+        f"never-heard speakers are split per seed: {n_cohort} give the cohort "
+        f"({COHORT_PER_SPEAKER} recordings each, none in the test rows), the others "
+        f"stay test impostors ({n_test} test recordings):\n\n"
+        + markdown_table(head, rows)
+        + "\n\nScore normalisation over the refused training speakers and the cohort "
+        "(allowed and never-heard test trials; difference to none in EER points, "
+        "paired over seeds; the cohort holds the refused and the cohort speakers):\n\n"
+        + markdown_table(("normalisation", "EER (%)", "minDCF 0.01", "EER difference"), norms)
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument(
+        "--corpus", choices=("speechocean762", "dspspeech20"), default="speechocean762"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
+    parser.add_argument("--encoder", default="speechocean762")
+    args = parser.parse_args()
+    out = "cohort" + ("" if args.corpus == "speechocean762" else "_" + args.corpus)
+    write_result(out, main(args.data, args.seeds, args.encoder, args.corpus))
