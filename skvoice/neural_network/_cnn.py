@@ -255,6 +255,9 @@ class CNNClassifier(
     crossfit_scores_ : ndarray of shape (n_recordings,)
         With cross-fitting: each recording's raw score by the fold model that
         did not see it.
+    cohort_scores_ : ndarray of shape (n_cohort_recordings,)
+        With ``cohort`` and ``target_far``: the cohort recordings' raw scores by
+        the fitted model.
     embedding_mean_ : ndarray of shape (embedding_dim,)
         Mean training embedding (for :meth:`novelty_score`).
     speaker_centroids_ : ndarray of shape (n_speakers, embedding_dim)

@@ -63,6 +63,9 @@ OPERATING_POINT_ATTRIBUTES_DOC = """\
     crossfit_scores_ : ndarray of shape (n_samples,)
         With cross-fitting: each training recording's mean-probability log-odds
         by the fold model that did not see it.
+    cohort_scores_ : ndarray of shape (n_cohort_recordings,)
+        With ``cohort`` and ``target_far``: the cohort recordings' raw scores by
+        the fitted model.
 """
 
 
