@@ -101,7 +101,7 @@ ARGS = {
     "bench_operating_point.py": ["--data", "{data}", "--seeds", "0", "--cv", "2"],
     "bench_pretrained.py": ["--data", "{data}", "--seeds", "0"],
     "bench_readme.py": [],
-    "bench_real.py": ["--data", "{data}", "--v2", "--seeds", "0", "1"],
+    "bench_real.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_streaming.py": ["--hours", "0.01"],
     "bench_uncertainty.py": ["--data", "{data}", "--seeds", "0"],
 }

@@ -12,7 +12,7 @@ the 34 speakers are heard in training, 6 of them allowed, with 10 training and
 10 test utterances each (random words); the other 14 speakers are impostors never
 heard, with 4 test utterances each. The rows: MFCC statistics + RBF SVM, the
 default CNN with the speakers passed, and the shipped encoder's enrolment. The
-report is protocol v2's (``bench_real.py --v2``): means with 95 % bootstrap
+report is protocol v2's (``bench_real.py``): means with 95 % bootstrap
 intervals over 20 seeds by default, paired differences, and trial lists of the
 never-heard speakers. Writes ``benchmarks/results/crossdomain.md``.
 """

@@ -1,25 +1,26 @@
-"""The public access-control benchmark on real speech (speechocean762).
+"""The public access-control benchmark on real speech (speechocean762), protocol v2.
 
-Usage: python benchmarks/bench_real.py --data DIR [--seeds 0 1 2 3 4] [--quick]
+Usage: python benchmarks/bench_real.py --data DIR [--seeds 0 1 ... 19] [--quick]
                                        [--rows NAME ...]
 
 ``DIR`` holds the extracted corpus (``fetch_speechocean762`` downloads it). The
 protocol is in ``benchmarks/_real.py``: 20 adult speakers of ``train/`` (6 allowed)
 with 10 training and 10 test utterances each, and 4 utterances of each of the other
 105 speakers of ``train/`` as impostors never heard. Every row is a pipeline from the
-waveform, fitted and scored on the same rows of each seed. Reports mean +- sd over
-the seeds of: EER over all test trials; EER of allowed against never-heard
-impostors, all and adults only; the never-heard acceptance at 5 % false rejection;
-fit time (200 recordings) and prediction time per recording. Also one table per
-seed of the EER over all trials. Writes ``benchmarks/results/real.md``
-(``real_quick.md`` with ``--quick``: seeds 0 and 1).
+waveform, fitted and scored on the same rows of each seed, 20 seeds by default.
+Reports, as means with 95 % bootstrap intervals over seeds: the never-heard EER,
+minDCF at p_target 0.01 and 0.05, the never-heard FAR at 5 % FRR, Cllr (calibrated
+rows) and min Cllr, and the fit time; the paired per-seed differences of the rows
+the docs compare; and trial lists of the never-heard speakers for the rows with an
+embedding. Writes ``benchmarks/results/real_v2.md`` (``real_v2_quick.md`` with
+``--quick``: seeds 0 and 1).
 """
 
 import argparse
 import warnings
 
 import numpy as np
-from _common import SMOKE, markdown_table, mean_ci, mean_sd, paired_difference, write_result
+from _common import SMOKE, markdown_table, mean_ci, paired_difference, write_result
 from _real import load_corpus, protocol, run, trial_list
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -78,7 +79,6 @@ def rows(seed):
     ]
 
 
-COLUMNS = ("EER all", "EER unseen", "EER unseen adults", "unseen FAR @ 5 % FRR")
 #: Protocol v2's columns: the costs of the toolkits on the never-heard trials.
 V2_COLUMNS = (
     "EER unseen",
@@ -115,7 +115,7 @@ def trial_rows(so, p):
     )
 
 
-def main(data, seeds, only=None, v2=False):
+def main(data, seeds, only=None):
     so = load_corpus(data)
     results, trials = {}, {}
     for seed in seeds:
@@ -126,7 +126,7 @@ def main(data, seeds, only=None, v2=False):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 r = run(model, so, p, speakers)
-                if v2 and name in EMBEDDINGS:
+                if name in EMBEDDINGS:
                     idx = trial_rows(so, p)
                     E = EMBEDDINGS[name](model, [so.waves[i] for i in idx])
                     trials.setdefault(name, []).append(trial_list(E, so.speaker[idx], seed))
@@ -136,24 +136,7 @@ def main(data, seeds, only=None, v2=False):
                 f"fit {r['fit s']:.0f} s",
                 flush=True,
             )
-    if v2:
-        return report_v2(results, trials, seeds)
-    table = []
-    for name, rs in results.items():
-        cells = [mean_sd([100 * r[c] for r in rs], "{:.1f}") for c in COLUMNS]
-        cells += [mean_sd([r["fit s"] for r in rs], "{:.0f}")]
-        cells += [mean_sd([r["predict ms"] for r in rs], "{:.1f}")]
-        table.append([name, *cells])
-    head = ("model", *(f"{c} (%)" for c in COLUMNS), "fit s", "predict ms / rec.")
-    per_seed = [[name] + [f"{100 * r['EER all']:.1f}" for r in rs] for name, rs in results.items()]
-    body = (
-        f"speechocean762 access-control protocol, seeds {list(seeds)}, mean +- sd "
-        "(percentages; fit on 200 recordings, 2 CPU threads):\n\n"
-        + markdown_table(head, table)
-        + "\n\nEER over all test trials (%), per seed:\n\n"
-        + markdown_table(("model", *(f"seed {s}" for s in seeds)), per_seed)
-    )
-    return body
+    return report_v2(results, trials, seeds)
 
 
 def report_v2(
@@ -228,17 +211,12 @@ def report_v2(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="extracted speechocean762 folder")
-    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--quick", action="store_true", help="seeds 0 and 1")
     parser.add_argument("--rows", nargs="+", help="only rows whose name contains one of these")
-    parser.add_argument(
-        "--v2",
-        action="store_true",
-        help="protocol v2: 20 seeds by default, intervals, paired differences, trial lists",
-    )
+    # The only protocol now; the flag stays so that the stamped commands rerun.
+    parser.add_argument("--v2", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    default = list(range(20)) if args.v2 else [0, 1, 2, 3, 4]
-    seeds = [0, 1] if args.quick else (args.seeds or default)
-    body = main(args.data, seeds, args.rows, v2=args.v2)
-    name = "real_v2" if args.v2 else "real"
-    write_result(name + ("_quick" if args.quick else ""), body)
+    seeds = [0, 1] if args.quick else args.seeds
+    body = main(args.data, seeds, args.rows)
+    write_result("real_v2" + ("_quick" if args.quick else ""), body)
