@@ -214,9 +214,10 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--quick", action="store_true", help="seeds 0 and 1")
     parser.add_argument("--rows", nargs="+", help="only rows whose name contains one of these")
+    parser.add_argument("--out", help="result file name (default real_v2)")
     # The only protocol now; the flag stays so that the stamped commands rerun.
     parser.add_argument("--v2", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     seeds = [0, 1] if args.quick else args.seeds
     body = main(args.data, seeds, args.rows)
-    write_result("real_v2" + ("_quick" if args.quick else ""), body)
+    write_result(args.out or "real_v2" + ("_quick" if args.quick else ""), body)
