@@ -26,13 +26,13 @@ def _load_corpus(path, allowed, versions, return_paths=False, sr=16000):
 
     from .datasets import load_daps, load_speaker_folder
     from .datasets._base import list_audio_files
-    from .datasets._daps import _NAME
+    from .datasets._daps import is_daps_file
 
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"No such data folder: {str(root)!r}")
     daps_like = any(
-        _NAME.match(f.stem) for f in list_audio_files(root) if f.suffix.lower() == ".wav"
+        is_daps_file(f.stem) for f in list_audio_files(root) if f.suffix.lower() == ".wav"
     )
     if daps_like:
         return load_daps(
@@ -266,9 +266,9 @@ def _key(args):
     """The signing key: ``--key-file``, else the file named by $SKVOICE_KEY_FILE."""
     import os
 
-    from ._persist import _KEY_ENV
+    from ._persist import KEY_ENV
 
-    path = args.key_file or os.environ.get(_KEY_ENV)
+    path = args.key_file or os.environ.get(KEY_ENV)
     if not path:
         return None
     with open(path, "rb") as fh:

@@ -67,7 +67,7 @@ MAX_MEMBER_BYTES = {
     "weights.pt": 512 * 2**20,
     "integrity.json": 64 * 2**10,
 }
-_KEY_ENV = "SKVOICE_KEY_FILE"
+KEY_ENV = "SKVOICE_KEY_FILE"
 
 
 class ModelFormatError(ValueError):

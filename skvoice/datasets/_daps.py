@@ -35,6 +35,11 @@ speech?", IEEE Signal Processing Letters 22(8), 2015. Zenodo record 4660670.
 """
 
 
+def is_daps_file(name):
+    """Whether a file name (without extension) follows DAPS's speaker_script_version."""
+    return _NAME.match(name) is not None
+
+
 def _find_root(path):
     """The folder that holds the version folders (the archive nests one level)."""
     path = Path(path)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..neural_network._data import check_spectrograms
+from ..neural_network import check_spectrograms
 
 __all__ = ["resolve_network", "spectrograms_for", "frequencies_for", "device_of"]
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from .._plotting import Display, GridDisplay
 from ._activations import frequency_importance, grad_cam, layer_activations
-from ._common import resolve_network, spectrograms_for
+from ._common import frequencies_for, resolve_network, spectrograms_for
 from ._drift import layer_drift, reinitialization_robustness
 
 __all__ = [
@@ -174,7 +174,6 @@ class GradCAMDisplay(Display):
         -------
         display : GradCAMDisplay
         """
-        from ._common import frequencies_for
 
         X1 = [X[index]]
         sal = grad_cam(estimator, X1, layer=layer, target=target)[0]

@@ -5,6 +5,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._audio import AudioReadError, load_audio
+from ._files import open_regular
+
 __all__ = ["LazyRecordings", "check_paths"]
 
 
@@ -70,7 +73,6 @@ class LazyRecordings(Sequence):
             if idx.dtype == bool:
                 idx = np.flatnonzero(idx)
             return self._checked([self.paths[i] for i in idx], self.sr, self.func)
-        from ._audio import load_audio
 
         y = load_audio(self.paths[index], sr=self.sr)
         return y if self.func is None else self.func(y, int(index) % len(self))
@@ -88,9 +90,6 @@ def check_paths(paths):
     decoding a whole corpus would cost minutes.
     """
     import soundfile as sf
-
-    from ._audio import AudioReadError
-    from ._files import open_regular
 
     for i, p in enumerate(paths):
         p = os.fspath(p)

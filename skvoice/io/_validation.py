@@ -5,9 +5,10 @@ import os
 
 import numpy as np
 
+from ._audio import load_audio
 from ._lazy import LazyRecordings
 
-__all__ = ["check_waveforms", "is_path_like", "all_paths"]
+__all__ = ["check_waveforms", "is_path_like", "all_paths", "as_waveform"]
 
 
 def is_path_like(obj):
@@ -24,7 +25,7 @@ def all_paths(X):
     return None
 
 
-def _as_waveform(x, index, dtype):
+def as_waveform(x, index, dtype):
     arr = np.asarray(x)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"Recording {index}: expected numeric samples, got dtype {arr.dtype}.")
@@ -160,7 +161,6 @@ def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=
         if is_path_like(x):
             if not allow_paths:
                 raise TypeError(f"Recording {i}: got a path {str(x)!r}, expected samples.")
-            from ._audio import load_audio
 
             x = load_audio(x, sr=sr)
         elif isinstance(x, numbers.Number) or x is None:
@@ -168,7 +168,7 @@ def iter_waveforms(X, *, dtype=np.float32, min_samples=1, allow_paths=False, sr=
                 f"Recording {i}: expected a 1-D waveform, got {type(x).__name__}. "
                 "A 2-D array is read as (n_recordings, n_samples)."
             )
-        arr = _as_waveform(x, i, dtype)
+        arr = as_waveform(x, i, dtype)
         if arr.shape[0] < min_samples:
             where = f" ({str(source)!r})" if source is not None else ""
             table = (

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import WaveformTransformerMixin, collect_outputs
 from ..io._lazy import LazyRecordings
-from ..io._validation import _as_waveform, all_paths
+from ..io._validation import all_paths, as_waveform
 
 __all__ = ["SilenceTrimmer", "frame_rms_db"]
 
@@ -88,7 +88,7 @@ class _Trim:
     def __call__(self, y, index):
         if self.upstream is not None:
             y = self.upstream(y, index)
-        y = _as_waveform(y, index, np.float32)
+        y = as_waveform(y, index, np.float32)
         return self.trimmer._trim_one(y, index)
 
     def __repr__(self):

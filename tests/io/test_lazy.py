@@ -60,7 +60,7 @@ def test_pipeline_over_paths_equals_pipeline_over_arrays(corpus, mode):
 
 
 def test_each_file_is_decoded_once_in_fit_transform(corpus, monkeypatch):
-    from skvoice.io import _audio
+    from skvoice.io import _audio, _lazy, _validation
 
     _, paths = corpus
     calls = []
@@ -70,7 +70,8 @@ def test_each_file_is_decoded_once_in_fit_transform(corpus, monkeypatch):
         calls.append(getattr(file, "name", file))  # a path, or a file opened from one
         return real(file, *args, **kwargs)
 
-    monkeypatch.setattr(_audio, "load_audio", counting)
+    for module in (_audio, _lazy, _validation):  # every module that decodes
+        monkeypatch.setattr(module, "load_audio", counting)
     make_pipeline(SilenceTrimmer(), SpectrogramExtractor()).fit_transform(paths)
     assert sorted(calls) == sorted(paths)  # fit reads headers only
 
