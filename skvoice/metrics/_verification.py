@@ -102,9 +102,9 @@ def equal_error_rate(y_true, y_score, *, return_threshold=False, pos_label=None)
         Higher means more likely allowed.
     return_threshold : bool, default=False
         Also return the score threshold at the crossing.
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     eer : float
@@ -145,9 +145,9 @@ def false_acceptance_rate(y_true, y_pred, *, pos_label=None):
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels (1 allowed, 0 refused).
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     far : float
@@ -176,9 +176,9 @@ def false_rejection_rate(y_true, y_pred, *, pos_label=None):
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels (1 allowed, 0 refused).
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     frr : float
@@ -216,9 +216,9 @@ def far_at_frr(y_true, y_score, frr=0.05, *, pos_label=None):
         Higher means more likely allowed.
     frr : float, default=0.05
         Largest tolerated false-rejection rate.
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     far : float
@@ -260,9 +260,9 @@ def threshold_at_far(y_true, y_score, target_far, *, pos_label=None):
         Higher means more likely allowed.
     target_far : float in (0, 1)
         Largest tolerated false-acceptance rate.
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     threshold : float
@@ -319,9 +319,9 @@ def acceptance_by_speaker(
         Bootstrap resamples per speaker.
     random_state : int, default=0
         Seed of the resampling.
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     table : dict of ndarray
@@ -397,9 +397,9 @@ def min_dcf(
         Costs of a false rejection and of a false acceptance.
     return_threshold : bool, default=False
         Also return the threshold at the minimum (accept scores >= it).
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     min_dcf : float
@@ -453,9 +453,9 @@ def cllr(y_true, llr, *, pos_label=None):
         log-odds (``decision_function`` of skvoice's estimators) is one when
         its calibration saw as many allowed as refused scores; else subtract
         the log-odds of that prior.
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     cllr : float
@@ -497,9 +497,9 @@ def min_cllr(y_true, y_score, *, pos_label=None):
         1 for allowed (target), 0 for refused (non-target).
     y_score : array-like of shape (n_samples,)
         Higher means more likely allowed (any monotone scale).
-
     pos_label : int, float, bool or str, default=None
         The allowed label of ``y_true``; None: 1 (labels 0/1, False/True or -1/1).
+
     Returns
     -------
     min_cllr : float
