@@ -1,6 +1,7 @@
 """The check across domains: the access-control protocol on DSPSpeech-20 (isolated words).
 
 Usage: python benchmarks/bench_crossdomain.py --data DIR [--seeds 0 1 ...] [--quick]
+                                              [--all-rows]
 
 ``DIR`` is a clone of ``github.com/zhongyuchen/DSPSpeech-20`` (read by
 ``skvoice.datasets.load_dspspeech20``, exact copies dropped). The corpus is
@@ -11,7 +12,8 @@ The protocol, deterministic from a seed, in the spirit of speechocean762's: 20 o
 the 34 speakers are heard in training, 6 of them allowed, with 10 training and
 10 test utterances each (random words); the other 14 speakers are impostors never
 heard, with 4 test utterances each. The rows: MFCC statistics + RBF SVM, the
-default CNN with the speakers passed, and the shipped encoder's enrolment. The
+default CNN with the speakers passed, and the shipped encoder's enrolment
+(``--all-rows``: every row of ``bench_real.py``). The
 report is protocol v2's (``bench_real.py``): means with 95 % bootstrap
 intervals over 20 seeds by default, paired differences, and trial lists of the
 never-heard speakers. Writes ``benchmarks/results/crossdomain.md``.
@@ -65,7 +67,7 @@ def protocol(ds, seed):
     return assign(rng, ds.speaker, heard, heard[: n["allowed"]], n, np.ones(len(ds.speaker), bool))
 
 
-def main(data, seeds):
+def main(data, seeds, only=ROWS):
     ds = load_dspspeech20(data, return_paths=True)
     so = Bunch(waves=_Decoded(ds.data), speaker=ds.speaker)
     results, trials = {}, {}
@@ -76,7 +78,7 @@ def main(data, seeds):
             [np.flatnonzero(ds.speaker == s)[:trial_utterances] for s in sorted(p.unseen)]
         )
         for name, model, speakers in rows(seed):
-            if name not in ROWS:
+            if name not in only:
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -99,6 +101,10 @@ if __name__ == "__main__":
     parser.add_argument("--data", required=True, help="a clone of DSPSpeech-20")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--quick", action="store_true", help="seeds 0 and 1")
+    parser.add_argument(
+        "--all-rows", action="store_true", help="every row of bench_real.py, not only ROWS"
+    )
     args = parser.parse_args()
     seeds = [0, 1] if args.quick else args.seeds
-    write_result("crossdomain" + ("_quick" if args.quick else ""), main(args.data, seeds))
+    only = [name for name, _, _ in rows(0)] if args.all_rows else ROWS
+    write_result("crossdomain" + ("_quick" if args.quick else ""), main(args.data, seeds, only))
