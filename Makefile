@@ -37,15 +37,21 @@ mutation: $(STAMP)
 # Every published number: the benchmarks write benchmarks/results/*.md and .rst, which
 # the docs include. SO762 is the extracted speechocean762 folder
 # (python -c "from skvoice.datasets import fetch_speechocean762; fetch_speechocean762()").
+# DSP20 is a clone of github.com/zhongyuchen/DSPSpeech-20 (the check across domains).
 SO762 ?= $(HOME)/skvoice_data/speechocean762
+DSP20 ?= $(HOME)/skvoice_data/DSPSpeech-20
 bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_features.py
 	cd benchmarks && ../$(BIN)/python bench_cnn.py
 	cd benchmarks && ../$(BIN)/python bench_real.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_crossdomain.py --data $(DSP20) --all-rows
 	cd benchmarks && ../$(BIN)/python bench_uncertainty.py --data $(SO762)
 	cd benchmarks && ../$(BIN)/python bench_uncertainty.py --data $(SO762) --cheap
 	cd benchmarks && ../$(BIN)/python bench_operating_point.py --data $(SO762)
 	cd benchmarks && ../$(BIN)/python ablation_real.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python ablation_real.py --data $(DSP20) --corpus dspspeech20
+	cd benchmarks && ../$(BIN)/python bench_cohort.py --data $(SO762)
+	cd benchmarks && ../$(BIN)/python bench_cohort.py --data $(DSP20) --corpus dspspeech20
 	cd benchmarks && ../$(BIN)/python bench_pretrained.py --data $(SO762)
 	cd benchmarks && ../$(BIN)/python bench_encoder_pairs.py --data $(SO762)
 	cd benchmarks && ../$(BIN)/python bench_enrolment.py
