@@ -245,7 +245,7 @@ class OperatingPointMixin:
         if speakers is None:
             raise ValueError(
                 "target_far and cv choose the threshold on speakers held out of training, "
-                "so fit needs the speaker of each recording (groups / speakers)."
+                "so fit needs the speaker of each recording (groups)."
             )
         y = np.asarray(y)
         allowed = y == self.pos_label_
