@@ -465,7 +465,7 @@ def _evaluate(args):
     """Pooled and per-speaker rates, with the speakers' status in training."""
     import numpy as np
 
-    from .metrics import acceptance_by_speaker, equal_error_rate, far_at_frr
+    from .metrics import acceptance_by_speaker, cllr, equal_error_rate, far_at_frr, min_cllr
 
     model = _load(args)
     net = _decider(model[-1], args.model)
@@ -506,10 +506,15 @@ def _evaluate(args):
         lo, hi = _bootstrap_ci(ak[yk == 0], rng)
         eer = equal_error_rate(yk, sk)
         eer_lo, eer_hi = _bootstrap_eer(yk, sk, rng)
+        # The calibrated log-odds read as log-likelihood ratios: Cllr is what the
+        # calibration costs, min Cllr what the best calibration of these scores would.
+        p = np.clip(sk, 1e-12, 1 - 1e-12)
+        log_odds = np.log(p) - np.log1p(-p)
         print(
             f"allowed vs {group}: EER {eer:.4f} [95 % CI {eer_lo:.4f}-{eer_hi:.4f}], "
             f"FAR at 5 % FRR {far_at_frr(yk, sk, 0.05):.4f}, "
-            f"FAR at the model's threshold {far:.4f} [95 % CI {lo:.4f}-{hi:.4f}]"
+            f"FAR at the model's threshold {far:.4f} [95 % CI {lo:.4f}-{hi:.4f}], "
+            f"Cllr {cllr(yk, log_odds):.3f} (min {min_cllr(yk, sk):.3f})"
         )
     if (y == 1).any():
         rejected = 1.0 - accepted[y == 1]

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -376,6 +377,9 @@ def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
     assert res.returncode == 0, res.stderr
     assert f"allowed: {', '.join(allowed)}" in res.stdout
     assert "refused, trained" in res.stdout  # the calibration speakers are named
+    # Cllr of the calibrated log-odds, and the best any calibration could do.
+    cllrs = re.findall(r"Cllr ([\d.]+) \(min ([\d.]+)\)", res.stdout)
+    assert cllrs and all(float(c) >= float(m) - 1e-9 for c, m in cllrs)
 
 
 @pytest.fixture(scope="module")
