@@ -31,6 +31,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from _common import markdown_table, mean_ci, write_result
 from _real import load_corpus, protocol
 from sklearn.pipeline import make_pipeline
@@ -157,7 +158,8 @@ def main(data, seeds, cv):
         f"speechocean762 access-control protocol, {len(seeds)} seeds ({seeds[0]}-{seeds[-1]}), "
         "mean [95 % bootstrap interval over seeds]; default "
         f"CNNClassifier with speakers, {cv}-fold speaker cross-fitting (fit with the folds: "
-        f"{mean_ci([r['fit s'] for r in runs], '{:.0f}')} s on 2 CPU threads):\n\n"
+        f"{mean_ci([r['fit s'] for r in runs], '{:.0f}')} s on "
+        f"{torch.get_num_threads()} torch thread(s)):\n\n"
         + markdown_table(head, rows)
         + "\n\nCalibration on the test trials of allowed speakers and never-heard impostors:\n\n"
         + markdown_table(

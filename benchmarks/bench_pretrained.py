@@ -28,6 +28,7 @@ import argparse
 import warnings
 
 import numpy as np
+import torch
 from _common import markdown_table, mean_ci, median_time, threads, write_result
 from _real import load_corpus, protocol, run
 from sklearn.pipeline import make_pipeline
@@ -207,7 +208,7 @@ def main(data, seeds, encoder):
     return (
         f"Encoder: `{encoder}`. {len(seeds)} seeds ({seeds[0]}-{seeds[-1]}), mean [95 % "
         "bootstrap interval over seeds], percentages; "
-        "2 CPU threads.\n\n" + costs + "\n\n"
+        f"{torch.get_num_threads()} torch thread(s).\n\n" + costs + "\n\n"
         "speechocean762 `train/` speakers (never heard by the encoder), the real-speech "
         "protocol:\n\n"
         + table(real)

@@ -20,6 +20,7 @@ import argparse
 import warnings
 
 import numpy as np
+import torch
 from _common import SMOKE, markdown_table, mean_ci, paired_difference, write_result
 from _real import load_corpus, protocol, run, trial_list
 from sklearn.linear_model import LogisticRegression
@@ -194,7 +195,7 @@ def report_v2(
         "mean [95 % bootstrap interval over seeds]. Trials of allowed speakers' and "
         "never-heard impostors' test recordings; Cllr reads skvoice's calibrated "
         "log-odds as log-likelihood ratios (n/a: scores that are not calibrated); fit on "
-        "200 recordings, 2 CPU threads:\n\n"
+        f"200 recordings, {torch.get_num_threads()} torch thread(s):\n\n"
         + markdown_table(head, table)
         + "\n\nPaired differences of the never-heard EER (percentage points), mean of the "
         "per-seed differences [95 % bootstrap interval]:\n\n"

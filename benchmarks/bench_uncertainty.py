@@ -45,6 +45,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from _common import markdown_table, mean_sd, write_result
 from _real import load_corpus, protocol
 from sklearn.metrics import roc_auc_score
@@ -224,8 +225,8 @@ def main(data, seeds, cheap=False):
     )
     return (
         f"speechocean762 access-control protocol, seeds {list(seeds)}, mean +- sd; decisions "
-        "of the default CNN with speakers (calibrated log-odds > 0); 2 CPU threads:\n\n"
-        + markdown_table(head, rows)
+        "of the default CNN with speakers (calibrated log-odds > 0); "
+        f"{torch.get_num_threads()} torch thread(s):\n\n" + markdown_table(head, rows)
     )
 
 
