@@ -24,7 +24,8 @@ import numpy as np
 import soxr
 import torch
 from _common import markdown_table, mean_ci, paired_difference, write_result
-from _real import load_corpus, protocol, run
+from _real import run
+from bench_crossdomain import corpus
 from sklearn.pipeline import Pipeline
 
 from skvoice.neural_network import CNNClassifier, SpectrogramCNN
@@ -164,21 +165,6 @@ def pipeline(seed, params):
         ]
     )
     return pipe.set_params(**params)
-
-
-def corpus(name, data):
-    """The corpus's recordings and its protocol function (``protocol(corpus, seed)``)."""
-    if name == "speechocean762":
-        return load_corpus(data), protocol, "speechocean762 protocol v2"
-    from bench_crossdomain import _Decoded
-    from bench_crossdomain import protocol as dsp_protocol
-    from sklearn.utils import Bunch
-
-    from skvoice.datasets import load_dspspeech20
-
-    ds = load_dspspeech20(data, return_paths=True)
-    so = Bunch(waves=_Decoded(ds.data), speaker=ds.speaker)
-    return so, lambda so, seed: dsp_protocol(ds, seed), "DSPSpeech-20 cross-domain protocol"
 
 
 #: The report's columns: (result key, heading, percent?, format).

@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 from _common import SMOKE, markdown_table, mean_ci, paired_difference, write_result
-from _real import load_corpus, protocol
+from bench_crossdomain import corpus
 
 from skvoice.metrics import equal_error_rate, min_dcf, threshold_at_far
 from skvoice.verification import EnrollmentVerifier, make_enrollment_pipeline
@@ -53,20 +53,6 @@ NORMS = (
 )
 #: Recordings of each cohort speaker (outside the test rows).
 COHORT_PER_SPEAKER = 2 if SMOKE else 6
-
-
-def corpus(name, data):
-    if name == "speechocean762":
-        return load_corpus(data), protocol, "speechocean762 protocol v2"
-    from bench_crossdomain import _Decoded
-    from bench_crossdomain import protocol as dsp_protocol
-    from sklearn.utils import Bunch
-
-    from skvoice.datasets import load_dspspeech20
-
-    ds = load_dspspeech20(data, return_paths=True)
-    so = Bunch(waves=_Decoded(ds.data), speaker=ds.speaker)
-    return so, lambda so, seed: dsp_protocol(ds, seed), "DSPSpeech-20 cross-domain protocol"
 
 
 def split_unseen(so, p, seed):

@@ -24,7 +24,8 @@ import warnings
 
 import numpy as np
 from _common import SMOKE, write_result
-from _real import assign, run, trial_list
+from _real import assign, load_corpus, run, trial_list
+from _real import protocol as speechocean_protocol
 from bench_real import EMBEDDINGS, report_v2, rows
 from sklearn.utils import Bunch
 
@@ -65,6 +66,19 @@ def protocol(ds, seed):
     heard = list(rng.choice(speakers, size=n["heard"], replace=False))
     # The corpus gives no ages: every recording counts as an adult's.
     return assign(rng, ds.speaker, heard, heard[: n["allowed"]], n, np.ones(len(ds.speaker), bool))
+
+
+def corpus(name, data):
+    """A corpus and its protocol: ``(recordings, protocol(corpus, seed), title)``.
+
+    ``name``: "speechocean762" (protocol v2 of ``_real.py``, the corpus defaults
+    are chosen on) or "dspspeech20" (this script's protocol, the check).
+    """
+    if name == "speechocean762":
+        return load_corpus(data), speechocean_protocol, "speechocean762 protocol v2"
+    ds = load_dspspeech20(data, return_paths=True)
+    so = Bunch(waves=_Decoded(ds.data), speaker=ds.speaker)
+    return so, lambda so, seed: protocol(ds, seed), "DSPSpeech-20 cross-domain protocol"
 
 
 def main(data, seeds, only=ROWS):
