@@ -10,6 +10,14 @@ import numpy as np
 __all__ = ["known_allowed_label", "resolve_pos_label", "allowed_mask"]
 
 
+def _labels_say_it(values):
+    """Whether a set of labels names the allowed one by itself: {0, 1}, {False, True}
+    or {-1, 1}, where 1 (True) is allowed."""
+    return all(isinstance(v, (bool, int, float)) for v in values) and (
+        set(values) <= {0, 1} or set(values) <= {-1, 1}
+    )
+
+
 def known_allowed_label(classes):
     """The allowed label of two ``classes`` when the labels say it, else None.
 
@@ -18,10 +26,8 @@ def known_allowed_label(classes):
     needs ``pos_label``: the order of the labels never decides who gets in.
     """
     values = list(np.asarray(classes).tolist())
-    if all(isinstance(v, (bool, int, float)) for v in values) and (
-        set(values) <= {0, 1} or set(values) <= {-1, 1}
-    ):
-        return classes[values.index(1)] if 1 in values else None
+    if _labels_say_it(values) and 1 in values:
+        return classes[values.index(1)]
     return None
 
 
@@ -71,10 +77,7 @@ def allowed_mask(y, pos_label, owner):
         raise ValueError(f"{owner} needs two labels (refused, allowed); got {labels.tolist()}.")
     if pos_label is not None:
         return y == pos_label
-    values = set(labels.tolist())
-    if all(isinstance(v, (bool, int, float)) for v in values) and (
-        values <= {0, 1} or values <= {-1, 1}
-    ):
+    if _labels_say_it(labels.tolist()):
         return y == 1
     raise ValueError(
         f"{owner} holds the labels {labels.tolist()}: which one is allowed? Labels 0 "

@@ -13,9 +13,8 @@ held-out allowed recordings are new utterances of enrolled users: the two
 situations of deployment.
 """
 
-import numbers
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
@@ -316,7 +315,7 @@ class OperatingPointMixin:
         gets ``y`` as 1 (allowed) / 0 (refused) and the speakers as ``groups``.
         """
         cv = self.cv
-        if cv is None or isinstance(cv, numbers.Integral):
+        if cv is None or isinstance(cv, Integral):
             n_refused = len(np.unique(np.asarray(speakers).astype(str)[~allowed]))
             n_folds = cv if cv is not None else min(5, n_refused)
             if n_folds < 2:
