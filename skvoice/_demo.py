@@ -78,7 +78,7 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     write_csv(out / "summary.csv", rows)
     fig = plot_corpus(X, spk, y, sr)
     examples = ClassSpectrogramDisplay.from_recordings(
-        X, y, sr, random_state=seed, speakers=spk
+        X, y, sr, random_state=seed, groups=spk
     ).figure_
     sections.append(
         (

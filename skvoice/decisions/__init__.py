@@ -10,6 +10,7 @@ enrolment pipelines of :mod:`skvoice.verification` build on it.
 """
 
 from .._warnings import UnreachableFARWarning
+from ._docs import CROSSFIT_PARAMS_DOC, fill_doc
 from ._enrollment import EnrollmentVerifier
 from ._operating_point import (
     OPERATING_POINT_CONSTRAINTS,
@@ -20,6 +21,7 @@ from ._operating_point import (
 from ._scoring import CosineScorer, PosteriorScorer, best_cosine, centred_unit, unit_rows
 
 __all__ = [
+    "CROSSFIT_PARAMS_DOC",
     "OPERATING_POINT_CONSTRAINTS",
     "CosineScorer",
     "EnrollmentVerifier",
@@ -30,5 +32,6 @@ __all__ = [
     "best_cosine",
     "centred_unit",
     "crossfit_folds",
+    "fill_doc",
     "unit_rows",
 ]

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._state import is_int, is_vector, jsonable, label_list, require
+from ._docs import CROSSFIT_PARAMS_DOC, fill_doc
 from ._operating_point import OPERATING_POINT_CONSTRAINTS, OperatingPointMixin
 from ._scoring import CosineScorer, best_cosine, centred_unit, unit_rows
 
@@ -22,6 +23,7 @@ def _unit(E):
     return unit_rows(E).numpy()
 
 
+@fill_doc(crossfit_params=CROSSFIT_PARAMS_DOC)
 class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     """Speaker verification over embeddings: cosine to the enrolled users.
 
@@ -64,29 +66,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         its calibrated log-odds exceed ``threshold_``, chosen so that at most this
         share of the cross-fitted impostor scores (refused speakers scored by
         models that never saw them) is accepted. Needs ``groups``.
-    cv : int, cross-validation generator, iterable or None, default=None
-        Folds of the speaker cross-fitting that calibrates the probabilities and
-        chooses ``threshold_``. None: no cross-fitting without ``target_far``,
-        ``min(5, n_refused_speakers)`` folds with it.
-        An integer gives that many folds of speaker cross-fitting (refused
-        speakers held out whole, allowed speakers' recordings spread); a
-        splitter (e.g. :class:`~skvoice.model_selection.OpenSetGroupKFold`) or
-        an iterable of (train, test) indices is used as given, with ``y`` as 1
-        (allowed) / 0 (refused) and the speakers as ``groups``; each recording
-        must be in one test fold.
-    cohort : tuple (X_cohort, speakers) or None, default=None
-        Recordings of people who are not users (their inputs as ``fit`` takes
-        them: embeddings for an enrolment), and the speaker of each. With
-        ``target_far`` the fitted model scores them, and the threshold is chosen
-        on them together with the cross-fitted refused speakers: many voices
-        never heard tell better than a few refused ones where impostors score
-        (without ``target_far`` it places nothing). Not stored in a saved model.
-        An enrolment also adds their centroids to the cohort of ``score_norm``.
-    far_confidence : float in (0, 1) or None, default=None
-        With ``target_far``: place the threshold so that an upper bound of the
-        FAR, at this confidence, stays at the target (a bootstrap over the
-        impostor speakers). Costs false rejections; None: the FAR observed on
-        those impostors is the target.
+    %(crossfit_params)s
 
     Attributes
     ----------
@@ -107,7 +87,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         Speaker -> unit centroid of their embeddings.
     cohort_ : ndarray of shape (n_cohort, n_features)
         Unit centroids of the refused training speakers and of the speakers of
-        ``cohort``: the score normalisation's cohort.
+        ``cohort``: the score normalisation's cohort (a ``cohort`` given to
+        ``fit`` serves ``score_norm`` too).
     cohort_speakers_ : ndarray of str of shape (n_cohort,)
         Their names (each recording's index as a string without ``groups``;
         ``"cohort:<name>"`` for those of ``cohort``).

@@ -27,14 +27,14 @@ def _frame(columns):
 
 
 @validate_params(
-    {"speakers": ["array-like"], "target": ["array-like"]}, prefer_skip_nested_validation=True
+    {"groups": ["array-like"], "target": ["array-like"]}, prefer_skip_nested_validation=True
 )
-def recordings_per_speaker(speakers, target):
+def recordings_per_speaker(groups, target):
     """Number of recordings of each speaker and whether the speaker is allowed.
 
     Parameters
     ----------
-    speakers : array-like of shape (n_recordings,)
+    groups : array-like of shape (n_recordings,)
         Speaker of each recording.
     target : array-like of shape (n_recordings,)
         1 allowed, 0 refused.
@@ -51,29 +51,29 @@ def recordings_per_speaker(speakers, target):
     >>> t["recordings"].tolist()
     [2, 1]
     """
-    speakers, target = np.asarray(speakers), np.asarray(target)
-    names, counts = np.unique(speakers, return_counts=True)
-    allowed = [bool(target[speakers == n].max()) for n in names]
+    groups, target = np.asarray(groups), np.asarray(target)
+    names, counts = np.unique(groups, return_counts=True)
+    allowed = [bool(target[groups == n].max()) for n in names]
     return _frame({"speaker": names, "allowed": allowed, "recordings": counts})
 
 
 @validate_params(
     {
         "X": "no_validation",  # recordings, checked one by one when read
-        "speakers": ["array-like"],
+        "groups": ["array-like"],
         "sr": [Interval(Integral, 1, None, closed="left")],
         "trimmer": [HasMethods(["fit", "transform"]), None],
     },
     prefer_skip_nested_validation=True,
 )
-def duration_table(X, speakers, sr=16000, trimmer=None):
+def duration_table(X, groups, sr=16000, trimmer=None):
     """Duration of every recording before and after silence trimming.
 
     Parameters
     ----------
     X : list of 1-D arrays or paths
         Recordings.
-    speakers : array-like of shape (n_recordings,)
+    groups : array-like of shape (n_recordings,)
         Speaker of each recording.
     sr : int, default=16000
         Sample rate.
@@ -87,27 +87,27 @@ def duration_table(X, speakers, sr=16000, trimmer=None):
     """
     trimmer = SilenceTrimmer(sr=sr) if trimmer is None else trimmer
     d = trimmer.fit(X).durations(X)
-    return _frame({"speaker": np.asarray(speakers), "before": d[:, 0], "after": d[:, 1]})
+    return _frame({"speaker": np.asarray(groups), "before": d[:, 0], "after": d[:, 1]})
 
 
 @validate_params(
     {
         "X": "no_validation",
-        "speakers": ["array-like"],
+        "groups": ["array-like"],
         "sr": [Interval(Integral, 1, None, closed="left")],
         "n_bins": [Interval(Integral, 1, None, closed="left")],
         "voiced_only": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
-def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=False):
+def mean_intensity_per_frequency(X, groups, sr=16000, n_bins=64, voiced_only=False):
     """Mean level (dB) of each log-spaced frequency band, per speaker.
 
     Parameters
     ----------
     X : list of 1-D arrays or paths
         Recordings.
-    speakers : array-like of shape (n_recordings,)
+    groups : array-like of shape (n_recordings,)
         Speaker of each recording.
     sr : int, default=16000
         Sample rate.
@@ -126,17 +126,17 @@ def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=F
     if voiced_only:
         f0 = F0Extractor(sr=sr, hop_length=ext.hop_length).fit(X).transform(X)
         specs = [s[:, ~np.isnan(f)] if (~np.isnan(f)).any() else s for s, f in zip(specs, f0)]
-    speakers = np.asarray(speakers)
-    names = np.unique(speakers)
+    groups = np.asarray(groups)
+    names = np.unique(groups)
     per_rec = np.array([s.mean(axis=1) for s in specs])
-    intensity = np.array([per_rec[speakers == n].mean(axis=0) for n in names])
+    intensity = np.array([per_rec[groups == n].mean(axis=0) for n in names])
     return Bunch(speakers=names, frequencies=ext.frequencies_, intensity=intensity)
 
 
 @validate_params(
     {
         "X": "no_validation",
-        "speakers": ["array-like"],
+        "groups": ["array-like"],
         "sr": [Interval(Integral, 1, None, closed="left")],
         "fmin": [Interval(Real, 0, None, closed="neither")],
         "fmax": [Interval(Real, 0, None, closed="neither")],
@@ -144,7 +144,7 @@ def mean_intensity_per_frequency(X, speakers, sr=16000, n_bins=64, voiced_only=F
     },
     prefer_skip_nested_validation=True,
 )
-def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0, top_db=30.0):
+def f0_table(X, groups, sr=16000, fmin=65.0, fmax=500.0, top_db=30.0):
     """Every voiced frame's F0, in long format.
 
     Only frames within ``top_db`` of the recording's loudest frame count: pYIN
@@ -156,7 +156,7 @@ def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0, top_db=30.0):
     ----------
     X : list of 1-D arrays or paths
         Recordings.
-    speakers : array-like of shape (n_recordings,)
+    groups : array-like of shape (n_recordings,)
         Speaker of each recording.
     sr : int, default=16000
         Sample rate.
@@ -175,7 +175,7 @@ def f0_table(X, speakers, sr=16000, fmin=65.0, fmax=500.0, top_db=30.0):
     waves = check_waveforms(X, allow_paths=True, sr=sr)
     ext = F0Extractor(sr=sr, fmin=fmin, fmax=fmax).fit(waves)
     rows = {"speaker": [], "recording": [], "time": [], "f0": []}
-    for i, (y, f0, s) in enumerate(zip(waves, ext.transform(waves), np.asarray(speakers))):
+    for i, (y, f0, s) in enumerate(zip(waves, ext.transform(waves), np.asarray(groups))):
         v = ~np.isnan(f0)
         if top_db is not None:
             level = frame_rms_db(

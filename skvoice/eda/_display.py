@@ -28,17 +28,17 @@ def _column(table, name):
     return np.asarray(table[name])
 
 
-def _speaker_order(speakers, allowed_speakers):
+def _speaker_order(groups, allowed_speakers):
     """Allowed speakers first, then refused ones, each sorted."""
-    names = np.unique(speakers)
+    names = np.unique(groups)
     allowed = np.isin(names, list(allowed_speakers))
     order = np.concatenate([names[allowed], names[~allowed]])
     return order, np.isin(order, list(allowed_speakers))
 
 
-def _allowed_speakers(speakers, target):
-    speakers, target = np.asarray(speakers), np.asarray(target)
-    return set(np.unique(speakers[target == 1]))
+def _allowed_speakers(groups, target):
+    groups, target = np.asarray(groups), np.asarray(target)
+    return set(np.unique(groups[target == 1]))
 
 
 class SpeakerCountDisplay(Display):
@@ -63,12 +63,12 @@ class SpeakerCountDisplay(Display):
         self.table = table
 
     @classmethod
-    def from_labels(cls, speakers, target, ax=None):
+    def from_labels(cls, groups, target, ax=None):
         """Count the recordings and plot them.
 
         Parameters
         ----------
-        speakers, target : array-like of shape (n_recordings,)
+        groups, target : array-like of shape (n_recordings,)
             Speaker and class (1 allowed, 0 refused) of each recording.
         ax : matplotlib Axes, default=None
             Axes to draw on.
@@ -77,7 +77,7 @@ class SpeakerCountDisplay(Display):
         -------
         display : SpeakerCountDisplay
         """
-        return cls(recordings_per_speaker(speakers, target)).plot(ax=ax)
+        return cls(recordings_per_speaker(groups, target)).plot(ax=ax)
 
     _figsize = (6, 3)
 
@@ -113,14 +113,14 @@ class DurationDisplay(_SpeakerDisplay):
     """
 
     @classmethod
-    def from_recordings(cls, X, speakers, target=None, sr=16000, trimmer=None, ax=None):
+    def from_recordings(cls, X, groups, target=None, sr=16000, trimmer=None, ax=None):
         """Measure the durations and plot them.
 
         Parameters
         ----------
         X : list of 1-D arrays or paths
             Recordings.
-        speakers : array-like of shape (n_recordings,)
+        groups : array-like of shape (n_recordings,)
             Speaker of each recording.
         target : array-like of shape (n_recordings,), default=None
             Class of each recording, to colour the allowed speakers.
@@ -135,20 +135,20 @@ class DurationDisplay(_SpeakerDisplay):
         -------
         display : DurationDisplay
         """
-        allowed = () if target is None else _allowed_speakers(speakers, target)
-        return cls(duration_table(X, speakers, sr, trimmer), allowed).plot(ax=ax)
+        allowed = () if target is None else _allowed_speakers(groups, target)
+        return cls(duration_table(X, groups, sr, trimmer), allowed).plot(ax=ax)
 
     _figsize = (7, 3)
 
     def _draw(self, ax, **kwargs):
         # Grey boxes (before trimming) and blue boxes (after) per speaker.
-        speakers = _column(self.table, "speaker")
-        names, allowed = _speaker_order(speakers, self.allowed_speakers)
+        groups = _column(self.table, "speaker")
+        names, allowed = _speaker_order(groups, self.allowed_speakers)
         pos = np.arange(len(names))
         for shift, col, colour in ((-0.2, "before", "#bbbbbb"), (0.2, "after", "#4c72b0")):
             values = _column(self.table, col)
             ax.boxplot(
-                [values[speakers == n] for n in names],
+                [values[groups == n] for n in names],
                 positions=pos + shift,
                 **{
                     "widths": 0.35,
@@ -182,7 +182,7 @@ class IntensityDisplay(Display):
 
     @classmethod
     def from_recordings(
-        cls, X, speakers, target=None, sr=16000, n_bins=64, voiced_only=False, ax=None
+        cls, X, groups, target=None, sr=16000, n_bins=64, voiced_only=False, ax=None
     ):
         """Average the log-frequency spectrum per speaker and plot it.
 
@@ -190,7 +190,7 @@ class IntensityDisplay(Display):
         ----------
         X : list of 1-D arrays or paths
             Recordings.
-        speakers : array-like of shape (n_recordings,)
+        groups : array-like of shape (n_recordings,)
             Speaker of each recording.
         target : array-like of shape (n_recordings,), default=None
             Class of each recording (allowed speakers get solid lines).
@@ -207,8 +207,8 @@ class IntensityDisplay(Display):
         -------
         display : IntensityDisplay
         """
-        allowed = () if target is None else _allowed_speakers(speakers, target)
-        res = mean_intensity_per_frequency(X, speakers, sr, n_bins, voiced_only)
+        allowed = () if target is None else _allowed_speakers(groups, target)
+        res = mean_intensity_per_frequency(X, groups, sr, n_bins, voiced_only)
         return cls(res, allowed).plot(ax=ax)
 
     _figsize = (6, 3.5)
@@ -311,14 +311,14 @@ class F0DistributionDisplay(_SpeakerDisplay):
     """
 
     @classmethod
-    def from_recordings(cls, X, speakers, target=None, sr=16000, fmin=65.0, fmax=500.0, ax=None):
+    def from_recordings(cls, X, groups, target=None, sr=16000, fmin=65.0, fmax=500.0, ax=None):
         """Track F0 in every recording and plot its distribution per speaker.
 
         Parameters
         ----------
         X : list of 1-D arrays or paths
             Recordings.
-        speakers : array-like of shape (n_recordings,)
+        groups : array-like of shape (n_recordings,)
             Speaker of each recording.
         target : array-like of shape (n_recordings,), default=None
             Class of each recording, to colour the allowed speakers.
@@ -333,15 +333,15 @@ class F0DistributionDisplay(_SpeakerDisplay):
         -------
         display : F0DistributionDisplay
         """
-        allowed = () if target is None else _allowed_speakers(speakers, target)
-        return cls(f0_table(X, speakers, sr, fmin, fmax), allowed).plot(ax=ax)
+        allowed = () if target is None else _allowed_speakers(groups, target)
+        return cls(f0_table(X, groups, sr, fmin, fmax), allowed).plot(ax=ax)
 
     _figsize = (6, 3)
 
     def _draw(self, ax, **kwargs):
-        speakers, f0 = _column(self.table, "speaker"), _column(self.table, "f0")
-        names, allowed = _speaker_order(speakers, self.allowed_speakers)
-        data = [f0[speakers == n] for n in names]
+        groups, f0 = _column(self.table, "speaker"), _column(self.table, "f0")
+        names, allowed = _speaker_order(groups, self.allowed_speakers)
+        data = [f0[groups == n] for n in names]
         boxes = ax.boxplot(data, **{"patch_artist": True, "medianprops": {"color": "k"}, **kwargs})
         for box, ok in zip(boxes["boxes"], allowed):
             box.set_facecolor(ALLOWED_COLOUR if ok else REFUSED_COLOUR)
@@ -374,7 +374,7 @@ class ClassSpectrogramDisplay(GridDisplay):
 
     @classmethod
     def from_recordings(
-        cls, X, target, sr=16000, n_examples=1, random_state=None, ax=None, speakers=None
+        cls, X, target, sr=16000, n_examples=1, random_state=None, ax=None, groups=None
     ):
         """Pick ``n_examples`` recordings of each class and plot both spectrograms.
 
@@ -392,7 +392,7 @@ class ClassSpectrogramDisplay(GridDisplay):
             Draws the examples; None takes the first of each class.
         ax : matplotlib Figure or SubFigure, default=None
             Where the panels are drawn (a new figure when None).
-        speakers : array-like of shape (n_recordings,), default=None
+        groups : array-like of shape (n_recordings,), default=None
             Speaker of each recording, named in each example's title.
 
         Returns
@@ -416,8 +416,8 @@ class ClassSpectrogramDisplay(GridDisplay):
             else:
                 idx = rng.choice(idx, size=min(n_examples, len(idx)), replace=False)
             chosen = [X[i] for i in idx]
-            if speakers is not None:
-                names[label.item()] = [str(np.asarray(speakers)[i]) for i in idx]
+            if groups is not None:
+                names[label.item()] = [str(np.asarray(groups)[i]) for i in idx]
             specs[label.item()] = {}
             for kind, ext in extractors.items():
                 ext.fit(chosen)

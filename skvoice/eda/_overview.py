@@ -23,7 +23,7 @@ __all__ = ["plot_corpus"]
 @validate_params(
     {
         "X": "no_validation",
-        "speakers": ["array-like"],
+        "groups": ["array-like"],
         "target": ["array-like"],
         "sr": [Interval(Integral, 1, None, closed="left")],
         "examples": [Interval(Integral, 0, None, closed="left"), None],
@@ -31,7 +31,7 @@ __all__ = ["plot_corpus"]
     },
     prefer_skip_nested_validation=True,
 )
-def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
+def plot_corpus(X, groups, target, sr=16000, examples=None, fig=None):
     """The report's corpus overview in one figure, drawn with the eda Displays.
 
     Panels: recordings per speaker (allowed in colour), duration before and after
@@ -43,7 +43,7 @@ def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
     ----------
     X : list of 1-D arrays or paths
         Recordings.
-    speakers, target : array-like of shape (n_recordings,)
+    groups, target : array-like of shape (n_recordings,)
         Speaker and class of each recording.
     sr : int, default=16000
         Sample rate.
@@ -61,11 +61,11 @@ def plot_corpus(X, speakers, target, sr=16000, examples=None, fig=None):
     fig = fig or plt.figure(figsize=(13, 8), layout="constrained")
     top, bottom = fig.subfigures(2, 1)
     axes = top.subplots(1, 3)
-    SpeakerCountDisplay.from_labels(speakers, target, ax=axes[0])
-    DurationDisplay.from_recordings(X, speakers, target, sr, ax=axes[1])
-    IntensityDisplay.from_recordings(X, speakers, target, sr, ax=axes[2])
+    SpeakerCountDisplay.from_labels(groups, target, ax=axes[0])
+    DurationDisplay.from_recordings(X, groups, target, sr, ax=axes[1])
+    IntensityDisplay.from_recordings(X, groups, target, sr, ax=axes[2])
     left, middle, right = bottom.subfigures(1, 3)
-    F0DistributionDisplay.from_recordings(X, speakers, target, sr, ax=left.subplots())
+    F0DistributionDisplay.from_recordings(X, groups, target, sr, ax=left.subplots())
     i = 0 if examples is None else int(examples)
     F0TrackDisplay.from_recordings(X, [i], sr, ax=middle)
     mel = SpectrogramExtractor(sr=sr).fit([X[i]]).transform([X[i]])[0]

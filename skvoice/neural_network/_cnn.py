@@ -1,24 +1,23 @@
 """CNNClassifier: a scikit-learn classifier on spectrograms, trained by skorch."""
 
 import os
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._groups import speaker_columns
 from ..decisions import (
+    CROSSFIT_PARAMS_DOC,
     OPERATING_POINT_CONSTRAINTS,
     CosineScorer,
     EnrollmentVerifier,
     OperatingPointMixin,
     PosteriorScorer,
+    fill_doc,
     unit_rows,
 )
 from ._base import (
@@ -26,34 +25,30 @@ from ._base import (
     SpectrogramNetMixin,
     resolve_device,
     seed_from,
-    torch_threads,
     window_embeddings,
     window_outputs,
 )
 from ._module import SpectrogramCNN
 from ._network_state import NetworkStateMixin
-from ._novelty import NOVELTY_METHODS, embedding_novelty, fit_novelty
-from ._objective import resolve_objective
+from ._novelty import NoveltyMixin
+from ._objective import (
+    SpeakersNotPassedWarning,
+    resolve_backend,
+    resolve_objective,
+    warn_speakers_not_passed,
+)
 from ._pretrained import pretrained_trunk
-from ._speaker_validation import SpeakerVerificationScoring, hold_out_speakers
-from ._training import OPTIMIZERS, build_net, feature_callbacks, restore
+from ._speaker_validation import SpeakerVerificationScoring, split_speakers
+from ._training import OPTIMIZERS, class_weights, train_net
 
 __all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
 
 
-class SpeakersNotPassedWarning(UserWarning):
-    """A network for access control was trained without the speakers.
-
-    Raised by :class:`CNNClassifier` when ``fit`` gets two classes and no
-    ``groups`` with ``objective="auto"``: it then learns allowed/refused directly,
-    which on real speech rejected never-heard impostors several times worse than
-    learning the speakers (see the real-speech benchmark in the user guide).
-    """
-
-
+@fill_doc(crossfit_params=CROSSFIT_PARAMS_DOC)
 class CNNClassifier(
     ModuleParamsMixin,
     OperatingPointMixin,
+    NoveltyMixin,
     NetworkStateMixin,
     SpectrogramNetMixin,
     ClassifierMixin,
@@ -128,29 +123,7 @@ class CNNClassifier(
         the held-out recordings, and sets ``threshold_`` so that at most this
         share of those impostors, never heard by the model that scored them, is
         accepted; ``predict`` uses it. See :ref:`operating_point`.
-    cv : int, cross-validation generator, iterable or None, default=None
-        Folds of that cross-fitting, which also calibrates ``predict_proba``
-        (on scores of impostors never heard rather than of training speakers).
-        None: no cross-fitting without ``target_far``, ``min(5,
-        n_refused_speakers)`` folds with it. Costs ``cv`` extra fits.
-        An integer gives that many folds of speaker cross-fitting (refused
-        speakers held out whole, allowed speakers' recordings spread); a
-        splitter (e.g. :class:`~skvoice.model_selection.OpenSetGroupKFold`) or
-        an iterable of (train, test) indices is used as given, with ``y`` as 1
-        (allowed) / 0 (refused) and the speakers as ``groups``; each recording
-        must be in one test fold.
-    cohort : tuple (X_cohort, speakers) or None, default=None
-        Recordings of people who are not users (their inputs as ``fit`` takes
-        them: embeddings for an enrolment), and the speaker of each. With
-        ``target_far`` the fitted model scores them, and the threshold is chosen
-        on them together with the cross-fitted refused speakers: many voices
-        never heard tell better than a few refused ones where impostors score
-        (without ``target_far`` it places nothing). Not stored in a saved model.
-    far_confidence : float in (0, 1) or None, default=None
-        With ``target_far``: place the threshold so that an upper bound of the
-        FAR, at this confidence, stays at the target (a bootstrap over the
-        impostor speakers). Costs false rejections; None: the FAR observed on
-        those impostors is the target.
+    %(crossfit_params)s
     class_weight : "balanced", dict or None, default="balanced"
         Weights of the classes in the loss; "balanced" weighs them inversely to
         their frequency (DAPS has 6 allowed and 14 refused speakers); with the
@@ -435,13 +408,24 @@ class CNNClassifier(
         else:
             train_valid = self._make_datasets(specs, targets, groups, seed)
             targets_fit = targets
-        self._train(specs, y, targets, targets_fit, groups, train_valid, trunk, seed)
+        crit = class_weights(
+            self.class_weight, self.classes_, y, targets_fit, self.objective_ == "speakers"
+        )
+        data = (specs, targets, groups, train_valid)
+        n_outputs = int(targets_fit.max()) + 1
+        train_net(self, self._build_module, trunk, crit, data, seed, n_outputs, self._set_net)
+        self.history_ = self.net_.history
+        if self.track_layers is not False:
+            self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
         self._fit_embedding_statistics(specs, y, rec_speaker)
         speakers = None if groups is None else speaker_columns(groups, len(y))[0]
         self.scorer_ = self._make_scorer()  # the cohort is scored by the fitted model
         self._fit_operating_point(specs, y, speakers, {"groups": speakers})
         self.scorer_ = self._make_scorer()  # with the cross-fitted calibration
         return self
+
+    def _set_net(self, net):
+        self.net_ = net
 
     def _cohort_input(self, X_cohort):
         return self._check_X(X_cohort, reset=False)
@@ -462,70 +446,10 @@ class CNNClassifier(
         if speakers is not None:
             self.speakers_, self.speaker_class_ = speakers
         if groups is None and self.objective == "auto" and len(self.classes_) == 2:
-            warnings.warn(
-                "CNNClassifier was fit without speakers, so it learns allowed/refused "
-                "directly (the binary objective), which rejects impostors never heard in "
-                "training poorly. Pass the speaker of each recording: with "
-                "sklearn.set_config(enable_metadata_routing=True), fit(X, y, "
-                "groups=speakers) reaches the network through a Pipeline or a search; "
-                "without routing, pipeline.fit(X, y, cnnclassifier__groups=speakers). "
-                "Set objective='binary' to train this way without the warning.",
-                SpeakersNotPassedWarning,
-                stacklevel=4,  # the caller of fit, above sklearn's _fit_context
-            )
-        can_cosine = self.objective_ == "speakers" and len(self.classes_) == 2
-        if self.backend == "auto":
-            self.backend_ = "cosine" if can_cosine else "posterior"
-        else:
-            self.backend_ = self.backend
-        if self.backend_ == "cosine" and not can_cosine:
-            raise ValueError(
-                "backend='cosine' needs the speaker objective (groups=speakers in fit, each "
-                "speaker of one class) and two classes."
-            )
+            warn_speakers_not_passed(stacklevel=4)  # the caller of fit, above _fit_context
+        self.backend_ = resolve_backend(self.backend, self.objective_, len(self.classes_))
         self._check_binary_labels(needed=self.backend_ == "cosine")
         return y, targets
-
-    def _criterion_kwargs(self, y, targets_fit):
-        """The loss's class weights (``class_weight``)."""
-        if self.class_weight is None:
-            return {}
-        if self.objective_ == "speakers":
-            # Every speaker counts the same, whatever their number of recordings.
-            classes = np.unique(targets_fit)
-            w = compute_class_weight("balanced", classes=classes, y=targets_fit)
-        else:
-            w = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        return {"weight": torch.as_tensor(w, dtype=torch.float32)}
-
-    def _train(self, specs, y, targets, targets_fit, groups, train_valid, trunk, seed):
-        """Build the module and train it with skorch (``net_``), resuming a checkpoint."""
-
-        n_outputs = int(targets_fit.max()) + 1
-        crit = self._criterion_kwargs(y, targets_fit)
-        extra, gens, state = feature_callbacks(self, specs, targets, groups, train_valid)
-        with torch_threads(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = self._build_module(n_outputs)
-            if trunk is not None:
-                module.load_state_dict(trunk, strict=False)  # all but the head
-            self.net_ = build_net(self, module, crit, train_valid, seed, n_outputs, extra)
-            if state is None:
-                self.net_.fit(train_valid[0], y=None)
-            else:
-                self.net_.initialize()
-                restore(self.net_, state, gens)  # callbacks' states too
-                remaining = self.max_epochs - state["epoch"]
-                if not state["complete"] and remaining > 0:
-                    self.net_.partial_fit(train_valid[0], y=None, epochs=remaining)
-        if getattr(self.net_, "interrupted_", False):
-            # skorch ends training quietly on Ctrl-C; a half-trained model must not
-            # be scored or saved as if finished.
-            raise KeyboardInterrupt("CNNClassifier.fit was interrupted.")
-        self.history_ = self.net_.history
-        self.net_.module_.eval()  # a fitted network predicts; training mode ends with fit
-        if self.track_layers is not False:
-            self.layer_history_ = dict(self.net_.callbacks_)["layer_recorder"].snapshots_
 
     def _fit_embedding_statistics(self, specs, y, rec_speaker):
         """The cosine enrolment (``verifier_``) and the novelty statistics."""
@@ -538,10 +462,7 @@ class CNNClassifier(
                 (y == self.pos_label_).astype(int),
                 groups=rec_speaker,
             )
-        # Where the training voices lie, for novelty_score.
-        self.embedding_mean_, self.speaker_centroids_, self.whitening_ = fit_novelty(
-            embeddings, rec_speaker if rec_speaker is not None else y
-        )
+        self._fit_novelty(embeddings, rec_speaker if rec_speaker is not None else y)
 
     def _speaker_datasets(self, specs, targets, seed):
         """Crops of the training speakers, and the held-out speakers' EER scoring.
@@ -549,18 +470,14 @@ class CNNClassifier(
         The held-out speakers leave the network's outputs: ``speakers_`` and
         ``speaker_class_`` then list the training speakers only.
         """
-        held = hold_out_speakers(self.speaker_class_, self.validation_fraction, seed)
-        keep = np.setdiff1d(np.arange(len(self.speakers_)), held)
-        is_valid = np.isin(targets, held)
-        remap = np.full(len(self.speakers_), -1)
-        remap[keep] = np.arange(len(keep))
-        train_idx = np.flatnonzero(~is_valid)
-        targets_fit = remap[targets[train_idx]]
+        keep, held, train_idx, valid_idx, targets_fit = split_speakers(
+            targets, self.speaker_class_, self.validation_fraction, seed
+        )
         self.validation_speakers_ = self.speakers_[held]
         self.speakers_, self.speaker_class_ = self.speakers_[keep], self.speaker_class_[keep]
         train = self._training_crops(specs, train_idx, targets_fit, seed)
-        valid_specs = [specs[i] for i in np.flatnonzero(is_valid)]
-        scoring = SpeakerVerificationScoring(self._mean_embedding, valid_specs, targets[is_valid])
+        valid_specs = [specs[i] for i in valid_idx]
+        scoring = SpeakerVerificationScoring(self._mean_embedding, valid_specs, targets[valid_idx])
         return (train, scoring), targets_fit
 
     def _embeddings(self, specs):
@@ -620,63 +537,6 @@ class CNNClassifier(
 
     def _allowed_log_odds(self, specs):
         return self.scorer_.allowed_log_odds(self._scored_features(specs)).numpy()
-
-    def novelty_score(self, X, method="mahalanobis"):
-        """How far each recording lies from every voice the network was trained on.
-
-        MC dropout and ensembles spread their predictions where the training data
-        were ambiguous, not where they never were, so a voice never heard can
-        get a confident posterior with no spread; this measures distance in the
-        embedding space instead. See the uncertainty user guide for how well each
-        method flags never-heard impostors on real speech.
-
-        Parameters
-        ----------
-        X : list of ndarray or ndarray
-            Spectrograms as in ``fit``.
-        method : {"mahalanobis", "cosine", "energy"}, default="mahalanobis"
-            ``"mahalanobis"``: the smallest Mahalanobis distance of the embedding
-            to a training speaker's centroid, with the within-speaker covariance
-            shared by all speakers (Ledoit-Wolf shrunk). ``"cosine"``: one minus
-            the best cosine similarity to a training speaker's centroid (centred
-            embeddings). ``"energy"``: the free energy of the network's outputs,
-            ``-logsumexp`` of the logits, averaged over the windows. Training
-            speakers are the ``groups`` of ``fit`` (the classes without them).
-
-        Returns
-        -------
-        novelty : ndarray of shape (n_recordings,)
-            Higher means further from the training voices.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skvoice.neural_network import CNNClassifier
-        >>> rng = np.random.default_rng(0)
-        >>> X = [rng.standard_normal((16, 40)).astype(np.float32) + k for k in (0, 1) * 10]
-        >>> clf = CNNClassifier(module__n_filters=4, module__n_blocks=2, crop_frames=16,
-        ...                     max_epochs=5, random_state=0).fit(X, [0, 1] * 10)
-        >>> far_away = [rng.standard_normal((16, 40)).astype(np.float32) + 8]
-        >>> bool(clf.novelty_score(far_away)[0] > clf.novelty_score(X).max())
-        True
-        """
-        check_is_fitted(self)
-        if method not in NOVELTY_METHODS:
-            raise ValueError(f"method must be one of {NOVELTY_METHODS}, got {method!r}.")
-        specs = self._check_X(X, reset=False)
-        if method == "energy":
-
-            def energy(m, w):
-                return -torch.logsumexp(m(w).float(), dim=-1)
-
-            return self._mean_over_windows(specs, energy).double().numpy()
-        return embedding_novelty(
-            self._embeddings(specs),
-            self.embedding_mean_,
-            self.speaker_centroids_,
-            self.whitening_,
-            method,
-        )
 
     def predict_log_proba(self, X):
         """Log-probabilities: windows' mean log-probability, renormalised.

@@ -18,14 +18,19 @@ Higher means more novel, for all three.
 """
 
 import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["NOVELTY_METHODS", "fit_novelty", "embedding_novelty"]
+from ..decisions import best_cosine, unit_rows
+
+__all__ = ["NOVELTY_METHODS", "NoveltyMixin", "fit_novelty", "embedding_novelty", "free_energy"]
 
 NOVELTY_METHODS = ("mahalanobis", "cosine", "energy")
 
 
-def _unit(E):
-    return E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
+def free_energy(module, windows):
+    """Per window, the free energy of the network's outputs, ``-logsumexp`` of the logits."""
+    return -torch.logsumexp(module(windows).float(), dim=-1)
 
 
 def fit_novelty(E, groups):
@@ -71,9 +76,72 @@ def embedding_novelty(E, mean, centroids, whitening, method):
     """``"mahalanobis"`` or ``"cosine"`` novelty of embeddings ``E`` (higher: more novel)."""
     Z = np.asarray(E, dtype=np.float64) - mean
     if method == "cosine":
-        return 1.0 - (_unit(Z) @ _unit(centroids).T).max(axis=1)
+        return 1.0 - best_cosine(unit_rows(Z), unit_rows(centroids)).numpy()
     if method == "mahalanobis":
         A, C = Z @ whitening, centroids @ whitening
         d2 = (A**2).sum(1)[:, None] - 2 * A @ C.T + (C**2).sum(1)[None, :]
         return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
     raise ValueError(f"method must be one of {NOVELTY_METHODS}, got {method!r}.")
+
+
+class NoveltyMixin:
+    """``novelty_score`` for a network estimator: where the training voices lie.
+
+    The estimator calls :meth:`_fit_novelty` with its training embeddings in
+    ``fit`` and provides ``_check_X``, ``_embeddings`` (recording embeddings,
+    float64) and ``_mean_over_windows``.
+    """
+
+    def _fit_novelty(self, embeddings, speakers):
+        """Fit ``embedding_mean_``, ``speaker_centroids_`` and ``whitening_``."""
+        self.embedding_mean_, self.speaker_centroids_, self.whitening_ = fit_novelty(
+            embeddings, speakers
+        )
+
+    def novelty_score(self, X, method="mahalanobis"):
+        """How far each recording lies from every voice the network was trained on.
+
+        MC dropout and ensembles spread their predictions where the training data
+        were ambiguous, not where they never were, so a voice never heard can
+        get a confident posterior with no spread; this measures distance in the
+        embedding space instead. See the uncertainty user guide for how well each
+        method flags never-heard impostors on real speech.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+        method : {"mahalanobis", "cosine", "energy"}, default="mahalanobis"
+            ``"mahalanobis"``: the smallest Mahalanobis distance of the embedding
+            to a training speaker's centroid, with the within-speaker covariance
+            shared by all speakers (Ledoit-Wolf shrunk). ``"cosine"``: one minus
+            the best cosine similarity to a training speaker's centroid (centred
+            embeddings). ``"energy"``: the free energy of the network's outputs,
+            ``-logsumexp`` of the logits, averaged over the windows. Training
+            speakers are the ``groups`` of ``fit`` (the classes without them).
+
+        Returns
+        -------
+        novelty : ndarray of shape (n_recordings,)
+            Higher means further from the training voices.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skvoice.neural_network import CNNClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = [rng.standard_normal((16, 40)).astype(np.float32) + k for k in (0, 1) * 10]
+        >>> clf = CNNClassifier(module__n_filters=4, module__n_blocks=2, crop_frames=16,
+        ...                     max_epochs=5, random_state=0).fit(X, [0, 1] * 10)
+        >>> far_away = [rng.standard_normal((16, 40)).astype(np.float32) + 8]
+        >>> bool(clf.novelty_score(far_away)[0] > clf.novelty_score(X).max())
+        True
+        """
+        check_is_fitted(self)
+        if method not in NOVELTY_METHODS:
+            raise ValueError(f"method must be one of {NOVELTY_METHODS}, got {method!r}.")
+        specs = self._check_X(X, reset=False)
+        if method == "energy":
+            return self._mean_over_windows(specs, free_energy).double().numpy()
+        stats = (self.embedding_mean_, self.speaker_centroids_, self.whitening_)
+        return embedding_novelty(self._embeddings(specs), *stats, method)

@@ -1,10 +1,54 @@
-"""What the network learns: the training speakers, or the classes directly."""
+"""What the network learns (the training speakers, or the classes directly) and how it scores."""
+
+import warnings
 
 import numpy as np
 
 from .._groups import speaker_columns
 
-__all__ = ["resolve_objective"]
+__all__ = ["SpeakersNotPassedWarning", "resolve_backend", "resolve_objective"]
+
+
+class SpeakersNotPassedWarning(UserWarning):
+    """A network for access control was trained without the speakers.
+
+    Raised by :class:`CNNClassifier` when ``fit`` gets two classes and no
+    ``groups`` with ``objective="auto"``: it then learns allowed/refused directly,
+    which on real speech rejected never-heard impostors several times worse than
+    learning the speakers (see the real-speech benchmark in the user guide).
+    """
+
+
+def warn_speakers_not_passed(stacklevel):
+    """Say that a two-class network without speakers learns the classes directly."""
+    warnings.warn(
+        "CNNClassifier was fit without speakers, so it learns allowed/refused "
+        "directly (the binary objective), which rejects impostors never heard in "
+        "training poorly. Pass the speaker of each recording: with "
+        "sklearn.set_config(enable_metadata_routing=True), fit(X, y, "
+        "groups=speakers) reaches the network through a Pipeline or a search; "
+        "without routing, pipeline.fit(X, y, cnnclassifier__groups=speakers). "
+        "Set objective='binary' to train this way without the warning.",
+        SpeakersNotPassedWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def resolve_backend(backend, objective_, n_classes):
+    """The scoring rule: cosine needs the speaker objective and two classes.
+
+    ``"auto"`` takes cosine where it applies (speaker verification's rule; the
+    CNN user guide measures it against the posterior), else the posterior.
+    """
+    can_cosine = objective_ == "speakers" and n_classes == 2
+    if backend == "auto":
+        return "cosine" if can_cosine else "posterior"
+    if backend == "cosine" and not can_cosine:
+        raise ValueError(
+            "backend='cosine' needs the speaker objective (groups=speakers in fit, each "
+            "speaker of one class) and two classes."
+        )
+    return backend
 
 
 def resolve_objective(objective, y_enc, groups):

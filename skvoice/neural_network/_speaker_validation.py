@@ -8,12 +8,17 @@ memorised those voices.
 """
 
 import numpy as np
-import torch
 from skorch.callbacks import Callback
 
+from ..decisions import centred_unit
 from ..metrics import equal_error_rate
 
-__all__ = ["SpeakerVerificationScoring", "hold_out_speakers", "verification_eer"]
+__all__ = [
+    "SpeakerVerificationScoring",
+    "hold_out_speakers",
+    "split_speakers",
+    "verification_eer",
+]
 
 
 def hold_out_speakers(speaker_class, fraction, seed):
@@ -37,10 +42,42 @@ def hold_out_speakers(speaker_class, fraction, seed):
     return np.sort(rng.choice(pool, size=n, replace=False))
 
 
+def split_speakers(targets, speaker_class, fraction, seed):
+    """Hold out whole speakers for validation, and re-index the ones left to train on.
+
+    Parameters
+    ----------
+    targets : ndarray of int
+        Speaker index of each recording.
+    speaker_class : ndarray of int
+        Class index of each speaker.
+    fraction : float
+        Share of the speakers held out (see :func:`hold_out_speakers`).
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    keep, held : ndarray of int
+        Indices of the training and of the held-out speakers.
+    train_idx, valid_idx : ndarray of int
+        The recordings of each.
+    targets_fit : ndarray of int
+        The training recordings' targets, as indices into ``keep``.
+    """
+    held = hold_out_speakers(speaker_class, fraction, seed)
+    keep = np.setdiff1d(np.arange(len(speaker_class)), held)
+    is_valid = np.isin(targets, held)
+    remap = np.full(len(speaker_class), -1)
+    remap[keep] = np.arange(len(keep))
+    train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+    return keep, held, train_idx, valid_idx, remap[targets[train_idx]]
+
+
 def verification_eer(embeddings, speakers):
     """EER of all same-speaker against different-speaker pairs, scored by cosine."""
 
-    e = torch.nn.functional.normalize(embeddings - embeddings.mean(0), dim=1)
+    e = centred_unit(embeddings, embeddings.mean(0))
     sim = (e @ e.T).numpy()
     speakers = np.asarray(speakers)
     i, j = np.triu_indices(len(speakers), k=1)

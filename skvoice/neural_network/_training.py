@@ -6,20 +6,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils.class_weight import compute_class_weight
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, EpochScoring
 from skorch.helper import predefined_split
 from skorch.history import History
 
 from .._io_atomic import atomic_write
-from ._base import autocast
+from ._base import autocast, torch_threads
 from ._pretrained import FreezeTrunk
 from ._speaker_validation import SpeakerVerificationScoring
 from ._tracking import LayerRecorder
 
 __all__ = [
     "OPTIMIZERS",
+    "class_weights",
     "feature_callbacks",
+    "train_net",
     "SkorchNet",
     "build_net",
     "ResumableCheckpoint",
@@ -316,3 +319,74 @@ def feature_callbacks(estimator, specs, targets, groups, train_valid):
         extra.append(("resumable_checkpoint", ResumableCheckpoint(path, gens)))
         state = load_checkpoint(path)
     return extra, gens, state
+
+
+def class_weights(class_weight, classes, y, targets_fit, by_speaker):
+    """The loss's class weights, as skorch criterion arguments (``class_weight``).
+
+    With the speaker objective (``by_speaker``) every speaker counts the same,
+    whatever their number of recordings.
+    """
+    if class_weight is None:
+        return {}
+    if by_speaker:
+        w = compute_class_weight("balanced", classes=np.unique(targets_fit), y=targets_fit)
+    else:
+        w = compute_class_weight(class_weight, classes=classes, y=y)
+    return {"weight": torch.as_tensor(w, dtype=torch.float32)}
+
+
+def train_net(estimator, module_fn, trunk, criterion_kwargs, data, seed, n_outputs, on_built):
+    """Build the module, train it with skorch and return the fitted net.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier
+        Its parameters say how to train (read only).
+    module_fn : callable
+        ``module_fn(n_outputs)`` builds the torch module.
+    trunk : dict or None
+        Pretrained weights of all but the head.
+    criterion_kwargs : dict
+        Arguments of the loss (:func:`class_weights`).
+    data : tuple
+        ``(specs, targets, groups, train_valid)``: the validated spectrograms,
+        their targets and speakers (for the checkpoint's name) and the training
+        and validation data.
+    seed : int
+        Seed of the weights and of the shuffling.
+    n_outputs : int
+        Outputs of the head.
+    on_built : callable
+        ``on_built(net)`` before training starts: the estimator keeps the net
+        (its callbacks, such as early stopping's verification scoring, embed
+        through the estimator while it trains).
+
+    Returns
+    -------
+    net : SkorchNet
+        Trained, in evaluation mode. A checkpoint that matches resumes; an
+        interrupted training is re-raised (skorch would end it quietly, and a
+        half-trained model must not be scored or saved as if finished).
+    """
+    specs, targets, groups, train_valid = data
+    extra, gens, state = feature_callbacks(estimator, specs, targets, groups, train_valid)
+    with torch_threads(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = module_fn(n_outputs)
+        if trunk is not None:
+            module.load_state_dict(trunk, strict=False)  # all but the head
+        net = build_net(estimator, module, criterion_kwargs, train_valid, seed, n_outputs, extra)
+        on_built(net)
+        if state is None:
+            net.fit(train_valid[0], y=None)
+        else:
+            net.initialize()
+            restore(net, state, gens)  # callbacks' states too
+            remaining = estimator.max_epochs - state["epoch"]
+            if not state["complete"] and remaining > 0:
+                net.partial_fit(train_valid[0], y=None, epochs=remaining)
+    if getattr(net, "interrupted_", False):
+        raise KeyboardInterrupt(f"{type(estimator).__name__}.fit was interrupted.")
+    net.module_.eval()  # a fitted network predicts; training mode ends with fit
+    return net

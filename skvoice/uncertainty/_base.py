@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..decisions import OperatingPointMixin
+from ..decisions import CROSSFIT_PARAMS_DOC, OperatingPointMixin, fill_doc
 from ..neural_network import CNNClassifier
 from ._metrics import uncertainty_decomposition
 
@@ -11,7 +11,8 @@ __all__ = ["MemberProbaMixin"]
 
 #: The operating-point parameters' documentation, shared by the wrappers'
 #: docstrings (which hold the ``%(operating_point)s`` placeholder).
-OPERATING_POINT_DOC = """\
+OPERATING_POINT_DOC = (
+    """\
     pos_label : int, float, bool, str or None, default=None
         The allowed label (two classes). None: the network's ``pos_label``, or
         1 for labels 0/1, False/True or -1/1; other labels need it when
@@ -25,29 +26,9 @@ OPERATING_POINT_DOC = """\
         fold's model never heard) and sets ``threshold_`` so that at most this
         share of them is accepted; ``predict`` uses it. Needs the speakers
         (``groups``) in ``fit``.
-    cv : int, cross-validation generator, iterable or None, default=None
-        Folds of that cross-fitting, which also calibrates the mean probability.
-        None: no cross-fitting without ``target_far``, ``min(5,
-        n_refused_speakers)`` folds with it.
-        An integer gives that many folds of speaker cross-fitting (refused
-        speakers held out whole, allowed speakers' recordings spread); a
-        splitter (e.g. :class:`~skvoice.model_selection.OpenSetGroupKFold`) or
-        an iterable of (train, test) indices is used as given, with ``y`` as 1
-        (allowed) / 0 (refused) and the speakers as ``groups``; each recording
-        must be in one test fold.
-    cohort : tuple (X_cohort, speakers) or None, default=None
-        Recordings of people who are not users (their inputs as ``fit`` takes
-        them: embeddings for an enrolment), and the speaker of each. With
-        ``target_far`` the fitted model scores them, and the threshold is chosen
-        on them together with the cross-fitted refused speakers: many voices
-        never heard tell better than a few refused ones where impostors score
-        (without ``target_far`` it places nothing). Not stored in a saved model.
-    far_confidence : float in (0, 1) or None, default=None
-        With ``target_far``: place the threshold so that an upper bound of the
-        FAR, at this confidence, stays at the target (a bootstrap over the
-        impostor speakers). Costs false rejections; None: the FAR observed on
-        those impostors is the target.
 """
+    + CROSSFIT_PARAMS_DOC
+)
 
 
 #: Their fitted attributes, for the ``%(operating_point_attributes)s`` placeholder.
@@ -69,12 +50,11 @@ OPERATING_POINT_ATTRIBUTES_DOC = """\
 """
 
 
-def with_operating_point_doc(cls):
-    """Class decorator: fill the operating-point placeholders of the docstring."""
-    cls.__doc__ = cls.__doc__.replace("    %(operating_point)s\n", OPERATING_POINT_DOC).replace(
-        "    %(operating_point_attributes)s\n", OPERATING_POINT_ATTRIBUTES_DOC
-    )
-    return cls
+#: Class decorator: fill the operating-point placeholders of the docstring.
+with_operating_point_doc = fill_doc(
+    operating_point=OPERATING_POINT_DOC,
+    operating_point_attributes=OPERATING_POINT_ATTRIBUTES_DOC,
+)
 
 
 def _same_label(a, b):
