@@ -672,7 +672,10 @@ def build_parser():
     enroll.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
     enroll.add_argument("--out", required=True, help="model file to write")
     enroll.add_argument(
-        "--encoder", default="speechocean762", help="pretrained encoder (shipped name)"
+        "--encoder",
+        default="speechocean762",
+        help="pretrained encoder: speechocean762 (ships with skvoice) or ge2e "
+        '(pip install "skvoice[ge2e]")',
     )
     enroll.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
     _model_making_options(enroll, "cross-fitting of the enrolment")

@@ -84,6 +84,7 @@ def _registry():
     from .preprocessing import (
         ChannelUnion,
         F0Extractor,
+        LevelNormalizer,
         MFCCStatistics,
         Resampler,
         SilenceTrimmer,
@@ -95,6 +96,7 @@ def _registry():
         for c in (
             Resampler,
             SilenceTrimmer,
+            LevelNormalizer,
             SpectrogramExtractor,
             F0Extractor,
             MFCCStatistics,
@@ -107,9 +109,9 @@ def _registry():
 
 
 def _shipped():
-    from .neural_network._pretrained import SHIPPED
+    from .neural_network._pretrained import KNOWN_ENCODERS
 
-    return SHIPPED
+    return KNOWN_ENCODERS
 
 
 def _digests(members):

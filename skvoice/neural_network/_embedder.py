@@ -11,9 +11,17 @@ from .._state import StateError, require
 from ..decisions import unit_rows
 from ._base import resolve_device
 from ._cnn import CNNClassifier
-from ._pretrained import SHIPPED, PretrainedEncoder
+from ._ge2e import GE2E, GE2EEncoder
+from ._pretrained import KNOWN_ENCODERS, PretrainedEncoder
 
 __all__ = ["SpeakerEmbedder"]
+
+
+def _open_encoder(pretrained, device):
+    """The loaded encoder of ``pretrained``: GE2E reads waveforms, the others spectrograms."""
+    if isinstance(pretrained, str) and pretrained == GE2E:
+        return GE2EEncoder(device)
+    return PretrainedEncoder(pretrained, device)
 
 
 class SpeakerEmbedder(TransformerMixin, BaseEstimator):
@@ -47,6 +55,8 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         ``tools/pretrain_encoder.py``. Its weights are checked against their
         SHA-256 before use. The input must be the spectrograms of the encoder's
         front-end (16 kHz log-mel, 64 bands, SpectrogramExtractor's defaults);
+        ``"ge2e"`` (the GE2E encoder, ``pip install "skvoice[ge2e]"``) reads
+        16 kHz waveforms instead, as it computes its own front-end.
         :func:`~skvoice.verification.make_enrollment_pipeline` builds the whole
         chain, resampling other rates with soxr. Excludes ``network`` and
         ``reuse_fitted``.
@@ -60,10 +70,11 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    network_ : CNNClassifier or PretrainedEncoder
+    network_ : CNNClassifier, PretrainedEncoder or GE2EEncoder
         The trained, reused or pretrained network.
     n_features_in_ : int
-        Frequency bins of the input.
+        Frequency bins of the input (not set for ``"ge2e"``, which reads
+        waveforms).
 
     Examples
     --------
@@ -124,7 +135,7 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     "pretrained excludes network and reuse_fitted: the encoder is the network."
                 )
-            self.network_ = PretrainedEncoder(self.pretrained, resolve_device(self.device))
+            self.network_ = _open_encoder(self.pretrained, resolve_device(self.device))
             self.network_.check_input(X)  # the encoder's front-end, or an error
         elif self.reuse_fitted:
             if self.network is None or not hasattr(self.network, "trunk"):
@@ -141,7 +152,8 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
             if self.random_state is not None:
                 seed_everything(net, seed_from(self.random_state))
             self.network_ = net.fit(X, column_or_1d(labels, warn=True))
-        self.n_features_in_ = self.network_.n_features_in_
+        if self.network_.n_features_in_ is not None:  # not for waveforms of any length
+            self.n_features_in_ = self.network_.n_features_in_
         return self
 
     def transform(self, X):
@@ -173,12 +185,12 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
                 "Only SpeakerEmbedder(pretrained=...) can be saved; a trained embedder's "
                 "network is saved as a CNNClassifier pipeline."
             )
-        if not isinstance(name, str) or name not in SHIPPED:
+        if not isinstance(name, str) or name not in KNOWN_ENCODERS:
             raise TypeError(
-                f"Only the encoders that ship with skvoice ({sorted(SHIPPED)}) can be saved "
-                f"by name, not {name!r}: a model file must not point to a file on this machine."
+                f"Only the encoders skvoice knows by name ({sorted(KNOWN_ENCODERS)}) can be "
+                f"saved, not {name!r}: a model file must not point to a file on this machine."
             )
-        return {"encoder": {"name": name, "sha256": SHIPPED[name]}}, {}
+        return {"encoder": {"name": name, "sha256": KNOWN_ENCODERS[name]}}, {}
 
     def _set_fitted_state(self, record, tensors):
 
@@ -186,15 +198,16 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         require(isinstance(encoder, dict) and not tensors, "no encoder record")
         name, sha = encoder.get("name"), encoder.get("sha256")
         require(name == self.pretrained, "the encoder record names another encoder")
-        require(name in SHIPPED, f"{name!r} is not a shipped encoder")
-        if SHIPPED[name] != sha:
+        require(name in KNOWN_ENCODERS, f"{name!r} is not an encoder skvoice knows")
+        if KNOWN_ENCODERS[name] != sha:
             raise StateError(
                 f"the users were enrolled with the encoder {name!r} of SHA-256 "
-                f"{str(sha)[:12]}...; this skvoice ships {SHIPPED[name][:12]}...: the "
+                f"{str(sha)[:12]}...; this skvoice uses {KNOWN_ENCODERS[name][:12]}...: the "
                 "embeddings would not be comparable. Enrol the users again."
             )
-        self.network_ = PretrainedEncoder(name)
-        self.n_features_in_ = self.network_.n_features_in_
+        self.network_ = _open_encoder(name, "cpu")
+        if self.network_.n_features_in_ is not None:
+            self.n_features_in_ = self.network_.n_features_in_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -19,6 +19,8 @@ import torch
 from skorch.callbacks import Callback
 
 from ._base import SpectrogramNetMixin
+from ._ge2e import GE2E, ge2e_available, ge2e_card
+from ._ge2e import SHA256 as GE2E_SHA256
 from ._module import SpectrogramCNN
 
 __all__ = [
@@ -31,6 +33,9 @@ __all__ = [
 
 #: Shipped encoders: name -> SHA-256 of the weights file.
 SHIPPED = {"speechocean762": "c6989f57b5a9a4f24b7a7f702c84a9005b79da499e366ad2514133d8da4342c9"}
+#: Every encoder a model file may name: the shipped ones and those of an extra
+#: (GE2E, whose weights come with ``pip install "skvoice[ge2e]"``).
+KNOWN_ENCODERS = {**SHIPPED, GE2E: GE2E_SHA256}
 _PACKAGE_DIR = Path(__file__).resolve().parent / "pretrained"
 #: Prediction windows of the encoders, in frames (2 s, as CNNClassifier's default).
 _WINDOW_FRAMES = 128
@@ -71,7 +76,10 @@ def trunk_state(module):
 
 
 def available_encoders():
-    """Names of the pretrained speaker encoders that ship with skvoice.
+    """Names of the pretrained speaker encoders that can be used here.
+
+    The encoders that ship with skvoice, and ``"ge2e"`` when its extra is
+    installed (``pip install "skvoice[ge2e]"``).
 
     Returns
     -------
@@ -83,7 +91,7 @@ def available_encoders():
     >>> "speechocean762" in available_encoders()
     True
     """
-    return sorted(SHIPPED)
+    return sorted(SHIPPED) + ([GE2E] if ge2e_available() else [])
 
 
 def _locate(pretrained):
@@ -151,6 +159,8 @@ def encoder_card(pretrained):
     -------
     card : dict
     """
+    if isinstance(pretrained, str) and pretrained == GE2E:
+        return ge2e_card()
     return _checked_read(pretrained)[0]
 
 

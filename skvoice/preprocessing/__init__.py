@@ -1,6 +1,7 @@
 """Feature transformers: silence removal, spectrograms, F0, channel stacking."""
 
 from ._f0 import F0Extractor
+from ._level import LevelNormalizer
 from ._mfcc import MFCCStatistics
 from ._resample import Resampler
 from ._silence import SilenceTrimmer, frame_rms_db
@@ -10,6 +11,7 @@ from ._union import ChannelUnion
 __all__ = [
     "ChannelUnion",
     "F0Extractor",
+    "LevelNormalizer",
     "MFCCStatistics",
     "Resampler",
     "SilenceTrimmer",

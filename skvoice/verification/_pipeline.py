@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 from ..decisions import EnrollmentVerifier
 from ..neural_network import SpeakerEmbedder, encoder_card
-from ..preprocessing import Resampler, SilenceTrimmer, SpectrogramExtractor
+from ..preprocessing import LevelNormalizer, Resampler, SilenceTrimmer, SpectrogramExtractor
 
 __all__ = ["make_enrollment_pipeline"]
 
@@ -38,8 +38,9 @@ def make_enrollment_pipeline(
     Parameters
     ----------
     pretrained : str or path-like, default="speechocean762"
-        A name from :func:`skvoice.neural_network.available_encoders`, or a
-        ``.pt`` file written by ``tools/pretrain_encoder.py``.
+        A name from :func:`skvoice.neural_network.available_encoders`
+        (``"ge2e"`` with ``pip install "skvoice[ge2e]"``), or a ``.pt`` file
+        written by ``tools/pretrain_encoder.py``.
     sr : int, default=16000
         Sample rate of the recordings the pipeline will be given (8000 for
         telephone audio, 44100, 48000, ...).
@@ -54,8 +55,10 @@ def make_enrollment_pipeline(
     -------
     pipeline : Pipeline
         Steps ``resampler`` (only when ``sr`` differs from the encoder's rate),
-        ``silencetrimmer``, ``spectrogramextractor``, ``speakerembedder``,
-        ``enrollmentverifier``; it can be saved with :func:`skvoice.save_model`.
+        ``silencetrimmer``, ``spectrogramextractor`` (``levelnormalizer`` at
+        -30 dBFS for ``"ge2e"``, which computes its own front-end),
+        ``speakerembedder``, ``enrollmentverifier``; it can be saved with
+        :func:`skvoice.save_model`.
 
     Examples
     --------
@@ -67,14 +70,22 @@ def make_enrollment_pipeline(
     >>> pipe.predict_proba(v.data[:2]).shape
     (2, 2)
     """
-    front = encoder_card(pretrained)["frontend"]
+    card = encoder_card(pretrained)
+    front = card["frontend"]
     rate = int(front["sr"])
     steps = []
     if sr != rate:
         steps.append(("resampler", Resampler(sr=sr, target_sr=rate)))
+    steps.append(("silencetrimmer", SilenceTrimmer(sr=rate)))
+    if card.get("input") == "waveform":
+        # The encoder computes its own front-end; its power spectrogram keeps the
+        # level, so every recording is brought to the level it was trained at.
+        steps.append(
+            ("levelnormalizer", LevelNormalizer(sr=rate, target_dbfs=front["level_dbfs"]))
+        )
+    else:
+        steps.append(("spectrogramextractor", SpectrogramExtractor(**front)))
     steps += [
-        ("silencetrimmer", SilenceTrimmer(sr=rate)),
-        ("spectrogramextractor", SpectrogramExtractor(**front)),
         ("speakerembedder", SpeakerEmbedder(pretrained=pretrained, device=device)),
         ("enrollmentverifier", EnrollmentVerifier(**verifier_params)),
     ]
