@@ -97,6 +97,7 @@ ARGS = {
     "bench_encoder_pairs.py": ["--data", "{data}", "--seeds", "0"],
     "bench_enrolment.py": ["--epochs", "2"],
     "bench_crossdomain.py": ["--data", "{dsp}", "--seeds", "0", "1"],
+    "bench_encoders.py": ["--data-so762", "{data}", "--data-dsp20", "{dsp}", "--seeds", "0", "1"],
     "bench_features.py": ["--quick", "--repeat", "1"],
     "bench_operating_point.py": ["--data", "{data}", "--seeds", "0", "--cv", "2"],
     "bench_pretrained.py": ["--data", "{data}", "--seeds", "0"],

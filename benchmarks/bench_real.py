@@ -146,6 +146,7 @@ def report_v2(
     seeds,
     title="speechocean762 access-control protocol v2",
     trial_utterances=TRIAL_UTTERANCES,
+    pairs=PAIRS,
 ):
     """Protocol v2: means with 95 % bootstrap intervals over seeds, paired differences."""
     table = []
@@ -176,7 +177,7 @@ def report_v2(
                 [100 * r["EER unseen"] for r in results[b]],
             ),
         ]
-        for a, b in PAIRS
+        for a, b in pairs
         if a in results and b in results
     ]
     trial_table = [
