@@ -183,7 +183,6 @@ def _train(args):
     _check_writable(args.out)
     key = _key(args)
     net = CNNClassifier(
-        target_far=args.target_far,
         max_epochs=args.epochs,
         device=args.device,
         amp=args.amp,
@@ -198,6 +197,7 @@ def _train(args):
         args, args.sr, "The data hold only allowed or only refused speakers."
     )
     print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
+    net.set_params(target_far=_target_far(args, data))
     pipe = make_pipeline(
         SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr, fmax=fmax), net
     )
@@ -222,7 +222,8 @@ def _enroll(args):
         "Enrolment needs refused speakers too: their recordings calibrate the scores "
         "(and set the threshold with --target-far).",
     )
-    pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=args.target_far)
+    target_far = _target_far(args, data)
+    pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=target_far)
     pipe.fit(data.data, data.target, enrollmentverifier__groups=data.speaker)
     ver = pipe[-1]
     print(
@@ -232,6 +233,34 @@ def _enroll(args):
     )
     _save(pipe, args, key)
     return 0
+
+
+#: The false-acceptance rate ``train`` and ``enroll`` operate at unless told otherwise.
+DEFAULT_TARGET_FAR = 0.05
+
+
+def _target_far(args, data):
+    """``--target-far``: the given rate, None for "none", else the default when it can hold.
+
+    The default needs two refused speakers at least (cross-fitting holds each
+    out in turn); with fewer, one line says so and the model decides at the
+    calibrated probability 0.5.
+    """
+    import numpy as np
+
+    if args.target_far == "none":
+        return None
+    if args.target_far is not None:
+        return args.target_far
+    refused = len(set(np.asarray(data.speaker)[np.asarray(data.target) == 0]))
+    if refused < 2:
+        print(
+            f"No threshold at a {DEFAULT_TARGET_FAR:g} false-acceptance rate: it is chosen on "
+            f"refused speakers held out in turn, and the data have {refused}. The model "
+            "accepts above a calibrated probability of 0.5; add refused speakers."
+        )
+        return None
+    return DEFAULT_TARGET_FAR
 
 
 def _labelled_files(args, sr, one_class_error):
@@ -254,10 +283,15 @@ def _save(pipe, args, key):
     from ._persist import save_model
 
     save_model(pipe, args.out, key=key)
-    if args.target_far is not None:
+    rates = getattr(pipe[-1], "expected_rates_", None)
+    if rates is not None:
         print(
-            f"Threshold for a false-acceptance rate of {args.target_far:g}: "
-            f"{pipe[-1].threshold_:.3f} (log-odds, chosen on cross-fitted impostors)"
+            f"Threshold for a false-acceptance rate of {pipe[-1].target_far:g}: "
+            f"{pipe[-1].threshold_:.3f} (log-odds). Expected from speakers held out by "
+            f"cross-fitting: FAR {rates['far']:.3f} on {rates['impostor_recordings']} "
+            f"recordings of {rates['impostor_speakers']} impostors, FRR {rates['frr']:.3f} "
+            f"on {rates['allowed_recordings']} allowed recordings (skvoice evaluate "
+            "measures new speakers)."
         )
     print(f"Model written to {args.out}")
 
@@ -555,6 +589,15 @@ def _open_unit(name):
     return _checked(name, float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
 
 
+def _open_unit_or_none(name):
+    unit = _open_unit(name)
+
+    def parse(text):
+        return "none" if text.strip().lower() == "none" else unit(text)
+
+    return parse
+
+
 def _positive_int(name):
     return _checked(name, int, lambda v: v >= 1, "an integer of at least 1")
 
@@ -583,10 +626,11 @@ def _model_making_options(parser, crossfit):
     """--target-far, the signing key, --skip-bad and --quiet of train and enroll."""
     parser.add_argument(
         "--target-far",
-        type=_open_unit("--target-far"),
+        type=_open_unit_or_none("--target-far"),
         default=None,
-        help=f"false-acceptance rate to operate at: the threshold is chosen by speaker "
-        f"{crossfit} and saved in the model",
+        help=f"false-acceptance rate to operate at (default {DEFAULT_TARGET_FAR:g} when the "
+        f"data have two refused speakers or more; 'none': a calibrated probability of 0.5): "
+        f"the threshold is chosen by speaker {crossfit} and saved in the model",
     )
     _key_options(parser, sign=True)
     parser.add_argument(

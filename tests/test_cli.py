@@ -113,6 +113,9 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert model.exists()
+    # Three refused speakers: the threshold is at the default 5 % FAR.
+    assert "Threshold for a false-acceptance rate of 0.05" in res.stdout
+    assert "recordings of 3 impostors" in res.stdout
     # One progress bar over the epochs, with the loss, on stderr.
     assert "Training" in res.stderr and "20/20" in res.stderr and "train_loss" in res.stderr
     assert len(list((tmp_path / "ckpt").glob("cnn-*.pt"))) == 1
@@ -260,6 +263,25 @@ def test_cli_validates_option_values(tmp_path, capsys):
         assert "must" in capsys.readouterr().err
 
 
+def test_target_far_defaults_and_none():
+    from types import SimpleNamespace
+
+    from skvoice._cli import DEFAULT_TARGET_FAR, _target_far, build_parser
+
+    enroll = ["enroll", "d", "--allowed", "a", "--out", "m"]
+    parser = build_parser()
+    assert parser.parse_args(enroll).target_far is None  # resolved from the data
+    assert parser.parse_args([*enroll, "--target-far", "None"]).target_far == "none"
+    assert parser.parse_args([*enroll, "--target-far", "0.01"]).target_far == 0.01
+    data = SimpleNamespace(speaker=["a", "a", "b", "c"], target=[1, 1, 0, 0])
+    assert _target_far(SimpleNamespace(target_far=None), data) == DEFAULT_TARGET_FAR == 0.05
+    assert _target_far(SimpleNamespace(target_far="none"), data) is None
+    one_refused = SimpleNamespace(speaker=["a", "b"], target=[1, 0])
+    assert _target_far(SimpleNamespace(target_far=None), one_refused) is None
+    # Asked for explicitly, the rate is kept (and fit says why it cannot hold).
+    assert _target_far(SimpleNamespace(target_far=0.1), one_refused) == 0.1
+
+
 def test_verify_help_states_exit_codes():
     from skvoice._cli import build_parser
 
@@ -354,6 +376,10 @@ def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "Enrolled 2 allowed speakers" in res.stdout and "nothing trained" in res.stdout
+    # 10 refused speakers: the threshold is set at the default 5 % FAR, and what
+    # to expect of it is said (the cross-fitted impostors are the 10 speakers).
+    assert "Threshold for a false-acceptance rate of 0.05" in res.stdout
+    assert "recordings of 10 impostors" in res.stdout
     assert model.stat().st_size < 200_000
     own = sorted(os.listdir(os.path.join(data, allowed[0])))[0]
     other = sorted(os.listdir(os.path.join(data, speakers[-1])))[0]

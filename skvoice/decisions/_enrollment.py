@@ -94,6 +94,11 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         ``"cohort:<name>"`` for those of ``cohort``).
     cohort_scores_ : ndarray of shape (n_cohort_recordings,)
         With ``cohort`` and ``target_far``: the cohort recordings' scores.
+    expected_rates_ : dict
+        With ``target_far``: the FAR and FRR at ``threshold_`` on the scores it
+        was chosen on (the cross-fitted recordings and the cohort), with their
+        numbers of recordings and impostor speakers: what to expect, not a
+        measurement on new speakers.
     calibrator_ : LogisticRegression
         Maps scores to the probability of being allowed.
     scorer_ : CosineScorer

@@ -285,6 +285,15 @@ class OperatingPointMixin:
                     ),
                 )
             self.threshold_ = -np.inf if np.isneginf(cut) else a * cut + b
+            accepted = affine_log_odds(impostors, a, b) > self.threshold_
+            rejected = affine_log_odds(raw[allowed], a, b) <= self.threshold_
+            self.expected_rates_ = {
+                "far": float(accepted.mean()),
+                "frr": float(rejected.mean()),
+                "impostor_recordings": int(len(impostors)),
+                "impostor_speakers": int(len(np.unique(who))),
+                "allowed_recordings": int(allowed.sum()),
+            }
 
     def _checked_cohort(self):
         """``cohort`` as (inputs, speakers of each), their lengths checked."""

@@ -231,6 +231,11 @@ class CNNClassifier(
     cohort_scores_ : ndarray of shape (n_cohort_recordings,)
         With ``cohort`` and ``target_far``: the cohort recordings' raw scores by
         the fitted model.
+    expected_rates_ : dict
+        With ``target_far``: the FAR and FRR at ``threshold_`` on the scores it
+        was chosen on (the cross-fitted recordings and the cohort), with their
+        numbers of recordings and impostor speakers: what to expect, not a
+        measurement on new speakers.
     embedding_mean_ : ndarray of shape (embedding_dim,)
         Mean training embedding (for :meth:`novelty_score`).
     speaker_centroids_ : ndarray of shape (n_speakers, embedding_dim)

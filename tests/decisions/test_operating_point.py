@@ -139,6 +139,13 @@ def test_verifier_target_far_holds_on_unseen_impostors():
         np.testing.assert_array_equal(ver.predict(E), (d > ver.threshold_).astype(int))
         realised = ver.predict(unseen).mean()
         assert realised <= 2 * target, (target, realised)
+        # What to expect, counted by hand on the scores the threshold saw.
+        lo = a * ver.crossfit_scores_ + b
+        rates = ver.expected_rates_
+        assert rates["far"] == np.mean(lo[refused] > ver.threshold_) <= target
+        assert rates["frr"] == np.mean(lo[~refused] <= ver.threshold_)
+        assert rates["impostor_recordings"] == refused.sum()
+        assert rates["impostor_speakers"] == 26 and rates["allowed_recordings"] == 40
 
 
 def test_crossfitted_calibration_is_not_the_training_one():
