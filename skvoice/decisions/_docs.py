@@ -11,10 +11,14 @@ __all__ = ["CROSSFIT_PARAMS_DOC", "fill_doc"]
 CROSSFIT_PARAMS_DOC = """\
     cv : int, cross-validation generator, iterable or None, default=None
         Folds of the cross-fitting that chooses ``threshold_`` and calibrates
-        the probabilities (on scores of impostors the fold's model never heard,
-        rather than of training speakers). None: no cross-fitting without
-        ``target_far``, ``min(5, n_refused_speakers)`` folds with it. Costs one
-        extra fit per fold.
+        the scores (on scores of impostors the fold's model never heard, rather
+        than of training speakers). The calibration gives log-likelihood ratios
+        (a logistic regression with both classes weighted equally, as speaker
+        recognition calibrates), so ``predict_proba`` is then the probability
+        of being allowed at even prior odds, whatever the share of allowed
+        recordings in training. None: no cross-fitting without ``target_far``,
+        ``min(5, n_refused_speakers)`` folds with it. Costs one extra fit per
+        fold.
         An integer gives that many folds of speaker cross-fitting (refused
         speakers held out whole, allowed speakers' recordings spread); a
         splitter (e.g. :class:`~skvoice.model_selection.OpenSetGroupKFold`) or
@@ -24,10 +28,11 @@ CROSSFIT_PARAMS_DOC = """\
     cohort : tuple (X_cohort, speakers) or None, default=None
         Recordings of people who are not users (their inputs as ``fit`` takes
         them: embeddings for an enrolment), and the speaker of each. With
-        ``target_far`` the fitted model scores them, and the threshold is chosen
-        on them together with the cross-fitted refused speakers: many voices
-        never heard tell better than a few refused ones where impostors score
-        (without ``target_far`` it places nothing). Not stored in a saved model.
+        cross-fitting (``target_far`` or ``cv``) the fitted model scores them,
+        and they join the cross-fitted refused speakers in the calibration and
+        in the choice of the threshold: many voices never heard tell better than
+        a few refused ones where impostors score (without cross-fitting it is
+        not used). Not stored in a saved model.
     far_confidence : float in (0, 1) or None, default=None
         With ``target_far``: place the threshold so that an upper bound of the
         FAR, at this confidence, stays at the target (a bootstrap over the

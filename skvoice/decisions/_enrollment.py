@@ -78,8 +78,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         ``predict`` accepts when the log-odds of the allowed label exceed it: 0
         without ``target_far``.
     calibration_ : tuple of (float, float) or None
-        Slope and intercept of the cross-fitted calibration (None without
-        cross-fitting: ``calibrator_`` is used).
+        Slope and intercept of the cross-fitted calibration to log-likelihood
+        ratios (None without cross-fitting: ``calibrator_`` is used).
     crossfit_scores_ : ndarray of shape (n_recordings,)
         With cross-fitting: each training recording's score by the model that
         did not see it.

@@ -31,6 +31,7 @@ __all__ = [
     "bounded_far_cut",
     "crossfit_folds",
     "affine_log_odds",
+    "llr_calibration",
     "OperatingPointMixin",
 ]
 
@@ -139,15 +140,23 @@ def affine_log_odds(raw, a, b):
     return np.where(np.isneginf(raw), -np.inf, a * np.nan_to_num(raw, neginf=0.0) + b)
 
 
-def _platt(raw, allowed):
-    """Slope and intercept of a logistic calibration of ``raw`` scores (slope > 0)."""
+def llr_calibration(scores, is_target):
+    """Slope and intercept mapping raw scores to log-likelihood ratios (slope > 0).
+
+    A logistic regression of the target (allowed) class on the score, the two
+    classes weighted equally: its log-odds are then those of a prior of one half,
+    that is log-likelihood ratios (the calibration of speaker-recognition
+    toolkits, which Cllr reads), whatever the share of each class among the
+    scores. Non-finite scores (nobody enrolled) are left out.
+    """
     from sklearn.linear_model import LogisticRegression
 
-    finite = np.isfinite(raw)
-    z = raw[finite]
-    if len(np.unique(allowed[finite])) < 2:
+    scores, is_target = np.asarray(scores, dtype=float), np.asarray(is_target, dtype=bool)
+    finite = np.isfinite(scores)
+    z, t = scores[finite], is_target[finite]
+    if len(np.unique(t)) < 2:
         raise ValueError("Cross-fitting gave scores of one class only; cannot calibrate.")
-    lr = LogisticRegression(C=1e3).fit(z[:, None], allowed[finite].astype(int))
+    lr = LogisticRegression(C=1e3, class_weight="balanced").fit(z[:, None], t.astype(int))
     a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
     if a <= 0:
         warnings.warn(
@@ -264,15 +273,19 @@ class OperatingPointMixin:
                 "K-fold splitter (e.g. OpenSetGroupKFold)."
             )
         self.crossfit_scores_ = raw
-        self.calibration_ = _platt(raw, allowed)
         impostors, who = raw[~allowed], np.asarray(speakers).astype(str)[~allowed]
         if self.cohort is not None:
             # Non-users never heard, scored by the fitted model itself: out of
-            # sample by construction, so they join the held-out refused speakers.
+            # sample by construction, so they join the held-out refused speakers,
+            # for the calibration and for the threshold.
             X_cohort, cohort_speakers = self._checked_cohort()
             self.cohort_scores_ = self._raw_allowed_score(self._cohort_input(X_cohort))
             impostors = np.r_[impostors, self.cohort_scores_]
             who = np.r_[who, np.char.add("cohort:", cohort_speakers)]
+        targets = raw[allowed]
+        self.calibration_ = llr_calibration(
+            np.r_[targets, impostors], np.r_[np.ones(len(targets)), np.zeros(len(impostors))]
+        )
         if self.target_far is not None:
             a, b = self.calibration_
             cut = far_cut(impostors, self.target_far)

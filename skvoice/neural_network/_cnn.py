@@ -224,7 +224,7 @@ class CNNClassifier(
         ``pos_label_`` exceed it: 0 without ``target_far``.
     calibration_ : tuple of (float, float) or None
         Slope and intercept mapping the raw score (cosine, or posterior
-        log-odds) to calibrated log-odds, from cross-fitting (None without).
+        log-odds) to log-likelihood ratios, from cross-fitting (None without).
     crossfit_scores_ : ndarray of shape (n_recordings,)
         With cross-fitting: each recording's raw score by the fold model that
         did not see it.

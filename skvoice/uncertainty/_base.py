@@ -40,7 +40,8 @@ OPERATING_POINT_ATTRIBUTES_DOC = """\
         ``predict`` accepts when the log-odds of the (calibrated) mean
         probability exceed it: 0 without ``target_far``.
     calibration_ : tuple of (float, float) or None
-        Cross-fitted calibration of the mean probability's log-odds.
+        Cross-fitted calibration of the mean probability's log-odds to
+        log-likelihood ratios (see ``cv``).
     crossfit_scores_ : ndarray of shape (n_samples,)
         With cross-fitting: each training recording's mean-probability log-odds
         by the fold model that did not see it.

@@ -488,3 +488,46 @@ def test_network_scores_its_cohort_and_does_not_save_it(tmp_path):
     assert np.mean(a * impostors + b > net.threshold_) <= 0.1
     loaded = load_model(save_model(net, tmp_path / "m.skvoice"))[-1]
     assert loaded.cohort is None and loaded.threshold_ == net.threshold_
+
+
+@pytest.mark.parametrize("n_target, n_nontarget", [(200, 200), (100, 2000), (2000, 100)])
+def test_llr_calibration_recovers_the_true_llr(n_target, n_nontarget):
+    """Targets N(1, 1), non-targets N(-1, 1): the log-likelihood ratio is exactly 2 s.
+
+    Whatever the share of each class, the calibration must find slope 2 and
+    intercept 0 (a plain logistic regression would find log(n_t / n_n) there).
+    """
+    from skvoice.decisions._operating_point import llr_calibration
+
+    rng = np.random.default_rng(0)
+    # Quantiles rather than draws: the sample's own LLR is then 2 s to within 1 %.
+    q_t = (np.arange(n_target) + 0.5) / n_target
+    q_n = (np.arange(n_nontarget) + 0.5) / n_nontarget
+    from scipy.stats import norm
+
+    scores = np.r_[norm.ppf(q_t, 1.0), norm.ppf(q_n, -1.0)]
+    is_target = np.r_[np.ones(n_target, bool), np.zeros(n_nontarget, bool)]
+    order = rng.permutation(len(scores))
+    a, b = llr_calibration(scores[order], is_target[order])
+    assert a == pytest.approx(2.0, abs=0.1)
+    assert b == pytest.approx(0.0, abs=0.1)
+
+
+def test_cohort_joins_the_calibration():
+    """A cohort of non-users changes the calibration but not the class balance it assumes."""
+    E, spk = _embeddings(n_speakers=16, per=6, seed=3)
+    y = np.isin(spk, ["s00", "s01", "s02"]).astype(int)
+    cohort, cohort_spk = _embeddings(n_speakers=30, per=4, seed=4)
+    cohort_spk = np.char.add("c", cohort_spk)
+    plain = EnrollmentVerifier(cv=3).fit(E, y, groups=spk)
+    with_cohort = EnrollmentVerifier(cv=3, cohort=(cohort, cohort_spk)).fit(E, y, groups=spk)
+    from skvoice.decisions._operating_point import llr_calibration
+
+    allowed = y == 1
+    raw = with_cohort.crossfit_scores_
+    expected = llr_calibration(
+        np.r_[raw[allowed], raw[~allowed], with_cohort.cohort_scores_],
+        np.r_[np.ones(allowed.sum()), np.zeros((~allowed).sum() + len(cohort))],
+    )
+    np.testing.assert_allclose(with_cohort.calibration_, expected)
+    assert plain.calibration_ != with_cohort.calibration_
