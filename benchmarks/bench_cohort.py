@@ -21,7 +21,9 @@ the allowed speakers' test recordings, per method:
 
 Also the EER and minDCF of the scores with no normalisation, s-norm and AS-norm
 (top 100, the default, and top 20) over the refused speakers and the cohort, with
-paired differences to no normalisation.
+paired differences to no normalisation; and Cllr and min Cllr of the calibration
+(log-likelihood ratios from the cross-fitted scores, with and without the cohort,
+against a plain logistic regression at the training prior).
 Means with 95 % bootstrap intervals over seeds, and the seeds whose realised FAR
 stays within 1.5 times the target. Writes ``benchmarks/results/cohort.md``
 (``cohort_dspspeech20.md``).
@@ -34,8 +36,9 @@ import warnings
 import numpy as np
 from _common import SMOKE, markdown_table, mean_ci, paired_difference, write_result
 from bench_crossdomain import corpus
+from sklearn.linear_model import LogisticRegression
 
-from skvoice.metrics import equal_error_rate, min_dcf, threshold_at_far
+from skvoice.metrics import cllr, equal_error_rate, min_cllr, min_dcf, threshold_at_far
 from skvoice.verification import EnrollmentVerifier, make_enrollment_pipeline
 
 TARGETS = (0.01, 0.05, 0.10)
@@ -50,6 +53,11 @@ NORMS = (
     ("s-norm", "s-norm", None),
     ("AS-norm, top 100 (the default top)", "as-norm", 100),
     ("AS-norm, top 20", "as-norm", 20),
+)
+#: The calibrations whose Cllr is reported (target 5 %): LLR without and with the cohort.
+CALIBRATIONS = (
+    ("log-likelihood ratio, cross-fitted", False),
+    ("log-likelihood ratio, cross-fitted + cohort", True),
 )
 #: Recordings of each cohort speaker (outside the test rows).
 COHORT_PER_SPEAKER = 2 if SMOKE else 6
@@ -107,6 +115,18 @@ def one_seed(so, protocol_of, seed, encoder):
                 time.perf_counter() - t,
             )
     trials = allowed | unseen
+    y_te = p.y[test][trials]
+    for name, kw in CALIBRATIONS:
+        ver = EnrollmentVerifier(target_far=0.05, **({"cohort": cohort} if kw else {}))
+        ver.fit(E_tr, y_tr, groups=spk_tr)
+        llr = ver.decision_function(E_te)[trials]
+        out[("cllr", name)] = (cllr(y_te, llr), min_cllr(y_te, llr))
+        if not kw:
+            # What the calibration was before it gave likelihood ratios: a plain
+            # logistic regression on the same cross-fitted scores (the training prior).
+            lr = LogisticRegression(C=1e3).fit(ver.crossfit_scores_[:, None], y_tr == 1)
+            log_odds = lr.decision_function(ver.score_samples(E_te)[trials][:, None])
+            out[("cllr", "training prior")] = (cllr(y_te, log_odds), min_cllr(y_te, log_odds))
     for name, norm, top in NORMS:
         ver = EnrollmentVerifier(score_norm=norm, norm_top_n=top or 100, cohort=cohort)
         ver.fit(E_tr, y_tr, groups=spk_tr)
@@ -169,6 +189,21 @@ def main(data, seeds, encoder, corpus_name):
         ]
         for name, _, _ in NORMS
     ]
+    calibrations = [
+        [
+            name,
+            mean_ci([r[("cllr", name)][0] for r in runs], "{:.3f}"),
+            mean_ci([r[("cllr", name)][1] for r in runs], "{:.3f}"),
+            "-"
+            if name == "training prior"
+            else paired_difference(
+                [r[("cllr", name)][0] for r in runs],
+                [r[("cllr", "training prior")][0] for r in runs],
+                "{:.3f}",
+            ),
+        ]
+        for name in ("training prior", *(n for n, _ in CALIBRATIONS))
+    ]
     n_cohort = mean_ci([r["cohort speakers"] for r in runs], "{:.0f}")
     n_test = mean_ci([r["test impostors"] for r in runs], "{:.0f}")
     return (
@@ -182,6 +217,12 @@ def main(data, seeds, encoder, corpus_name):
         "(allowed and never-heard test trials; difference to none in EER points, "
         "paired over seeds; the cohort holds the refused and the cohort speakers):\n\n"
         + markdown_table(("normalisation", "EER (%)", "minDCF 0.01", "EER difference"), norms)
+        + "\n\nCalibration of the cross-fitted scores (target 5 %), read as log-likelihood "
+        "ratios on the allowed and never-heard test trials: Cllr (lower is better; 1 is "
+        "an uninformative system), min Cllr (the best any monotone calibration of these "
+        "scores reaches), and the paired difference of Cllr to the calibration at the "
+        "training prior (a plain logistic regression, before likelihood ratios):\n\n"
+        + markdown_table(("calibration", "Cllr", "min Cllr", "Cllr difference"), calibrations)
     )
 
 
