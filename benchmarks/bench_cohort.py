@@ -17,7 +17,10 @@ the allowed speakers' test recordings, per method:
   ``threshold_at_far`` on training data gives);
 - "cross-fitted": ``target_far`` (speaker cross-fitting of the refused speakers);
 - "cross-fitted + cohort": ``target_far`` with ``cohort=``;
-- "cross-fitted + cohort, bound 0.9": with ``far_confidence=0.9`` too.
+- "cross-fitted + cohort, bound 0.9": with ``far_confidence=0.9`` too;
+- for an encoder with a shipped cohort (``default_cohort``: speechocean762's
+  ``test/`` speakers, never in the protocols' rows), "cross-fitted + shipped
+  cohort" with 25 and 50 of its speakers (drawn per seed) and all of them.
 
 Also the EER and minDCF of the scores with no normalisation, s-norm and AS-norm
 (top 100, the default, and top 20) over the refused speakers and the cohort, with
@@ -39,6 +42,7 @@ from bench_crossdomain import corpus
 from sklearn.linear_model import LogisticRegression
 
 from skvoice.metrics import cllr, equal_error_rate, min_cllr, min_dcf, threshold_at_far
+from skvoice.neural_network import default_cohort
 from skvoice.verification import EnrollmentVerifier, make_enrollment_pipeline
 
 TARGETS = (0.01, 0.05, 0.10)
@@ -54,6 +58,28 @@ NORMS = (
     ("AS-norm, top 100 (the default top)", "as-norm", 100),
     ("AS-norm, top 20", "as-norm", 20),
 )
+#: Sizes of the shipped cohort tried (speakers drawn from it per seed; all of it last).
+SHIPPED_SIZES = (25, 50, None)
+
+
+def shipped_methods(encoder):
+    """The rows of the cohort that ships for ``encoder`` (none when it has none)."""
+    if default_cohort(encoder) is None:
+        return ()
+    n = len(np.unique(default_cohort(encoder)[1]))
+    return tuple(f"cross-fitted + shipped cohort ({size or n} speakers)" for size in SHIPPED_SIZES)
+
+
+def shipped_cohort(encoder, size, seed):
+    """``size`` speakers of the shipped cohort (all when None), drawn with ``seed``."""
+    E, spk = default_cohort(encoder)
+    if size is None:
+        return E, spk
+    chosen = np.random.default_rng(20_000 + seed).choice(np.unique(spk), size, replace=False)
+    keep = np.isin(spk, chosen)
+    return E[keep], spk[keep]
+
+
 #: The calibrations whose Cllr is reported (target 5 %): LLR without and with the cohort.
 CALIBRATIONS = (
     ("log-likelihood ratio, cross-fitted", False),
@@ -92,8 +118,9 @@ def one_seed(so, protocol_of, seed, encoder):
     allowed, unseen = kind == "allowed", kind == "unseen"
     cohort = (E_co, so.speaker[cohort_rows])
     out = {"cohort speakers": len(np.unique(cohort[1])), "test impostors": int(unseen.sum())}
+    shipped = dict(zip(shipped_methods(encoder), SHIPPED_SIZES))
     for target in TARGETS:
-        for method in METHODS:
+        for method in METHODS + tuple(shipped):
             t = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -103,7 +130,9 @@ def one_seed(so, protocol_of, seed, encoder):
                     accept = ver.decision_function(E_te) >= cut
                 else:
                     kw = {"target_far": target}
-                    if "cohort" in method:
+                    if method in shipped:
+                        kw["cohort"] = shipped_cohort(encoder, shipped[method], seed)
+                    elif "cohort" in method:
                         kw["cohort"] = cohort
                     if "bound" in method:
                         kw["far_confidence"] = 0.9
@@ -151,7 +180,7 @@ def main(data, seeds, encoder, corpus_name):
         )
     rows = []
     for target in TARGETS:
-        for method in METHODS:
+        for method in METHODS + shipped_methods(encoder):
             far = [100 * r[(method, target)][0] for r in runs]
             within = sum(f <= 150 * target + 1e-9 for f in far)
             rows.append(

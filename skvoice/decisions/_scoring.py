@@ -32,7 +32,10 @@ def _tensor(x, device=None):
     """
     if torch.is_tensor(x):
         return x.double() if device is None else x.to(device=device, dtype=torch.float64)
-    return torch.as_tensor(np.asarray(x, dtype=np.float64), device=device)
+    x = np.asarray(x, dtype=np.float64)
+    if not x.flags.writeable:  # a shared read-only array (a shipped cohort): torch copies
+        x = x.copy()
+    return torch.as_tensor(x, device=device)
 
 
 def unit_rows(E):

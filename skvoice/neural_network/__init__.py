@@ -4,7 +4,7 @@ from ._cnn import CNNClassifier, SpeakersNotPassedWarning
 from ._data import check_spectrograms
 from ._embedder import SpeakerEmbedder
 from ._module import SpectrogramCNN
-from ._pretrained import available_encoders, encoder_card
+from ._pretrained import available_encoders, default_cohort, encoder_card
 
 __all__ = [
     "CNNClassifier",
@@ -12,6 +12,7 @@ __all__ = [
     "SpeakersNotPassedWarning",
     "SpectrogramCNN",
     "available_encoders",
+    "default_cohort",
     "encoder_card",
     "check_spectrograms",
 ]

@@ -15,6 +15,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from skorch.callbacks import Callback
 
@@ -25,6 +26,7 @@ from ._module import SpectrogramCNN
 
 __all__ = [
     "available_encoders",
+    "default_cohort",
     "encoder_card",
     "load_encoder",
     "PretrainedEncoder",
@@ -169,6 +171,68 @@ def _checked_read(pretrained):
     weights, card_path, expected = _locate(pretrained)
     card, state = _read(weights, card_path, expected, weights.stat().st_mtime_ns)
     return card, state, weights
+
+
+def default_cohort(pretrained):
+    """The impostor cohort that ships for an encoder, or None when it has none.
+
+    Embeddings of recordings of people who are not users, made by the encoder
+    itself (``tools/make_cohort.py``): 4 utterances of each of the 125 speakers of
+    speechocean762's ``test/`` list (CC BY 4.0). Only an encoder that never heard
+    those speakers has one: ``"ge2e"``. The shipped ``"speechocean762"``
+    encoder was trained on them, so its cohort would sit closer to it than
+    any impostor, and it has none. Pass it as ``cohort=`` to
+    :class:`~skvoice.verification.EnrollmentVerifier` (which
+    :func:`~skvoice.verification.make_enrollment_pipeline` does by default).
+
+    Parameters
+    ----------
+    pretrained : str or path-like
+        An encoder's name.
+
+    Returns
+    -------
+    cohort : tuple of (ndarray of shape (n, dim), ndarray of str of shape (n,)) or None
+        The embeddings (unit length, float64) and the speaker of each.
+
+    Raises
+    ------
+    ValueError
+        The cohort's file does not match the SHA-256 of its card, or was made
+        with other weights of the encoder.
+
+    Examples
+    --------
+    >>> from skvoice.neural_network import default_cohort
+    >>> default_cohort("speechocean762") is None
+    True
+    """
+    name = os.fspath(pretrained) if isinstance(pretrained, (str, os.PathLike)) else None
+    path = _PACKAGE_DIR / f"cohort_{name}.npz"
+    if name not in KNOWN_ENCODERS or not path.is_file():
+        return None
+    return _read_cohort(path, path.stat().st_mtime_ns, KNOWN_ENCODERS[name])
+
+
+@lru_cache(maxsize=4)
+def _read_cohort(path, mtime, encoder_sha):
+    del mtime  # part of the cache key only
+    card = json.loads(path.with_suffix(".json").read_text())
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != card.get("sha256"):
+        raise ValueError(f"The cohort {path} does not match the SHA-256 of its card.")
+    if card.get("encoder_sha256") != encoder_sha:
+        raise ValueError(
+            f"The cohort {path} was embedded with other weights of its encoder: the "
+            "embeddings would not be comparable."
+        )
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        E = npz["embeddings"].astype(np.float64)
+        speakers = npz["speakers"].astype(str)
+    E /= np.linalg.norm(E, axis=1, keepdims=True)  # unit again after float16
+    E.setflags(write=False)
+    speakers.setflags(write=False)
+    return E, speakers
 
 
 def load_encoder(pretrained):

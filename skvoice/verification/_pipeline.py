@@ -4,10 +4,10 @@ import os
 from numbers import Integral
 
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..decisions import EnrollmentVerifier
-from ..neural_network import SpeakerEmbedder, encoder_card
+from ..neural_network import SpeakerEmbedder, default_cohort, encoder_card
 from ..preprocessing import LevelNormalizer, Resampler, SilenceTrimmer, SpectrogramExtractor
 
 __all__ = ["make_enrollment_pipeline"]
@@ -18,11 +18,12 @@ __all__ = ["make_enrollment_pipeline"]
         "pretrained": [str, os.PathLike],
         "sr": [Interval(Integral, 1, None, closed="left")],
         "device": [str, None],
+        "cohort": [StrOptions({"default"}), tuple, None],
     },
     prefer_skip_nested_validation=True,
 )
 def make_enrollment_pipeline(
-    pretrained="speechocean762", sr=16000, device=None, **verifier_params
+    pretrained="speechocean762", sr=16000, device=None, cohort="default", **verifier_params
 ):
     """Waveforms to an access decision with a pretrained encoder: nothing to train.
 
@@ -47,6 +48,13 @@ def make_enrollment_pipeline(
     device : str or None, default=None
         Where the encoder runs (``"cuda"`` on a GPU machine); None: the CPU.
         See :class:`~skvoice.neural_network.SpeakerEmbedder`.
+    cohort : "default", tuple (embeddings, speakers) or None, default="default"
+        The verifier's impostor cohort (see :class:`EnrollmentVerifier`): with
+        ``target_far`` or ``cv``, it joins the refused speakers in the
+        calibration and the threshold. ``"default"``: the cohort that ships for
+        the encoder (:func:`~skvoice.neural_network.default_cohort`; ``"ge2e"``
+        has one, the shipped ``"speechocean762"`` encoder none). None: no
+        cohort.
     **verifier_params
         Parameters of the :class:`EnrollmentVerifier` (``pos_label``,
         ``target_far``, ``cv``, ``score_norm``, ...).
@@ -70,6 +78,8 @@ def make_enrollment_pipeline(
     >>> pipe.predict_proba(v.data[:2]).shape
     (2, 2)
     """
+    if isinstance(cohort, str):
+        cohort = default_cohort(pretrained)
     card = encoder_card(pretrained)
     front = card["frontend"]
     rate = int(front["sr"])
@@ -87,6 +97,6 @@ def make_enrollment_pipeline(
         steps.append(("spectrogramextractor", SpectrogramExtractor(**front)))
     steps += [
         ("speakerembedder", SpeakerEmbedder(pretrained=pretrained, device=device)),
-        ("enrollmentverifier", EnrollmentVerifier(**verifier_params)),
+        ("enrollmentverifier", EnrollmentVerifier(cohort=cohort, **verifier_params)),
     ]
     return Pipeline(steps)

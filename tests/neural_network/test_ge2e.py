@@ -126,3 +126,33 @@ def test_card_and_pipeline(real_speech, tmp_path):
     path = tmp_path / "ge2e.skv"
     save_model(pipe, path)
     np.testing.assert_allclose(load_model(path).predict_proba(d.data)[:, 1], proba, atol=1e-6)
+
+
+def test_default_cohort(tmp_path, monkeypatch):
+    from skvoice.neural_network import _pretrained, default_cohort
+
+    E, speakers = default_cohort("ge2e")
+    assert E.shape == (500, 256) and len(np.unique(speakers)) == 125
+    np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, atol=1e-12)
+    assert not E.flags.writeable  # shared between calls: nobody may change it
+    # The shipped encoder heard speechocean762's test/ speakers: no cohort from them.
+    assert default_cohort("speechocean762") is None
+    assert default_cohort("no-such-encoder") is None
+    # A modified file is refused.
+    for name in ("cohort_ge2e.npz", "cohort_ge2e.json"):
+        (tmp_path / name).write_bytes((_pretrained._PACKAGE_DIR / name).read_bytes())
+    data = bytearray((tmp_path / "cohort_ge2e.npz").read_bytes())
+    data[100] ^= 1
+    (tmp_path / "cohort_ge2e.npz").write_bytes(bytes(data))
+    monkeypatch.setattr(_pretrained, "_PACKAGE_DIR", tmp_path)
+    with pytest.raises(ValueError, match="SHA-256"):
+        default_cohort("ge2e")
+
+
+@needs_ge2e
+def test_enrollment_pipeline_takes_the_default_cohort():
+    pipe = make_enrollment_pipeline("ge2e")
+    E, speakers = pipe[-1].cohort
+    assert E.shape == (500, 256)
+    assert make_enrollment_pipeline("ge2e", cohort=None)[-1].cohort is None
+    assert make_enrollment_pipeline("speechocean762")[-1].cohort is None
