@@ -29,7 +29,7 @@ paired differences to no normalisation; and Cllr and min Cllr of the calibration
 against a plain logistic regression at the training prior).
 Means with 95 % bootstrap intervals over seeds, and the seeds whose realised FAR
 stays within 1.5 times the target. Writes ``benchmarks/results/cohort.md``
-(``cohort_dspspeech20.md``).
+(``cohort_dspspeech20.md``; ``_ge2e`` added for ``--encoder ge2e``).
 """
 
 import argparse
@@ -265,4 +265,5 @@ if __name__ == "__main__":
     parser.add_argument("--encoder", default="speechocean762")
     args = parser.parse_args()
     out = "cohort" + ("" if args.corpus == "speechocean762" else "_" + args.corpus)
+    out += "" if args.encoder == "speechocean762" else "_" + args.encoder
     write_result(out, main(args.data, args.seeds, args.encoder, args.corpus))
