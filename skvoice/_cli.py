@@ -208,11 +208,16 @@ def _train(args):
 
 def _enroll(args):
     """Enrol the allowed speakers with a pretrained encoder: no training."""
+    import numpy as np
+
+    from .neural_network import available_encoders
     from .neural_network._pretrained import encoder_card
     from .verification import make_enrollment_pipeline
 
     _check_writable(args.out)
     key = _key(args)
+    if args.encoder == "auto":
+        args.encoder = "ge2e" if "ge2e" in available_encoders() else "speechocean762"
     # Every file is read at the encoder's rate (soxr resamples 8 kHz, 44.1 kHz, ...);
     # its front-end is fixed, so the native rates are only reported.
     rate = int(encoder_card(args.encoder)["frontend"]["sr"])
@@ -226,9 +231,11 @@ def _enroll(args):
     pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=target_far)
     pipe.fit(data.data, data.target, enrollmentverifier__groups=data.speaker)
     ver = pipe[-1]
+    refused = len(set(np.asarray(data.speaker)[np.asarray(data.target) == 0]))
+    cohort = "" if ver.cohort is None else f" and a cohort of {len(set(ver.cohort[1]))} non-users"
     print(
         f"Enrolled {len(ver.enrolled_)} allowed speakers ({', '.join(sorted(ver.enrolled_))}) "
-        f"from {int(sum(data.target))} recordings; {len(ver.cohort_)} refused speakers "
+        f"from {int(sum(data.target))} recordings; {refused} refused speakers{cohort} "
         f"calibrate the scores. Encoder: {args.encoder}, nothing trained."
     )
     _save(pipe, args, key)
@@ -289,7 +296,8 @@ def _save(pipe, args, key):
             f"Threshold for a false-acceptance rate of {pipe[-1].target_far:g}: "
             f"{pipe[-1].threshold_:.3f} (log-odds). Expected from speakers held out by "
             f"cross-fitting: FAR {rates['far']:.3f} on {rates['impostor_recordings']} "
-            f"recordings of {rates['impostor_speakers']} impostors, FRR {rates['frr']:.3f} "
+            f"recordings of {rates['impostor_speakers']} impostors "
+            f"({rates['cohort_speakers']} of them from the cohort), FRR {rates['frr']:.3f} "
             f"on {rates['allowed_recordings']} allowed recordings (skvoice evaluate "
             "measures new speakers)."
         )
@@ -717,9 +725,10 @@ def build_parser():
     enroll.add_argument("--out", required=True, help="model file to write")
     enroll.add_argument(
         "--encoder",
-        default="speechocean762",
-        help="pretrained encoder: speechocean762 (ships with skvoice) or ge2e "
-        '(pip install "skvoice[ge2e]")',
+        default="auto",
+        help="pretrained encoder: speechocean762 (ships with skvoice), ge2e "
+        '(pip install "skvoice[ge2e]"), or auto: ge2e when installed (it measures '
+        "better on both benchmarks), else speechocean762",
     )
     enroll.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
     _model_making_options(enroll, "cross-fitting of the enrolment")

@@ -88,7 +88,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     cohort_ : ndarray of shape (n_cohort, n_features)
         Unit centroids of the refused training speakers and of the speakers of
         ``cohort``: the score normalisation's cohort (a ``cohort`` given to
-        ``fit`` serves ``score_norm`` too).
+        ``fit`` serves ``score_norm`` too; without ``score_norm`` its speakers
+        are not kept).
     cohort_speakers_ : ndarray of str of shape (n_cohort,)
         Their names (each recording's index as a string without ``groups``;
         ``"cohort:<name>"`` for those of ``cohort``).
@@ -203,8 +204,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             self.enrolled_[str(s)] = _unit(U[speakers == s].mean(0, keepdims=True))[0]
         cohort_spk = np.unique(speakers[~allowed])
         cohort = [_unit(U[speakers == s].mean(0, keepdims=True))[0] for s in cohort_spk]
-        if self.cohort is not None:
-            # The non-users of ``cohort`` normalise scores too (their centroids).
+        if self.cohort is not None and self.score_norm is not None:
+            # The non-users of ``cohort`` normalise scores too (their centroids);
+            # without normalisation they would only weigh on a saved model.
             E_cohort, spk_cohort = self._checked_cohort()
             U_cohort = self._prep(validate_data(self, E_cohort, reset=False, dtype=np.float64))
             names = np.unique(spk_cohort)

@@ -305,6 +305,7 @@ class OperatingPointMixin:
                 "frr": float(rejected.mean()),
                 "impostor_recordings": int(len(impostors)),
                 "impostor_speakers": int(len(np.unique(who))),
+                "cohort_speakers": int(np.char.startswith(np.unique(who), "cohort:").sum()),
                 "allowed_recordings": int(allowed.sum()),
             }
 
