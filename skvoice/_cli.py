@@ -16,6 +16,7 @@ def _demo(args):
         n_recordings=args.n_recordings,
         epochs=args.epochs,
         quick=args.quick,
+        synthetic=args.synthetic,
     )
     print(f"Report written to {index}")
     return 0
@@ -660,12 +661,27 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     fmt = argparse.ArgumentDefaultsHelpFormatter
     demo = sub.add_parser(
-        "demo", formatter_class=fmt, help="run the study on the embedded synthetic voices"
+        "demo",
+        formatter_class=fmt,
+        help="run the study on the embedded real speech (24 speakers of speechocean762)",
     )
     demo.add_argument("--out", default="skvoice-report", help="report folder")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
-    demo.add_argument("--n-speakers", type=int, default=10, help="synthetic speakers")
-    demo.add_argument("--n-recordings", type=int, default=20, help="recordings per speaker")
+    demo.add_argument(
+        "--synthetic", action="store_true", help="synthetic voices (make_voices) instead"
+    )
+    demo.add_argument(
+        "--n-speakers",
+        type=_checked("--n-speakers", int, lambda v: v >= 4, "an integer of at least 4"),
+        default=None,
+        help="speakers to use (default: all 24 real ones, or 10 synthetic)",
+    )
+    demo.add_argument(
+        "--n-recordings",
+        type=_checked("--n-recordings", int, lambda v: v >= 3, "an integer of at least 3"),
+        default=None,
+        help="recordings per speaker (default: all 8 real ones, or 20 synthetic)",
+    )
     demo.add_argument("--epochs", type=int, default=12, help="CNN training epochs")
     demo.add_argument("--quick", action="store_true", help="3 folds instead of 4")
     demo.set_defaults(func=_demo)

@@ -1,5 +1,6 @@
-"""``skvoice demo``: the whole study on the embedded synthetic voices."""
+"""``skvoice demo``: the whole study on the embedded real speech (or synthetic voices)."""
 
+import html
 import time
 from pathlib import Path
 
@@ -26,13 +27,89 @@ def _savefig(fig, path):
     return f'<img src="{path.name}" alt="{path.stem}">'
 
 
-def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False):
+class _Claims:
+    """Every number the report's prose states: computed in the run, kept for summary.csv.
+
+    ``claims(key, value, fmt)`` returns the formatted value inside a
+    ``<span class="claim" data-key=...>``, so that a reader (and the tests) can
+    match each number of the text with its row of ``summary.csv``.
+    """
+
+    def __init__(self):
+        self.rows = {}
+
+    def __call__(self, key, value, fmt="{:.3f}"):
+        text = fmt.format(value)
+        self.rows[key] = text
+        return f'<span class="claim" data-key="{html.escape(key)}">{text}</span>'
+
+    def csv_rows(self):
+        return [{"claim": k, "value": v} for k, v in self.rows.items()]
+
+
+def _corpus(synthetic, seed, n_speakers, n_recordings):
+    """The recordings: the embedded real speech (a subset when sizes are given) or synthetic."""
+    from .datasets import load_demo_voices, make_voices
+
+    if synthetic:
+        v = make_voices(
+            n_speakers=n_speakers or 10, n_recordings=n_recordings or 20, random_state=seed
+        )
+        return v.data, v.target, v.speaker, v.sr, "synthetic voices", list(v.allowed)
+    d = load_demo_voices()
+    spk = np.asarray(d.speaker)
+    allowed = sorted(set(spk[d.target == 1]))
+    refused = sorted(set(spk[d.target == 0]))
+    if n_speakers:
+        # Keep the share of allowed speakers (a quarter), and at least 3 refused
+        # speakers so that every open-set fold has impostors never heard.
+        k = max(1, n_speakers // 4)
+        allowed, refused = allowed[:k], refused[: max(3, n_speakers - k)]
+    keep = np.isin(spk, allowed + refused)
+    if n_recordings:
+        first = np.zeros(len(spk), bool)
+        for s in allowed + refused:
+            first[np.flatnonzero(spk == s)[:n_recordings]] = True
+        keep &= first
+    idx = np.flatnonzero(keep)
+    X = [d.data[i] for i in idx]
+    what = "real speech (speechocean762, CC BY 4.0)"
+    return X, d.target[idx], spk[idx], d.sr, what, allowed
+
+
+def _speaker_bootstrap(y, spk, scores_a, scores_b, seed, n_boot=300):
+    """95 % interval of EER(a) - EER(b), resampling speakers with their recordings."""
+    from .metrics import equal_error_rate
+
+    rng = np.random.default_rng(seed)
+    names = np.unique(spk)
+    rows = {s: np.flatnonzero(spk == s) for s in names}
+    diffs = []
+    for _ in range(n_boot):
+        idx = np.concatenate([rows[s] for s in rng.choice(names, len(names))])
+        if len(set(y[idx])) < 2:
+            continue
+        diffs.append(
+            equal_error_rate(y[idx], scores_a[idx]) - equal_error_rate(y[idx], scores_b[idx])
+        )
+    return np.percentile(diffs, [2.5, 97.5])
+
+
+def run_demo(
+    out,
+    seed=0,
+    n_speakers=None,
+    n_recordings=None,
+    epochs=12,
+    quick=False,
+    synthetic=False,
+):
     """Run the study and write the report; return the path of ``index.html``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
@@ -40,30 +117,32 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
 
     from . import __version__
     from ._report import table_html, write_csv, write_index
-    from .datasets import make_voices
-    from .eda import ClassSpectrogramDisplay, plot_corpus
-    from .inspection import FrequencyImportanceDisplay, LayerDriftDisplay
+    from .eda import ClassSpectrogramDisplay, f0_table, plot_corpus
+    from .inspection import FrequencyImportanceDisplay, GradCAMDisplay, LayerDriftDisplay
     from .metrics import acceptance_by_speaker, equal_error_rate, far_at_frr
     from .model_selection import OpenSetGroupKFold
-    from .neural_network import CNNClassifier
+    from .neural_network import CNNClassifier, available_encoders
     from .preprocessing import F0Extractor, MFCCStatistics, SilenceTrimmer, SpectrogramExtractor
     from .uncertainty import DeepEnsembleClassifier, MCDropoutClassifier
+    from .verification import make_enrollment_pipeline
 
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"skvoice {__version__}: demo on synthetic voices (seed {seed})")
-    voices = make_voices(n_speakers=n_speakers, n_recordings=n_recordings, random_state=seed)
-    X, y, spk, sr = voices.data, voices.target, voices.speaker, voices.sr
+    X, y, spk, sr, what, allowed = _corpus(synthetic, seed, n_speakers, n_recordings)
+    print(f"skvoice {__version__}: demo on {what} (seed {seed})")
+    claim = _Claims()
     sections = []
 
     # 1. The corpus and the trimming.
     trimmer = SilenceTrimmer(sr=sr).fit(X)
     durations = trimmer.durations(X)
+    f0 = f0_table(X, spk, sr)
+    f0_speaker, f0_hz = np.asarray(f0["speaker"]), np.asarray(f0["f0"])
     rows = []
     for name in np.unique(spk):
         mask = spk == name
-        f0 = np.concatenate([voices.f0[i] for i in np.flatnonzero(mask)])
+        f0_s = f0_hz[f0_speaker == name]
         rows.append(
             {
                 "speaker": str(name),
@@ -71,50 +150,74 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
                 "recordings": int(mask.sum()),
                 "duration_s": round(float(durations[mask, 0].mean()), 2),
                 "trimmed_s": round(float(durations[mask, 1].mean()), 2),
-                "median_f0_hz": round(float(np.nanmedian(f0)), 1),
+                "median_f0_hz": round(float(np.nanmedian(f0_s)), 1) if len(f0_s) else "",
             }
         )
     _print_table(rows)
-    write_csv(out / "summary.csv", rows)
+    write_csv(out / "speakers.csv", rows)
+    kept = durations[:, 1].sum() / durations[:, 0].sum()
     fig = plot_corpus(X, spk, y, sr)
     examples = ClassSpectrogramDisplay.from_recordings(
         X, y, sr, random_state=seed, groups=spk
     ).figure_
+    reading = (
+        f"<p>{claim('recordings', len(X), '{:d}')} recordings of "
+        f"{claim('speakers', len(np.unique(spk)), '{:d}')} speakers, "
+        f"{claim('allowed speakers', len(allowed), '{:d}')} of them allowed. Trimming the "
+        f"silence at the edges keeps {claim('share kept by trimming', 100 * kept, '{:.0f}')} "
+        "% of the audio. The median F0 of each speaker (pYIN, voiced frames) tells women's "
+        "voices from men's; it is one cue among many the networks below may use.</p>"
+    )
     sections.append(
         (
             "Corpus",
-            table_html(rows)
+            reading
+            + table_html(rows)
             + _savefig(fig, out / "corpus.png")
             + _savefig(examples, out / "spectrograms_per_class.png"),
         )
     )
 
-    # 2. Open-set evaluation: CNN against an MFCC + F0 statistics SVM.
+    # 2. Open-set evaluation: the CNN, an MFCC + F0 SVM and an enrolment, same folds.
     speech = trimmer.transform(X)
     specs = SpectrogramExtractor(sr=sr).fit_transform(speech)
     stats = make_union(F0Extractor(sr=sr, output="stats"), MFCCStatistics(sr=sr))
     feats = stats.fit_transform(speech)
+    encoder = "ge2e" if "ge2e" in available_encoders() else "speechocean762"
     cv = OpenSetGroupKFold(3 if quick else 4)
     folds = list(cv.split(specs, y, spk))
-    cnn_name = "CNN (speakers, cosine scoring)"
-    scores = {cnn_name: np.zeros(len(y)), "F0+MFCC SVM": np.zeros(len(y))}
-    decided = {cnn_name: np.zeros(len(y), dtype=int), "F0+MFCC SVM": np.zeros(len(y), dtype=int)}
+    cnn, svm_name, enrol = (
+        "CNN (speakers, cosine scoring)",
+        "F0+MFCC SVM",
+        f"enrolment, {encoder} encoder",
+    )
+    names = (cnn, svm_name, enrol)
+    scores = {n: np.zeros(len(y)) for n in names}
+    decided = {n: np.zeros(len(y), dtype=int) for n in names}
+    at_far = np.zeros(len(y), dtype=int)
     first = None
     for k, (train, test) in enumerate(tqdm(folds, desc="Open-set folds")):
-        # Dropout inside the trunk too, so that MC dropout (section 3) samples the
+        # Dropout inside the trunk too, so that MC dropout (section 4) samples the
         # embedding the cosine decision is made on.
         net = CNNClassifier(
             max_epochs=epochs, module__block_dropout=0.1, track_layers=k == 0, random_state=seed
         )
         net.fit([specs[i] for i in train], y[train], groups=spk[train])
         Xte = [specs[i] for i in test]
-        scores[cnn_name][test] = net.predict_proba(Xte)[:, 1]
-        decided[cnn_name][test] = net.predict(Xte)
+        scores[cnn][test] = net.predict_proba(Xte)[:, 1]
+        decided[cnn][test] = net.predict(Xte)
         svm = make_pipeline(StandardScaler(), SVC(class_weight="balanced")).fit(
             feats[train], y[train]
         )
-        scores["F0+MFCC SVM"][test] = svm.decision_function(feats[test])
-        decided["F0+MFCC SVM"][test] = svm.predict(feats[test])
+        scores[svm_name][test] = svm.decision_function(feats[test])
+        decided[svm_name][test] = svm.predict(feats[test])
+        # Nothing trained: the encoder embeds, the fold's allowed speakers are enrolled.
+        pipe = make_enrollment_pipeline(encoder, sr=sr, target_far=0.05)
+        pipe.fit([X[i] for i in train], y[train], enrollmentverifier__groups=spk[train])
+        W = pipe[:-1].transform([X[i] for i in test])
+        scores[enrol][test] = pipe[-1].predict_proba(W)[:, 1]
+        decided[enrol][test] = (pipe[-1].predict_proba(W)[:, 1] > 0.5).astype(int)
+        at_far[test] = pipe[-1].predict(W)
         if first is None:
             first = (net, train, test)
     eval_rows = [
@@ -128,14 +231,20 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
     ]
     print()
     _print_table(eval_rows)
-    cnn_eer, svm_eer = (equal_error_rate(y, s) for s in scores.values())
-    verdict = (
-        f"On this run the CNN <strong>loses</strong> to the F0+MFCC baseline (EER {cnn_eer:.3f} "
-        f"against {svm_eer:.3f})."
-        if cnn_eer > svm_eer
-        else f"On this run the CNN beats the F0+MFCC baseline (EER {cnn_eer:.3f} against "
-        f"{svm_eer:.3f})."
-    )
+    eer = {n: equal_error_rate(y, scores[n]) for n in names}
+
+    def compare(a, b):
+        lo, hi = _speaker_bootstrap(y, spk, scores[a], scores[b], seed)
+        key = f"EER {a} - {b}"
+        verdict = "lower" if hi < 0 else "higher" if lo > 0 else "not different at this size"
+        return (
+            f"the {html.escape(a)} has an EER of {claim(f'EER {a}', eer[a])} against "
+            f"{claim(f'EER {b}', eer[b])} for the {html.escape(b)}: "
+            f"{claim(key, eer[a] - eer[b], '{:+.3f}')} (95 % interval over speakers "
+            f"{claim(key + ' low', lo, '{:+.3f}')} to {claim(key + ' high', hi, '{:+.3f}')}), "
+            f"<strong>{verdict}</strong>"
+        )
+
     per_speaker = []
     for name in decided:
         t = acceptance_by_speaker(y, decided[name], spk, random_state=seed)
@@ -150,12 +259,15 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
                 }
             )
     reading = (
-        f"<p>{verdict} The CNN learns the training speakers and scores a recording by the "
-        "cosine of its embedding to the allowed speakers' centroids (calibrated; decided "
-        "at probability 0.5). Every impostor of a test fold was never heard in training, "
-        "so each impostor's acceptance below is a false-acceptance rate, and each allowed "
-        "speaker's is one minus a false-rejection rate (95 % bootstrap intervals over "
-        "their recordings).</p>"
+        f"<p>On this run, {compare(cnn, svm_name)}; {compare(enrol, svm_name)}. The CNN "
+        "learns the training speakers and scores a recording by the cosine of its "
+        "embedding to the allowed speakers' centroids (calibrated; decided at "
+        "probability 0.5). The enrolment trains nothing: a pretrained encoder embeds "
+        "every recording and the fold's allowed speakers are enrolled. Every impostor of "
+        "a test fold was never heard in training, so each impostor's acceptance below is "
+        "a false-acceptance rate, and each allowed speaker's is one minus a "
+        "false-rejection rate (95 % bootstrap intervals over their recordings). The "
+        "interval of a difference resamples speakers: with this few, it is wide.</p>"
     )
     sections.append(
         (
@@ -164,45 +276,63 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
         )
     )
 
-    # 3. MC dropout against a deep ensemble, on the first fold.
+    # 3. The operating point: the enrolment's threshold at a 5 % FAR, by cross-fitting.
+    refused = y == 0
+    far = at_far[refused].mean()
+    frr = 1.0 - at_far[~refused].mean()
+    reading = (
+        f"<p>Access control promises a false-acceptance rate. Each fold's enrolment "
+        "chose its threshold for a target of 5 % on its own refused speakers, held out "
+        "in turn (cross-fitting), and on the encoder's cohort of non-users when it has "
+        f"one. On the impostors of the test folds, never heard, the realised FAR is "
+        f"{claim('FAR at the 5 % target', 100 * far, '{:.1f}')} % and the allowed "
+        f"speakers' FRR {claim('FRR at the 5 % target', 100 * frr, '{:.1f}')} %, from "
+        f"{claim('impostor test recordings', int(refused.sum()), '{:d}')} impostor "
+        "recordings: a promise measured on few voices has a wide margin.</p>"
+    )
+    sections.append(("The operating point: a 5 % false-acceptance target", reading))
+
+    # 4. MC dropout against a deep ensemble, on the first fold; novelty.
     net, train, test = first
     Xtr, Xte = [specs[i] for i in train], [specs[i] for i in test]
     mc = MCDropoutClassifier(net, n_passes=30, random_state=seed)
     mc.estimator_, mc.classes_ = net, net.classes_
     ens = DeepEnsembleClassifier(
-        # The networks of the folds, scored by cosine like MC dropout's passes.
         CNNClassifier(max_epochs=epochs, module__block_dropout=0.1),
         n_estimators=3,
         random_state=seed,
         verbose=True,
     )
     ens.fit(Xtr, y[train], groups=spk[train])
-    from sklearn.metrics import roc_auc_score
-
     unc_rows = []
+    yt = y[test]
+    unseen = yt == 0  # every test impostor of an open-set fold is unseen
+    auroc = {}
     for name, model in [("MC dropout (30 passes)", mc), ("deep ensemble (3)", ens)]:
         proba, u = model.predict_proba(Xte, return_uncertainty=True)
-        yt = y[test]
-        unseen = yt == 0  # every test impostor of an open-set fold is unseen
+        auroc[name] = (roc_auc_score(unseen, u.epistemic), roc_auc_score(unseen, u.novelty))
         unc_rows.append(
             {
                 "model": name,
                 "EER": round(equal_error_rate(yt, proba[:, 1]), 3),
                 "epistemic, allowed": round(float(u.epistemic[~unseen].mean()), 4),
                 "epistemic, unseen impostors": round(float(u.epistemic[unseen].mean()), 4),
-                "AUROC unseen by epistemic": round(roc_auc_score(unseen, u.epistemic), 3),
-                "AUROC unseen by novelty": round(roc_auc_score(unseen, u.novelty), 3),
+                "AUROC unseen by epistemic": round(auroc[name][0], 3),
+                "AUROC unseen by novelty": round(auroc[name][1], 3),
             }
         )
     print()
     _print_table(unc_rows)
+    mc_name = "MC dropout (30 passes)"
     reading = (
         "<p>The spread of MC-dropout passes or ensemble members (epistemic) measures "
         "where the training data were ambiguous, not where they never were: it need "
         "not be higher for an impostor never heard. <em>novelty</em> (Mahalanobis "
         "distance of the embedding to the nearest training speaker, "
-        "<code>CNNClassifier.novelty_score</code>) measures the latter. The AUROC "
-        "columns say how well each separates unseen impostors from allowed speakers "
+        "<code>CNNClassifier.novelty_score</code>) measures the latter. On this fold, "
+        "unseen impostors are told from allowed speakers with an AUROC of "
+        f"{claim('AUROC MC dropout epistemic', auroc[mc_name][0])} by MC dropout's "
+        f"epistemic spread and {claim('AUROC novelty', auroc[mc_name][1])} by novelty "
         "(0.5: not at all). The EER of this table is from this one fold only.</p>"
     )
     sections.append(
@@ -212,29 +342,36 @@ def run_demo(out, seed=0, n_speakers=10, n_recordings=20, epochs=12, quick=False
         )
     )
 
-    # 4. Inside the network of the first fold.
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+    # 5. Inside the network of the first fold.
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
+    pos = [i for i in range(len(Xte)) if yt[i] == 1][0]
+    GradCAMDisplay.from_estimator(net, Xte, index=pos, ax=axes[0])
+    axes[0].set(title="Grad-CAM of an allowed test recording")
     FrequencyImportanceDisplay.from_estimator(
-        net, Xtr, groups=spk[train], method="occlusion", ax=axes[0]
+        net, Xtr, groups=spk[train], method="occlusion", ax=axes[1]
     )
-    axes[0].set_xscale("linear")
-    axes[0].set(xlabel="mel band", title="Occlusion importance per speaker")
-    LayerDriftDisplay.from_estimator(net, ax=axes[1])
+    axes[1].set_xscale("linear")
+    axes[1].set(xlabel="mel band", title="Occlusion importance per speaker")
+    LayerDriftDisplay.from_estimator(net, ax=axes[2])
     how_to_read = (
-        "<p><em>Left</em>: for each training speaker, how much the network's posterior "
-        "for that speaker drops when one mel band is masked (occlusion); a peak is a "
-        "band the network relies on to recognise the speaker. It explains the speaker "
-        "posteriors of the head, which the cosine decision does not use directly.</p>"
-        "<p><em>Right</em>: how far each layer's weights moved from their initial values "
-        "during training (relative norm of the change), one line per layer; layers that "
-        "barely move learn little and could be frozen or removed.</p>"
+        "<p><em>Left</em>: where in time and frequency the network's evidence for "
+        "'allowed' lies on one recording of an allowed speaker it never heard this "
+        "recording of (Grad-CAM on the last conv block). <em>Middle</em>: for each "
+        "training speaker, how much the network's posterior for that speaker drops when "
+        "one mel band is masked (occlusion); a peak is a band the network relies on. It "
+        "explains the speaker posteriors of the head, which the cosine decision does not "
+        "use directly. <em>Right</em>: how far each layer's weights moved from their "
+        "initial values during training (relative norm of the change), one line per "
+        "layer; layers that barely move learn little.</p>"
     )
     sections.append(("Inside the CNN", _savefig(fig, out / "inspection.png") + how_to_read))
 
+    write_csv(out / "summary.csv", claim.csv_rows())
     elapsed = time.perf_counter() - start
     intro = (
-        f"{len(X)} synthetic recordings of {n_speakers} speakers; allowed: "
-        f"{', '.join(voices.allowed)}. Ran in {elapsed:.0f} s."
+        f"{len(X)} recordings of {len(np.unique(spk))} speakers, {what}; allowed: "
+        f"{', '.join(allowed)}. Ran in {elapsed:.0f} s. Every number in the text is "
+        "computed in this run and listed in summary.csv."
     )
-    index = write_index(out, "skvoice demo: synthetic voices", intro, sections)
-    return index
+    title = "skvoice demo: " + ("synthetic voices" if synthetic else "real speech")
+    return write_index(out, title, intro, sections)

@@ -182,8 +182,9 @@ def default_cohort(pretrained):
     those speakers has one: ``"ge2e"``. The shipped ``"speechocean762"``
     encoder was trained on them, so its cohort would sit closer to it than
     any impostor, and it has none. Pass it as ``cohort=`` to
-    :class:`~skvoice.verification.EnrollmentVerifier` (which
-    :func:`~skvoice.verification.make_enrollment_pipeline` does by default).
+    :class:`~skvoice.verification.EnrollmentVerifier`, or
+    ``make_enrollment_pipeline(..., cohort="shipped")``, on read speech like it:
+    out of its domain it can pull the threshold down (see the decisions guide).
 
     Parameters
     ----------

@@ -150,9 +150,11 @@ def test_default_cohort(tmp_path, monkeypatch):
 
 
 @needs_ge2e
-def test_enrollment_pipeline_takes_the_default_cohort():
-    pipe = make_enrollment_pipeline("ge2e")
+def test_enrollment_pipeline_takes_the_shipped_cohort_on_request():
+    pipe = make_enrollment_pipeline("ge2e", cohort="shipped")
     E, speakers = pipe[-1].cohort
     assert E.shape == (500, 256)
-    assert make_enrollment_pipeline("ge2e", cohort=None)[-1].cohort is None
-    assert make_enrollment_pipeline("speechocean762")[-1].cohort is None
+    # Not by default: out of its domain it pulled the threshold down (bench_cohort).
+    assert make_enrollment_pipeline("ge2e")[-1].cohort is None
+    with pytest.raises(ValueError, match="No cohort ships"):
+        make_enrollment_pipeline("speechocean762", cohort="shipped")
