@@ -682,7 +682,12 @@ def build_parser():
         default=None,
         help="recordings per speaker (default: all 8 real ones, or 20 synthetic)",
     )
-    demo.add_argument("--epochs", type=int, default=12, help="CNN training epochs")
+    demo.add_argument(
+        "--epochs",
+        type=_positive_int("--epochs"),
+        default=None,
+        help="CNN training epochs (default: 8 fine-tuning on real speech, 12 synthetic)",
+    )
     demo.add_argument("--quick", action="store_true", help="3 folds instead of 4")
     demo.set_defaults(func=_demo)
 

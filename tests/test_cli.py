@@ -8,37 +8,61 @@ import pytest
 from skvoice._cli import main
 
 
-def test_demo_writes_report(tmp_path, capsys):
+def _prose_numbers(page):
+    """The numbers of the report's prose: those in claim spans, and any outside them."""
+    claims, loose = [], []
+    for p in re.findall(r"<p>(.*?)</p>", page, re.S):
+        claims += re.findall(r'<span class="claim" data-key="([^"]+)">([^<]+)</span>', p)
+        text = re.sub(r'<span class="claim"[^>]*>.*?</span>', " ", p)
+        loose += re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])", re.sub(r"<[^>]+>", " ", text))
+    return claims, loose
+
+
+def test_demo_on_real_speech_states_only_computed_numbers(tmp_path, capsys):
+    import csv
+    import html
+
     out = tmp_path / "report"
-    args = [
-        "demo",
-        "--out",
-        str(out),
-        "--n-speakers",
-        "4",
-        "--n-recordings",
-        "4",
-        "--epochs",
-        "1",
-        "--quick",
-    ]
-    assert main(args) == 0
+    args = ["demo", "--out", str(out), "--n-speakers", "8", "--n-recordings", "4"]
+    assert main([*args, "--epochs", "1", "--quick"]) == 0
     printed = capsys.readouterr().out
-    assert "s00" in printed and "Report written to" in printed and "EER" in printed
+    assert "real speech" in printed and "Report written to" in printed and "EER" in printed
     page = (out / "index.html").read_text()
     for part in (
         "corpus.png",
         "inspection.png",
         "Open-set evaluation",
+        "The operating point",
         "MC dropout",
         "AUROC unseen by novelty",
-        "cosine of its embedding",
+        "Grad-CAM",
+        "enrolment,",
         "never heard",
     ):
         assert part in page
-    assert "loses</strong> to the F0+MFCC baseline" in page or "beats the F0+MFCC" in page
     assert (out / "corpus.png").exists() and (out / "inspection.png").exists()
-    assert "s03" in (out / "summary.csv").read_text()
+    # 8 speakers (2 allowed, 6 refused) of the embedded corpus, 4 recordings each.
+    speakers = list(csv.DictReader(open(out / "speakers.csv")))
+    assert len(speakers) == 8 and sum(r["allowed"] == "True" for r in speakers) == 2
+    # Every number of the prose is a claim whose value summary.csv lists ...
+    summary = {r["claim"]: r["value"] for r in csv.DictReader(open(out / "summary.csv"))}
+    claims, loose = _prose_numbers(page)
+    assert len(claims) >= 15
+    for key, value in claims:
+        assert summary[html.unescape(key)] == value, key
+    assert summary["recordings"] == "32" and summary["speakers"] == "8"
+    # ... and the others are the method's constants or speaker ids, never a result.
+    ids = {r["speaker"] for r in speakers}
+    assert set(loose) - ids <= {"95", "0.5", "5", "4.0"}, set(loose) - ids
+
+
+def test_demo_synthetic(tmp_path, capsys):
+    out = tmp_path / "report"
+    args = ["demo", "--synthetic", "--out", str(out), "--n-speakers", "4", "--n-recordings", "4"]
+    assert main([*args, "--epochs", "1", "--quick"]) == 0
+    assert "synthetic voices" in capsys.readouterr().out
+    assert "s03" in (out / "speakers.csv").read_text()
+    assert "skvoice demo: synthetic voices" in (out / "index.html").read_text()
 
 
 def test_python_m_entry_point():
@@ -57,7 +81,8 @@ def test_bad_arguments_exit_nonzero(tmp_path):
         timeout=300,
     )
     assert res.returncode == 2  # 2 on any error, as argparse's usage errors
-    assert "n_speakers" in res.stderr and "Traceback" not in res.stderr
+    assert "--n-speakers must be an integer of at least 4" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def _write_corpus(root, n_speakers=4, n_recordings=4):

@@ -323,6 +323,12 @@ class FreezeTrunk(Callback):
             if not name.startswith("head."):
                 p.requires_grad_(not frozen)
 
+    def on_train_end(self, net, **kwargs):
+        # A fit that ends inside the frozen epochs must not leave the trunk without
+        # gradients: inspection (Grad-CAM) differentiates through it.
+        for p in net.module_.parameters():
+            p.requires_grad_(True)
+
 
 def pretrained_trunk(pretrained, module_params, n_bins, n_channels):
     """The weights of a pretrained trunk, checked to fit the network (None: no encoder).

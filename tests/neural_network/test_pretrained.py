@@ -203,6 +203,12 @@ def test_fine_tuning_starts_from_the_encoder(specs, voices):
     # All epochs frozen: the trunk is the encoder's, only the head learnt.
     for k, v in _trunk(frozen.net_.module_).items():
         torch.testing.assert_close(v, start[k], rtol=0, atol=0)
+    # ... and the fitted trunk takes gradients again (regression: Grad-CAM failed on a
+    # network whose training ended inside its frozen epochs).
+    assert all(p.requires_grad for p in frozen.net_.module_.parameters())
+    from skvoice.inspection import grad_cam
+
+    assert np.isfinite(grad_cam(frozen, specs[:1])[0]).all()
     thawed = CNNClassifier(freeze_epochs=1, **kw).fit(specs, voices.target, groups=voices.speaker)
     moved = [k for k, v in _trunk(thawed.net_.module_).items() if not torch.equal(v, start[k])]
     assert moved  # the second epoch trained the trunk
