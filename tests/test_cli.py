@@ -54,6 +54,21 @@ def test_demo_on_real_speech_states_only_computed_numbers(tmp_path, capsys):
     # ... and the others are the method's constants or speaker ids, never a result.
     ids = {r["speaker"] for r in speakers}
     assert set(loose) - ids <= {"95", "0.5", "5", "4.0"}, set(loose) - ids
+    # As a reader sees it, at a laptop's width: images load, nothing overflows.
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("chromium") is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    tool = Path(__file__).resolve().parents[1] / "tools" / "check_report.py"
+    res = subprocess.run(
+        [sys.executable, str(tool), str(out), "--width", "1366"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_demo_synthetic(tmp_path, capsys):
