@@ -42,12 +42,13 @@ def _load_corpus(path, allowed, versions, return_paths=False, sr=16000):
     return load_speaker_folder(root, allowed=allowed, sr=sr, return_paths=return_paths)
 
 
-def _native_rates(files, sr):
+def _native_rates(files, sr, frontend_fmax=None):
     """Print the corpus's native sample rates; return the ``fmax`` the mel bands may use.
 
     Files below the working rate are resampled up, but hold nothing above their own
     Nyquist frequency: mel bands up there would be empty, so ``fmax`` follows the
-    lowest native rate.
+    lowest native rate. With ``frontend_fmax`` (a pretrained encoder's fixed
+    front-end) nothing follows: the message says what the model does use.
     """
     from collections import Counter
 
@@ -62,6 +63,13 @@ def _native_rates(files, sr):
     listed = ", ".join(f"{r} Hz ({n} files)" for r, n in sorted(rates.items()))
     print(f"Native sample rates: {listed or 'unknown'}; working rate {sr} Hz")
     lowest = min(rates) if rates else sr
+    if lowest < sr and frontend_fmax is not None:
+        print(
+            f"Files at {lowest} Hz hold nothing above {lowest // 2} Hz; the encoder's "
+            f"front-end is fixed, so its bands from there to {frontend_fmax:g} Hz stay empty "
+            "for them."
+        )
+        return None
     if lowest < sr:
         print(
             f"Files at {lowest} Hz hold nothing above {lowest // 2} Hz: the mel bands stop "
@@ -221,12 +229,14 @@ def _enroll(args):
         args.encoder = "ge2e" if "ge2e" in available_encoders() else "speechocean762"
     # Every file is read at the encoder's rate (soxr resamples 8 kHz, 44.1 kHz, ...);
     # its front-end is fixed, so the native rates are only reported.
-    rate = int(encoder_card(args.encoder)["frontend"]["sr"])
+    front = encoder_card(args.encoder)["frontend"]
+    rate = int(front["sr"])
     data, _ = _labelled_files(
         args,
         rate,
         "Enrolment needs refused speakers too: their recordings calibrate the scores "
         "(and set the threshold with --target-far).",
+        frontend_fmax=front.get("fmax") or rate / 2,
     )
     target_far = _target_far(args, data)
     pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=target_far)
@@ -271,15 +281,16 @@ def _target_far(args, data):
     return DEFAULT_TARGET_FAR
 
 
-def _labelled_files(args, sr, one_class_error):
+def _labelled_files(args, sr, one_class_error, frontend_fmax=None):
     """The labelled files of ``train`` and ``enroll``, streamed at ``sr``; and the mel fmax.
 
-    The native rates are printed; unreadable files are dropped with ``--skip-bad``;
-    data of one class only raise ``one_class_error``.
+    The native rates are printed (with a fixed front-end's ``frontend_fmax``, what
+    it does with them); unreadable files are dropped with ``--skip-bad``; data of
+    one class only raise ``one_class_error``.
     """
     # Paths: the pipeline streams the files and keeps only their spectrograms.
     data = _load_corpus(args.data_dir, _allowed(args.allowed), args.versions.split(","), True, sr)
-    fmax = _native_rates(data.filename, sr)
+    fmax = _native_rates(data.filename, sr, frontend_fmax)
     data = _drop_unreadable(data, args.skip_bad)
     if len(set(data.target)) < 2:
         raise ValueError(one_class_error)
@@ -430,14 +441,15 @@ def _verify(args):
                 print(f"{r['file']}: error: {r['error']}")
                 continue
 
-            def fmt(x):
-                return "nan" if x is None else f"{x:.3f}"
-
-            print(
-                f"{r['file']}: {r['decision']} (p={fmt(r['probability'])}, "
-                f"uncertainty={fmt(r['uncertainty'])}, epistemic={fmt(r['epistemic'])}, "
-                f"novelty={fmt(r['novelty'])})"
+            # What the model cannot give (an enrolment has no sampled outputs) is
+            # left out of the text, as it is null in --json.
+            fields = ("probability", "uncertainty", "epistemic", "novelty")
+            shown = ", ".join(
+                f"{'p' if k == 'probability' else k}={r[k]:.3f}"
+                for k in fields
+                if r[k] is not None
             )
+            print(f"{r['file']}: {r['decision']} ({shown})")
     for f, why in failed:
         print(f"skvoice verify: error: {f}: {why}", file=sys.stderr)
     if failed:

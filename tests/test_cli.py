@@ -158,7 +158,9 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     assert "recordings of 3 impostors (0 of them from the cohort)" in res.stdout
     # One progress bar over the epochs, with the loss, on stderr.
     assert "Training" in res.stderr and "20/20" in res.stderr and "train_loss" in res.stderr
-    assert len(list((tmp_path / "ckpt").glob("cnn-*.pt"))) == 1
+    # One checkpoint per fit: the model and the 3 cross-fitting folds of its
+    # threshold (3 refused speakers), so an interrupted train resumes all of them.
+    assert len(list((tmp_path / "ckpt").glob("cnn-*.pt"))) == 4
     allowed = held_files["s00"] + held_files["s01"]
     impostor = held_files["s05"][:6]
     res = subprocess.run(
@@ -396,6 +398,18 @@ def test_native_rates_are_reported_and_mel_bands_stop_at_the_lowest_nyquist(tmp_
     assert res.returncode == 0, res.stderr
     assert "fmax=4000" in res.stdout
     assert load_model(tmp_path / "m.skvoice")[1].fmax == 4000
+    # An enrolment's front-end is the encoder's: it says so rather than print an
+    # fmax the model does not use.
+    res = subprocess.run(
+        [sys.executable, "-m", "skvoice", "enroll", str(tmp_path / "data"), "--allowed", "s00"]
+        + ["--out", str(tmp_path / "e.skvoice"), "--encoder", "speechocean762", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "fmax=" not in res.stdout
+    assert "front-end is fixed, so its bands from there to 8000 Hz stay empty" in res.stdout
 
 
 def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
@@ -440,6 +454,16 @@ def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
     assert [r["decision"] for r in rows] == ["accept", "refuse"]
     assert res.returncode == 1  # one file refused
     assert rows[0]["uncertainty"] is None  # no sampled outputs to take it from
+    # The text leaves out what an enrolment cannot give, rather than print nan.
+    res = subprocess.run(
+        env_args + ["verify", str(model), *files, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 2 and "accept (p=" in lines[0] and "refuse (p=" in lines[1]
+    assert "nan" not in res.stdout and "uncertainty" not in res.stdout
     res = subprocess.run(
         env_args + ["evaluate", str(model), data, "--quiet"],
         capture_output=True,
