@@ -42,7 +42,24 @@ def _load_corpus(path, allowed, versions, return_paths=False, sr=16000):
     return load_speaker_folder(root, allowed=allowed, sr=sr, return_paths=return_paths)
 
 
-def _native_rates(files, sr, frontend_fmax=None):
+def _audio_summary(files):
+    """Native sample rate counts and durations of the files, from their headers."""
+    from collections import Counter
+
+    import soundfile as sf
+
+    rates, durations = Counter(), []
+    for f in files:
+        try:
+            info = sf.info(str(f))
+        except Exception:  # unreadable files are reported where they are read
+            continue
+        rates[info.samplerate] += 1
+        durations.append(info.duration)
+    return rates, durations
+
+
+def _native_rates(rates, sr, frontend_fmax=None):
     """Print the corpus's native sample rates; return the ``fmax`` the mel bands may use.
 
     Files below the working rate are resampled up, but hold nothing above their own
@@ -50,16 +67,6 @@ def _native_rates(files, sr, frontend_fmax=None):
     lowest native rate. With ``frontend_fmax`` (a pretrained encoder's fixed
     front-end) nothing follows: the message says what the model does use.
     """
-    from collections import Counter
-
-    import soundfile as sf
-
-    rates = Counter()
-    for f in files:
-        try:
-            rates[sf.info(str(f)).samplerate] += 1
-        except Exception:  # unreadable files are reported where they are read
-            continue
     listed = ", ".join(f"{r} Hz ({n} files)" for r, n in sorted(rates.items()))
     print(f"Native sample rates: {listed or 'unknown'}; working rate {sr} Hz")
     lowest = min(rates) if rates else sr
@@ -91,7 +98,7 @@ def _eda(args):
 
     allowed = _allowed(args.allowed) if args.allowed else []
     data = _load_corpus(args.data_dir, allowed, args.versions.split(","), sr=args.sr)
-    _native_rates(data.filename, args.sr)
+    _native_rates(_audio_summary(data.filename)[0], args.sr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fig = plot_corpus(data.data, data.speaker, data.target, data.sr)
@@ -290,11 +297,53 @@ def _labelled_files(args, sr, one_class_error, frontend_fmax=None):
     """
     # Paths: the pipeline streams the files and keeps only their spectrograms.
     data = _load_corpus(args.data_dir, _allowed(args.allowed), args.versions.split(","), True, sr)
-    fmax = _native_rates(data.filename, sr, frontend_fmax)
+    rates, durations = _audio_summary(data.filename)
+    fmax = _native_rates(rates, sr, frontend_fmax)
     data = _drop_unreadable(data, args.skip_bad)
     if len(set(data.target)) < 2:
         raise ValueError(one_class_error)
+    _warn_outside_measured(data, min(rates) if rates else sr, durations)
     return data, fmax
+
+
+#: What docs/user_guide/choosing.rst measured a decision needs (bench_choosing.py).
+MIN_REFUSED_SPEAKERS = 14
+MIN_ENROLMENT_RECORDINGS = 3
+MIN_SECONDS = 2.0
+
+
+def _warn_outside_measured(data, lowest_rate, durations):
+    """One line when the data are below what the choosing page measured to hold."""
+    import numpy as np
+
+    speakers, target = np.asarray(data.speaker), np.asarray(data.target)
+    refused = len(set(speakers[target == 0]))
+    counts = {s: int((speakers == s).sum()) for s in set(speakers[target == 1])}
+    problems = []
+    if refused < MIN_REFUSED_SPEAKERS:
+        problems.append(
+            f"{refused} refused speakers (a 5 % FAR target realised about 8 % with 5 and 20 % "
+            f"with 2; it held from {MIN_REFUSED_SPEAKERS})"
+        )
+    few = sorted(s for s, n in counts.items() if n < MIN_ENROLMENT_RECORDINGS)
+    if few:
+        problems.append(
+            f"allowed speakers with fewer than {MIN_ENROLMENT_RECORDINGS} recordings "
+            f"({', '.join(few)}: one recording doubled the EER)"
+        )
+    if lowest_rate < 16000:
+        problems.append(f"files at {lowest_rate} Hz (telephone audio: the EER rose about 4-fold)")
+    if durations and float(np.mean(durations)) < MIN_SECONDS:
+        problems.append(
+            f"recordings of {np.mean(durations):.1f} s on average (1 s doubled the EER of 2 s)"
+        )
+    if problems:
+        print(
+            "Warning: outside what was measured to hold: "
+            + "; ".join(problems)
+            + ". See docs/user_guide/choosing.rst (Which path to take).",
+            file=sys.stderr,
+        )
 
 
 def _save(pipe, args, key):

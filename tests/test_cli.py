@@ -324,6 +324,25 @@ def test_target_far_defaults_and_none():
     assert _target_far(SimpleNamespace(target_far=0.1), one_refused) == 0.1
 
 
+def test_warning_when_data_are_outside_what_was_measured(capsys):
+    from types import SimpleNamespace
+
+    from skvoice._cli import _warn_outside_measured
+
+    refused = [f"r{k:02d}" for k in range(14)]
+    speakers = ["a"] * 3 + ["b"] * 3 + refused
+    fine = SimpleNamespace(speaker=speakers, target=[1] * 6 + [0] * 14)
+    _warn_outside_measured(fine, 16000, [3.0] * 20)
+    assert capsys.readouterr().err == ""
+    few = SimpleNamespace(speaker=["a", "b", "b", "b", "r1", "r2"], target=[1, 1, 1, 1, 0, 0])
+    _warn_outside_measured(few, 8000, [1.0] * 6)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("Warning: outside what was measured")
+    for part in ("2 refused speakers", "(a:", "files at 8000 Hz", "1.0 s on average"):
+        assert part in err
+    assert "choosing.rst" in err
+
+
 def test_verify_help_states_exit_codes():
     from skvoice._cli import build_parser
 
