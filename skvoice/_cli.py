@@ -22,7 +22,7 @@ def _demo(args):
     return 0
 
 
-def _load_corpus(path, allowed, versions, return_paths=False, sr=16000):
+def _load_corpus(path, allowed, versions, return_paths=False, sr=16000, pattern=None):
     from pathlib import Path
 
     from .datasets import load_daps, load_speaker_folder
@@ -35,11 +35,13 @@ def _load_corpus(path, allowed, versions, return_paths=False, sr=16000):
     daps_like = any(
         is_daps_file(f.stem) for f in list_audio_files(root) if f.suffix.lower() == ".wav"
     )
-    if daps_like:
+    if daps_like and pattern is None:
         return load_daps(
             root, versions=versions, allowed=allowed, sr=sr, return_paths=return_paths
         )
-    return load_speaker_folder(root, allowed=allowed, sr=sr, return_paths=return_paths)
+    return load_speaker_folder(
+        root, allowed=allowed, pattern=pattern, sr=sr, return_paths=return_paths
+    )
 
 
 def _audio_summary(files):
@@ -97,7 +99,9 @@ def _eda(args):
     from .eda import duration_table, f0_table, plot_corpus, recordings_per_speaker
 
     allowed = _allowed(args.allowed) if args.allowed else []
-    data = _load_corpus(args.data_dir, allowed, args.versions.split(","), sr=args.sr)
+    data = _load_corpus(
+        args.data_dir, allowed, args.versions.split(","), sr=args.sr, pattern=args.pattern
+    )
     _native_rates(_audio_summary(data.filename)[0], args.sr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -296,7 +300,9 @@ def _labelled_files(args, sr, one_class_error, frontend_fmax=None):
     one class only raise ``one_class_error``.
     """
     # Paths: the pipeline streams the files and keeps only their spectrograms.
-    data = _load_corpus(args.data_dir, _allowed(args.allowed), args.versions.split(","), True, sr)
+    data = _load_corpus(
+        args.data_dir, _allowed(args.allowed), args.versions.split(","), True, sr, args.pattern
+    )
     rates, durations = _audio_summary(data.filename)
     fmax = _native_rates(rates, sr, frontend_fmax)
     data = _drop_unreadable(data, args.skip_bad)
@@ -574,7 +580,9 @@ def _evaluate(args):
     model = _load(args)
     net = _decider(model[-1], args.model)
     allowed = _model_allowed(net, args.allowed)
-    data = _load_corpus(args.data_dir, allowed, args.versions.split(","), return_paths=True)
+    data = _load_corpus(
+        args.data_dir, allowed, args.versions.split(","), return_paths=True, pattern=args.pattern
+    )
     data = _drop_unreadable(data, args.skip_bad)
     pos = _allowed_column(net)
     # Files read and features computed once, for both the scores and the decisions.
@@ -711,6 +719,25 @@ def _model_making_options(parser, crossfit):
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown after each option, unless its help already says its default."""
+
+    def _get_help_string(self, action):
+        if "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _pattern_option(parser):
+    parser.add_argument(
+        "--pattern",
+        default=None,
+        help="regular expression naming the speaker in each file's path, for files that "
+        "are not in one folder per speaker: its group 'speaker' (or first group) is the "
+        r"speaker, e.g. '^\d+_(?P<speaker>[a-z]+)_\d+\.wav$' for DIGIT_SPEAKER_INDEX.wav",
+    )
+
+
 def build_parser():
     """The argument parser of the ``skvoice`` command (for docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -720,7 +747,7 @@ def build_parser():
 
     parser.add_argument("--version", action="version", version=f"skvoice {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
     demo = sub.add_parser(
         "demo",
         formatter_class=fmt,
@@ -759,6 +786,7 @@ def build_parser():
     eda.add_argument("--out", required=True, help="report folder to write")
     eda.add_argument("--allowed", default="", help="comma-separated allowed speakers")
     eda.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    _pattern_option(eda)
     eda.add_argument(
         "--sr", type=_positive_int("--sr"), default=16000, help="working sample rate (Hz)"
     )
@@ -772,6 +800,7 @@ def build_parser():
     train.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
     train.add_argument("--out", required=True, help="model file to write")
     train.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    _pattern_option(train)
     train.add_argument(
         "--epochs", type=_positive_int("--epochs"), default=30, help="training epochs"
     )
@@ -813,6 +842,7 @@ def build_parser():
         "better on both benchmarks), else speechocean762",
     )
     enroll.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    _pattern_option(enroll)
     _model_making_options(enroll, "cross-fitting of the enrolment")
     enroll.set_defaults(func=_enroll)
 
@@ -842,7 +872,13 @@ def build_parser():
     verify.set_defaults(func=_verify)
 
     evaluate = sub.add_parser(
-        "evaluate", formatter_class=fmt, help="EER and FAR of a model on labelled data"
+        "evaluate",
+        formatter_class=fmt,
+        help="EER and FAR of a model on labelled data",
+        description="Score labelled recordings with a saved model: the EER over all "
+        "trials and against never-heard impostors and trained refused speakers apart "
+        "(with 95 % intervals), the FAR at 5 % FRR and at the model's threshold, Cllr, "
+        "the FRR, and each speaker's acceptance rate.",
     )
     evaluate.add_argument(
         "model", help="model file written by 'skvoice train' or 'skvoice enroll'"
@@ -861,6 +897,7 @@ def build_parser():
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    _pattern_option(evaluate)
     _key_options(evaluate, sign=False)
     evaluate.set_defaults(func=_evaluate)
     return parser
@@ -868,13 +905,22 @@ def build_parser():
 
 def main(argv=None):
     """Run the command line; returns the exit code (2 on any error)."""
+    import warnings
+
     from ._progress import show_progress
 
     parser = build_parser()
     args = parser.parse_args(argv)
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        # A warning is about the user's data or settings, not about the source
+        # line that raised it: one line, named by the command.
+        print(f"skvoice {args.command}: warning: {_one_line(message)}", file=sys.stderr)
+
     try:
         # Bars on stderr for the long loops (features, network, MC passes).
-        with show_progress(not getattr(args, "quiet", False)):
+        with show_progress(not getattr(args, "quiet", False)), warnings.catch_warnings():
+            warnings.showwarning = one_line
             return args.func(args)
     except KeyboardInterrupt:
         print(f"skvoice {args.command}: interrupted", file=sys.stderr)

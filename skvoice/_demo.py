@@ -203,7 +203,7 @@ def run_demo(
     decided = {n: np.zeros(len(y), dtype=int) for n in names}
     at_far = np.zeros(len(y), dtype=int)
     first = None
-    for k, (train, test) in enumerate(tqdm(folds, desc="Open-set folds")):
+    for k, (train, test) in enumerate(tqdm(folds, desc="Open-set folds", disable=None)):
         # Dropout inside the trunk too, so that MC dropout (section 4) samples the
         # embedding the cosine decision is made on.
         net = CNNClassifier(**network, track_layers=k == 0, random_state=seed)

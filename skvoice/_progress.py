@@ -24,4 +24,5 @@ def progress(iterable, total=None, desc=None):
         return iterable
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, leave=False)
+    # disable=None: no bar when standard error is not a terminal (no escape codes in logs).
+    return tqdm(iterable, total=total, desc=desc, leave=False, disable=None)

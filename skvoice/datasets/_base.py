@@ -63,7 +63,10 @@ def read_many(paths, sr, n_jobs=None, desc="Reading audio"):
 
     paths = list(paths)
     show = len(paths) >= 20
-    jobs = (delayed(load_audio)(p, sr=sr) for p in tqdm(paths, desc=desc, disable=not show))
+    jobs = (
+        delayed(load_audio)(p, sr=sr)
+        for p in tqdm(paths, desc=desc, disable=None if show else True)
+    )
     return Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
 
 

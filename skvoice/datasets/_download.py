@@ -34,6 +34,7 @@ def download(url, dest, checksum, opener):
             unit="B",
             unit_scale=True,
             desc=f"Downloading {dest.name}",
+            disable=None,  # no bar off a terminal
         ) as bar:
             for block in iter(lambda: resp.read(1 << 20), b""):
                 tmp.write(block)

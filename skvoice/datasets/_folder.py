@@ -73,6 +73,15 @@ def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None, retu
             files.append(f)
             speakers.append(m.group("speaker") if "speaker" in regex.groupindex else m.group(1))
     if not files:
+        if pattern is None and skipped:
+            raise ValueError(
+                f"No labelled audio files found under {str(root)!r}: without a pattern, "
+                "one folder per speaker is expected (ROOT/<speaker>/<files>), and the "
+                f"{len(skipped)} audio file(s) found lie directly under the root. Pass "
+                "pattern=, a regular expression whose group 'speaker' names the speaker "
+                r"in the file's path (e.g. r'^\d+_(?P<speaker>[a-z]+)_\d+\.wav$' for "
+                "DIGIT_SPEAKER_INDEX.wav; --pattern on the command line)."
+            )
         raise ValueError(f"No labelled audio files found under {str(root)!r}.")
     allowed = [str(a) for a in np.atleast_1d(allowed)]
     unknown = sorted(set(allowed) - set(speakers))

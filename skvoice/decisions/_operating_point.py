@@ -259,9 +259,9 @@ class OperatingPointMixin:
         allowed = y == self.pos_label_
         folds = self._folds(X, allowed, speakers)
         raw = np.full(len(y), np.nan)
-        for train, test in tqdm(
-            folds, desc="Cross-fitting", disable=not getattr(self, "verbose", False)
-        ):
+        # disable=None: a bar only on a terminal, never escape codes in a log.
+        verbose = getattr(self, "verbose", False)
+        for train, test in tqdm(folds, desc="Cross-fitting", disable=None if verbose else True):
             model = self._crossfit_clone().fit(
                 _safe_indexing(X, train), y[train], **subset_fit_params(fit_params, train, len(y))
             )

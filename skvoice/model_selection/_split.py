@@ -89,8 +89,9 @@ class OpenSetGroupKFold(BaseCrossValidator):
             raise ValueError("OpenSetGroupKFold needs y (1 allowed, 0 refused) and groups.")
         y = column_or_1d(y)
         speaker, content = speaker_columns(groups, len(y))
-        if content is None:
-            content = np.arange(len(speaker))
+        units_are = "content groups"
+        if content is None:  # each recording is its own unit
+            content, units_are = np.arange(len(speaker)), "recordings"
         rng = check_random_state(self.random_state) if self.shuffle else None
         k = self.n_splits
         fold = np.full(len(y), -1)
@@ -131,8 +132,9 @@ class OpenSetGroupKFold(BaseCrossValidator):
                 few.append(str(spk_ids[s]))
         if few:
             warnings.warn(
-                f"Allowed speaker(s) {few} have fewer content groups than n_splits={k}: "
-                "some test folds hold none of their recordings.",
+                f"Allowed speaker(s) {few} have fewer {units_are} than n_splits={k}: "
+                "some test folds hold none of their recordings, so those folds test "
+                "them on no trial.",
                 UserWarning,
                 stacklevel=3,
             )

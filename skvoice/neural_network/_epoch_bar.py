@@ -1,5 +1,7 @@
 """A progress bar over training epochs, with the loss: the skorch callback the CLI uses."""
 
+import sys
+
 from skorch.callbacks import Callback
 
 __all__ = ["EpochProgressBar"]
@@ -11,6 +13,8 @@ class EpochProgressBar(Callback):
     skorch's own ``ProgressBar`` counts batches within each epoch; this one
     counts epochs, so a long fit shows how far it is and whether the loss still
     falls. Pass it in ``CNNClassifier(callbacks=[("progress", EpochProgressBar())])``.
+    When standard error is not a terminal (a log file, a pipe) it prints one
+    plain line per epoch instead of redrawing a bar with escape codes.
 
     Parameters
     ----------
@@ -25,16 +29,26 @@ class EpochProgressBar(Callback):
         from tqdm.auto import tqdm
 
         done = len(net.history)
-        self.bar_ = tqdm(total=net.max_epochs, initial=done, desc=self.desc, unit="epoch")
+        self.bar_ = None
+        if sys.stderr.isatty():
+            self.bar_ = tqdm(total=net.max_epochs, initial=done, desc=self.desc, unit="epoch")
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
         shown = {k: f"{row[k]:.3f}" for k in ("train_loss", "valid_loss", "valid_eer") if k in row}
+        if self.bar_ is None:
+            losses = ", ".join(f"{k} {v}" for k, v in shown.items())
+            print(
+                f"{self.desc}: epoch {len(net.history)}/{net.max_epochs}, {losses}",
+                file=sys.stderr,
+            )
+            return
         self.bar_.set_postfix(shown, refresh=False)
         self.bar_.update(1)
 
     def on_train_end(self, net, **kwargs):
-        self.bar_.close()
+        if self.bar_ is not None:
+            self.bar_.close()
 
     def __getstate__(self):
         state = dict(self.__dict__)

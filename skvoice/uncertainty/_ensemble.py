@@ -156,7 +156,7 @@ class DeepEnsembleClassifier(
                 Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs),
                 total=self.n_estimators,
                 desc="Training ensemble",
-                disable=not self.verbose,
+                disable=None if self.verbose else True,  # None: no bar off a terminal
             )
         )
         self.classes_ = self.estimators_[0].classes_

@@ -88,8 +88,12 @@ def test_errors():
 def test_few_recordings_warns():
     speakers = np.array(["a", "b", "b", "c", "c"])
     y = np.array([1, 0, 0, 0, 0])
-    with pytest.warns(UserWarning, match="fewer content groups"):
+    # Without content groups, the units are the recordings, and the message says so.
+    with pytest.warns(UserWarning, match=r"\['a'\] have fewer recordings than n_splits=2"):
         list(OpenSetGroupKFold(2).split(speakers, y, speakers))
+    content = np.array(["t1", "t1", "t2", "t1", "t2"])
+    with pytest.warns(UserWarning, match="fewer content groups than n_splits=2"):
+        list(OpenSetGroupKFold(2).split(speakers, y, np.c_[speakers, content]))
 
 
 def test_groupkfold_catch_allowed_speakers_unseen():
