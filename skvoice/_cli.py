@@ -468,6 +468,9 @@ def _verify(args):
         else:  # an enrolment: a deterministic encoder, no sampled outputs
             unc = {"total": nan, "epistemic": nan}
         novelty = unc.get("novelty", nan)
+        # The raw novelty has no scale; the network's threshold (from the new
+        # recordings of known voices that cross-fitting held out) makes it a flag.
+        limit = getattr(net, "novelty_threshold_", None)
         for f, p, ok, total, epi, nov in zip(
             files, proba, accept, unc["total"], unc["epistemic"], novelty
         ):
@@ -483,6 +486,9 @@ def _verify(args):
                     "uncertainty": num(total),
                     "epistemic": num(epi),
                     "novelty": num(nov),
+                    "voice": None
+                    if limit is None or not math.isfinite(nov)
+                    else ("unfamiliar" if nov > limit else "familiar"),
                 }
             )
     rows += [{"file": f, "decision": "error", "error": why} for f, why in failed]
@@ -498,12 +504,14 @@ def _verify(args):
 
             # What the model cannot give (an enrolment has no sampled outputs) is
             # left out of the text, as it is null in --json.
-            fields = ("probability", "uncertainty", "epistemic", "novelty")
+            fields = ("probability", "uncertainty", "epistemic")
             shown = ", ".join(
                 f"{'p' if k == 'probability' else k}={r[k]:.3f}"
                 for k in fields
                 if r[k] is not None
             )
+            if r["voice"] is not None:
+                shown += f", {r['voice']} voice"
             print(f"{r['file']}: {r['decision']} ({shown})")
     for f, why in failed:
         print(f"skvoice verify: error: {f}: {why}", file=sys.stderr)

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+from skvoice import load_model
 from skvoice._cli import main
 
 
@@ -187,6 +188,11 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     # The decision is the probability against the given threshold.
     assert all((r["probability"] > 0.9) == (r["decision"] == "accept") for r in rows)
     assert {r["decision"] for r in rows} == {"accept", "refuse"}
+    # Novelty as a flag: the trained network's threshold, from the new recordings
+    # of known voices that cross-fitting held out (the raw value stays in the JSON).
+    limit = load_model(model)[-1].novelty_threshold_
+    assert limit is not None
+    assert all(r["voice"] == ("unfamiliar" if r["novelty"] > limit else "familiar") for r in rows)
     # Exit status: 0 when every file is accepted, 1 when one is refused, so that
     # `skvoice verify m x.wav && unlock` unlocks for accepted voices only.
     accepted = [r["file"] for r in rows if r["decision"] == "accept"]
@@ -195,6 +201,7 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     for files, code in ((accepted[:1], 0), (refused[:1], 1)):
         res = subprocess.run(verify + files, capture_output=True, text=True, timeout=600)
         assert res.returncode == code, res.stderr
+        assert "familiar voice" in res.stdout and "novelty=" not in res.stdout
     # One unreadable file: the others are decided, the bad one reported, exit 2.
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio")
@@ -225,8 +232,6 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
         if line.startswith("s0") and len(line.split()) >= 5
     }
     # Per speaker, the acceptance rate is the hand count of the model's decisions.
-    from skvoice import load_model
-
     loaded = load_model(model)
     for spk, files in held_files.items():
         n_accepted = int(np.sum(loaded.predict(sorted(files, key=str)) == 1))
@@ -429,7 +434,6 @@ def test_native_rates_are_reported_and_mel_bands_stop_at_the_lowest_nyquist(tmp_
     import soundfile as sf
     from scipy.signal import resample_poly
 
-    from skvoice import load_model
     from skvoice.datasets import make_voices
 
     v = make_voices(n_speakers=3, n_recordings=3, duration=1.0, random_state=0)

@@ -265,7 +265,12 @@ class OperatingPointMixin:
             model = self._crossfit_clone().fit(
                 _safe_indexing(X, train), y[train], **subset_fit_params(fit_params, train, len(y))
             )
-            raw[test] = model._raw_allowed_score(_safe_indexing(X, test))
+            X_test = _safe_indexing(X, test)
+            raw[test] = model._raw_allowed_score(X_test)
+            # An estimator may learn more from its fold models (a network: the
+            # novelty of recordings they did not see).
+            if hasattr(self, "_on_crossfit_fold"):
+                self._on_crossfit_fold(model, X_test, test)
         if np.isnan(raw).any():
             raise ValueError(
                 f"cv={self.cv!r} left {int(np.isnan(raw).sum())} recording(s) out of every "

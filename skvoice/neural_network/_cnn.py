@@ -243,6 +243,10 @@ class CNNClassifier(
         ``groups``).
     whitening_ : ndarray of shape (embedding_dim, embedding_dim)
         Cholesky factor of the inverse shared within-speaker covariance.
+    novelty_threshold_ : float or None
+        With cross-fitting: the 99th percentile of the novelty of the allowed
+        speakers' recordings that the fold models held out (new recordings of
+        known voices); :meth:`unfamiliar` flags above it. None without.
 
     Examples
     --------
@@ -425,7 +429,12 @@ class CNNClassifier(
         self._fit_embedding_statistics(specs, y, rec_speaker)
         speakers = None if groups is None else speaker_columns(groups, len(y))[0]
         self.scorer_ = self._make_scorer()  # the cohort is scored by the fitted model
+        self._n_fit_recordings = len(y)
         self._fit_operating_point(specs, y, speakers, {"groups": speakers})
+        del self._n_fit_recordings
+        # New recordings of known voices: the allowed ones (refused speakers are
+        # held out whole, so the fold models never heard them).
+        self._fit_novelty_threshold(y == self.pos_label_)
         self.scorer_ = self._make_scorer()  # with the cross-fitted calibration
         return self
 

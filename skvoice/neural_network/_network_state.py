@@ -137,6 +137,7 @@ class NetworkStateMixin:
             "embedding_mean_": jsonable(self.embedding_mean_),
             "speaker_centroids_": jsonable(self.speaker_centroids_),
             "whitening_": jsonable(self.whitening_),
+            "novelty_threshold_": self.novelty_threshold_,
         }
         tensors = {k: v.detach().cpu() for k, v in self.trunk.state_dict().items()}
         return record, tensors
@@ -172,6 +173,9 @@ class NetworkStateMixin:
         self.embedding_mean_ = np.asarray(state["embedding_mean_"], dtype=np.float64)
         self.speaker_centroids_ = np.asarray(centroids, dtype=np.float64)
         self.whitening_ = np.asarray(whitening, dtype=np.float64)
+        threshold = state.get("novelty_threshold_")
+        require(threshold is None or is_vector([threshold], 1), "bad novelty_threshold_")
+        self.novelty_threshold_ = None if threshold is None else float(threshold)
 
     def _set_fitted_state(self, info, tensors):
         """Set the fitted state from a record and weights that :meth:`_get_fitted_state` wrote."""

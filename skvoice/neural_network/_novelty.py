@@ -92,11 +92,65 @@ class NoveltyMixin:
     float64) and ``_mean_over_windows``.
     """
 
+    #: The share of new recordings of training speakers flagged unfamiliar.
+    novelty_quantile = 0.99
+
     def _fit_novelty(self, embeddings, speakers):
         """Fit ``embedding_mean_``, ``speaker_centroids_`` and ``whitening_``."""
         self.embedding_mean_, self.speaker_centroids_, self.whitening_ = fit_novelty(
             embeddings, speakers
         )
+        self.novelty_threshold_ = None
+        self._fold_novelty = None
+
+    def _on_crossfit_fold(self, model, specs, test):
+        """Keep the novelty of the held-out recordings, by the fold model that never saw them."""
+        if self._fold_novelty is None:
+            self._fold_novelty = np.full(self._n_fit_recordings, np.nan)
+        self._fold_novelty[test] = model._mahalanobis_novelty(specs)
+
+    def _fit_novelty_threshold(self, familiar):
+        """``novelty_threshold_``: the 99th percentile of held-out familiar recordings' novelty.
+
+        ``familiar`` marks the recordings whose speakers the network trains on
+        and that the fold models held out as new recordings of known voices (the
+        allowed speakers' recordings spread over the folds).
+        """
+        values = None if self._fold_novelty is None else self._fold_novelty[familiar]
+        if values is not None and np.isfinite(values).sum() >= 2:
+            self.novelty_threshold_ = float(np.nanquantile(values, self.novelty_quantile))
+        del self._fold_novelty
+
+    def _mahalanobis_novelty(self, specs):
+        stats = (self.embedding_mean_, self.speaker_centroids_, self.whitening_)
+        return embedding_novelty(self._embeddings(specs), *stats, "mahalanobis")
+
+    def unfamiliar(self, X):
+        """Whether each recording's voice is unlike every voice the network was trained on.
+
+        True where :meth:`novelty_score` (Mahalanobis) exceeds ``novelty_threshold_``:
+        the 99th percentile of the novelty of new recordings of training speakers,
+        measured on the recordings cross-fitting held out (``cv`` or
+        ``target_far``), so about 1 % of new recordings of known voices are
+        flagged. A flag says "this voice was never heard in training", not
+        "impostor": an allowed user on a new microphone can raise it.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        unfamiliar : ndarray of bool of shape (n_recordings,)
+        """
+        check_is_fitted(self)
+        if self.novelty_threshold_ is None:
+            raise ValueError(
+                "unfamiliar needs novelty_threshold_, set by cross-fitting: fit with "
+                "target_far or cv (and the speakers as groups)."
+            )
+        return self.novelty_score(X) > self.novelty_threshold_
 
     def novelty_score(self, X, method="mahalanobis"):
         """How far each recording lies from every voice the network was trained on.
@@ -143,5 +197,7 @@ class NoveltyMixin:
         specs = self._check_X(X, reset=False)
         if method == "energy":
             return self._mean_over_windows(specs, free_energy).double().numpy()
+        if method == "mahalanobis":
+            return self._mahalanobis_novelty(specs)
         stats = (self.embedding_mean_, self.speaker_centroids_, self.whitening_)
         return embedding_novelty(self._embeddings(specs), *stats, method)

@@ -131,3 +131,39 @@ def test_novelty_survives_saving(fitted, tmp_path):
     manifest["steps"][-1]["state"]["novelty"]["whitening_"] = [[1.0, 2.0]]
     with pytest.raises(ModelFormatError, match="whitening_"):
         load_model(rewrite(tmp_path / "bad.skvoice", manifest, weights))
+
+
+def test_unfamiliar_flags_above_the_held_out_quantile(tmp_path, monkeypatch):
+    """The flag's threshold is the 99th percentile of the fold models' novelty of new
+    recordings of known voices (the allowed speakers' held-out recordings)."""
+    from sklearn.pipeline import make_pipeline
+
+    from skvoice import load_model, save_model
+
+    X, spk = _voices(8, 6, seed=0)
+    y = np.isin(spk, np.unique(spk)[:3]).astype(int)
+    kw = dict(module__n_filters=4, module__n_blocks=2, crop_frames=16, max_epochs=3)
+    # Record every fold's novelty as the network sees it, to recompute the quantile.
+    seen = {}
+    original = CNNClassifier._on_crossfit_fold
+
+    def spy(self, model, specs, test):
+        original(self, model, specs, test)
+        seen.update(zip(test.tolist(), self._fold_novelty[test].tolist()))
+
+    monkeypatch.setattr(CNNClassifier, "_on_crossfit_fold", spy)
+    clf = CNNClassifier(cv=3, random_state=0, **kw).fit(X, y, groups=spk)
+    held_allowed = [seen[i] for i in np.flatnonzero(y == 1)]
+    assert clf.novelty_threshold_ == pytest.approx(np.quantile(held_allowed, 0.99))
+    np.testing.assert_array_equal(clf.unfamiliar(X), clf.novelty_score(X) > clf.novelty_threshold_)
+    # Voices never heard, far from every training voice, are flagged.
+    far, _ = _voices(3, 2, seed=9, shift=6)
+    assert clf.unfamiliar(far).all()
+    # Saved and read back with the model.
+    path = save_model(make_pipeline(clf), tmp_path / "m.skvoice")
+    assert load_model(path)[-1].novelty_threshold_ == clf.novelty_threshold_
+    # Without cross-fitting there is no held-out novelty to set it from.
+    plain = CNNClassifier(random_state=0, **kw).fit(X, y, groups=spk)
+    assert plain.novelty_threshold_ is None
+    with pytest.raises(ValueError, match="fit with target_far or cv"):
+        plain.unfamiliar(X)

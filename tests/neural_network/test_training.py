@@ -172,7 +172,9 @@ def test_verbose_log_has_no_colour_codes_outside_a_terminal(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_progress_bars_only_when_asked(capsys):
+def test_progress_bars_only_when_asked_and_on_a_terminal(capsys, monkeypatch):
+    import sys
+
     import numpy as np
 
     from skvoice._progress import show_progress
@@ -181,6 +183,11 @@ def test_progress_bars_only_when_asked(capsys):
     X = [np.random.default_rng(0).standard_normal(4000)] * 3
     SpectrogramExtractor().fit_transform(X)
     assert "SpectrogramExtractor" not in capsys.readouterr().err
+    # Asked, but standard error is a log or a pipe: no bar, no escape codes.
+    with show_progress():
+        SpectrogramExtractor().fit_transform(X)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     with show_progress():
         SpectrogramExtractor().fit_transform(X)
     assert "SpectrogramExtractor" in capsys.readouterr().err
