@@ -92,7 +92,7 @@ ARGS = {
     ],
     "bench_cache.py": ["--epochs", "1"],
     "bench_cohort.py": ["--data", "{data}", "--seeds", "0", "1", "--encoder", "ge2e"],
-    "bench_choosing.py": ["--data", "{data}", "--seeds", "0", "1"],
+    "bench_choosing.py": ["--data", "{data}", "--seeds", "0", "1", "--cnn-seeds", "1"],
     "bench_cli.py": ["--repeat", "1"],
     "bench_cnn.py": ["--quick", "--epochs", "2", "--seeds", "0"],
     "bench_encoder_pairs.py": ["--data", "{data}", "--seeds", "0"],

@@ -1,6 +1,7 @@
 """Which path to take: enrolment with each encoder or MFCC + SVM, by kind of audio and data.
 
 Usage: python benchmarks/bench_choosing.py --data DIR [--seeds 0 1 ... 19] [--quick]
+                                           [--cnn-seeds N]
 
 On speechocean762 protocol v2 (``benchmarks/_real.py``), every recording passed
 through one of four kinds of audio:
@@ -14,7 +15,10 @@ through one of four kinds of audio:
 Rows: enrolment with each installed encoder (``make_enrollment_pipeline``; the
 embeddings are computed once per recording and kind of audio, then every seed
 fits its ``EnrollmentVerifier`` on its rows) and MFCC statistics + RBF SVM trained
-on the seed's speakers. Reports the EER against never-heard impostors.
+on the seed's speakers. With ``--cnn-seeds N``, also the CNN trained on the seed's
+speakers and the CNN fine-tuned from the shipped encoder (trunk frozen for 10
+epochs), on the first N seeds: a fit per path, kind of audio and seed. Reports the
+EER against never-heard impostors.
 
 Then what the data must hold, on wide-band audio, for each encoder:
 
@@ -32,18 +36,19 @@ import warnings
 
 import numpy as np
 from _common import SMOKE, markdown_table, mean_ci, write_result
-from _real import load_corpus, protocol
+from _real import load_corpus, protocol, run
 from bench_pretrained import with_few_enrolment_recordings
 from scipy.signal import butter, sosfiltfilt
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils import Bunch
 
 from skvoice.decisions import EnrollmentVerifier
 from skvoice.io import resample
 from skvoice.metrics import equal_error_rate
-from skvoice.neural_network import available_encoders
-from skvoice.preprocessing import MFCCStatistics, SilenceTrimmer
+from skvoice.neural_network import CNNClassifier, available_encoders
+from skvoice.preprocessing import MFCCStatistics, Resampler, SilenceTrimmer, SpectrogramExtractor
 from skvoice.verification import make_enrollment_pipeline
 
 KINDS = ("wide-band", "telephone", "2 s", "1 s")
@@ -125,9 +130,48 @@ def one_seed(so, feats, encoders, seed):
     return out
 
 
-def main(data, seeds):
+#: The CNN paths of the choosing page: trained on the user's speakers, and
+#: fine-tuned from the shipped encoder (trunk frozen for 10 epochs).
+CNN_PATHS = (
+    ("CNN trained on the user's speakers", {}),
+    (
+        "CNN fine-tuned from the shipped encoder",
+        dict(pretrained="speechocean762", freeze_epochs=10),
+    ),
+)
+
+
+def cnn_rows(so, seeds):
+    """EER never heard of the CNN paths, by kind of audio, on ``seeds`` (each a fit per path)."""
+    out = {}
+    for kind in KINDS:
+        X, sr = audio(so.waves, kind)
+        kind_so = Bunch(waves=X, speaker=so.speaker)
+        for seed in seeds:
+            p = protocol(so, seed)
+            for name, kw in CNN_PATHS:
+                # The encoder's front-end at 16 kHz: telephone audio is resampled up.
+                front = [Resampler(sr=sr, target_sr=16000)] if sr != 16000 else []
+                model = make_pipeline(
+                    *front,
+                    SilenceTrimmer(),
+                    SpectrogramExtractor(),
+                    CNNClassifier(random_state=seed, **kw),
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    r = run(model, kind_so, p, "cnnclassifier__groups")
+                out.setdefault((kind, name), []).append(r["EER unseen"])
+                print(
+                    f"{kind} | seed {seed} | {name} | EER unseen {r['EER unseen']:.3f}", flush=True
+                )
+    return out
+
+
+def main(data, seeds, cnn_seeds=0):
     so = load_corpus(data)
     encoders = available_encoders()
+    cnn = cnn_rows(so, seeds[:cnn_seeds]) if cnn_seeds else {}
     feats = features(so.waves, encoders)
     runs = [one_seed(so, feats, encoders, seed) for seed in seeds]
     rows_names = [*(f"{e} + enrolment" for e in encoders), "MFCC statistics + RBF SVM"]
@@ -156,11 +200,23 @@ def main(data, seeds):
         for enc in encoders
         for n in ENROL
     ]
+    cnn_table = ""
+    if cnn:
+        rows = [
+            [name, *(mean_ci([100 * v for v in cnn[(kind, name)]], "{:.1f}") for kind in KINDS)]
+            for name, _ in CNN_PATHS
+        ]
+        cnn_table = (
+            f"\n\nThe CNN paths, trained on the seed's speakers, on the first {cnn_seeds} seeds "
+            f"(a fit per path, kind and seed; the rows above on the same {cnn_seeds} seeds are "
+            "in the first table's means):\n\n" + markdown_table(("path", *KINDS), rows)
+        )
     return (
         f"speechocean762 protocol v2, {len(seeds)} seeds ({seeds[0]}-{seeds[-1]}); mean "
         "[95 % bootstrap interval over seeds]. EER (%) against never-heard impostors, by "
         "kind of audio:\n\n"
         + markdown_table(("path", *KINDS), table)
+        + cnn_table
         + "\n\nRefused speakers in training (wide-band): the FAR realised on never-heard "
         "impostors at a 5 % target, and the allowed speakers' FRR:\n\n"
         + markdown_table(
@@ -185,6 +241,10 @@ if __name__ == "__main__":
     parser.add_argument("--data", required=True, help="extracted speechocean762 folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--quick", action="store_true", help="seeds 0 and 1")
+    parser.add_argument(
+        "--cnn-seeds", type=int, default=0, help="also fit the CNN paths on the first N seeds"
+    )
     args = parser.parse_args()
     seeds = [0, 1] if args.quick or SMOKE else args.seeds
-    write_result("choosing" + ("_quick" if args.quick else ""), main(args.data, seeds))
+    body = main(args.data, seeds, args.cnn_seeds)
+    write_result("choosing" + ("_quick" if args.quick else ""), body)
