@@ -5,7 +5,10 @@ Usage: python benchmarks/bench_readme.py [--tests]
 Extracts every ``python`` block of README.md, runs each in a fresh interpreter
 (output discarded), and reports its wall time. With ``--tests``, also times the
 README's test command (``make test``: ``python -m pytest -n 2``, the slow tests
-left out) once. Writes ``benchmarks/results/readme.md``.
+left out) once. Writes ``benchmarks/results/readme.md``. Run as the first command
+after ``git clone`` and ``make install`` (with the disk cache dropped where the
+machine allows it), it gives the times a new user meets:
+``readme_fresh_install.md`` is such a run.
 """
 
 import re
