@@ -228,8 +228,6 @@ def _train(args):
 
 def _enroll(args):
     """Enrol the allowed speakers with a pretrained encoder: no training."""
-    import numpy as np
-
     from .neural_network import available_encoders
     from .neural_network._pretrained import encoder_card
     from .verification import make_enrollment_pipeline
@@ -253,7 +251,7 @@ def _enroll(args):
     pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=target_far)
     pipe.fit(data.data, data.target, enrollmentverifier__groups=data.speaker)
     ver = pipe[-1]
-    refused = len(set(np.asarray(data.speaker)[np.asarray(data.target) == 0]))
+    refused = _n_refused_speakers(data)
     cohort = "" if ver.cohort is None else f" and a cohort of {len(set(ver.cohort[1]))} non-users"
     print(
         f"Enrolled {len(ver.enrolled_)} allowed speakers ({', '.join(sorted(ver.enrolled_))}) "
@@ -262,6 +260,13 @@ def _enroll(args):
     )
     _save(pipe, args, key)
     return 0
+
+
+def _n_refused_speakers(data):
+    """How many speakers of the labelled data are refused."""
+    import numpy as np
+
+    return len(set(np.asarray(data.speaker)[np.asarray(data.target) == 0]))
 
 
 #: The false-acceptance rate ``train`` and ``enroll`` operate at unless told otherwise.
@@ -275,13 +280,11 @@ def _target_far(args, data):
     out in turn); with fewer, one line says so and the model decides at the
     calibrated probability 0.5.
     """
-    import numpy as np
-
     if args.target_far == "none":
         return None
     if args.target_far is not None:
         return args.target_far
-    refused = len(set(np.asarray(data.speaker)[np.asarray(data.target) == 0]))
+    refused = _n_refused_speakers(data)
     if refused < 2:
         print(
             f"No threshold at a {DEFAULT_TARGET_FAR:g} false-acceptance rate: it is chosen on "
@@ -323,7 +326,7 @@ def _warn_outside_measured(data, lowest_rate, durations):
     import numpy as np
 
     speakers, target = np.asarray(data.speaker), np.asarray(data.target)
-    refused = len(set(speakers[target == 0]))
+    refused = _n_refused_speakers(data)
     counts = {s: int((speakers == s).sum()) for s in set(speakers[target == 1])}
     problems = []
     if refused < MIN_REFUSED_SPEAKERS:

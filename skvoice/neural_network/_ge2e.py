@@ -117,10 +117,16 @@ def _state(path, mtime):
     return {k: v for k, v in state.items() if k.startswith(("lstm.", "linear."))}
 
 
-def ge2e_card():
-    """The GE2E encoder's card: front-end, architecture, SHA-256, provenance."""
+def _checked_weights():
+    """The installed weights' path and encoder state dict, their SHA-256 checked (cached)."""
     path = _weights_path()
-    _state(path, path.stat().st_mtime_ns)  # checks the SHA-256
+    return path, _state(path, path.stat().st_mtime_ns)
+
+
+def ge2e_card(path=None):
+    """The GE2E encoder's card: front-end, architecture, SHA-256, provenance."""
+    if path is None:
+        path, _ = _checked_weights()
     return {
         "name": GE2E,
         "input": "waveform",
@@ -198,10 +204,10 @@ class GE2EEncoder:
     n_features_in_ = None  # waveforms of any length
 
     def __init__(self, device="cpu"):
-        self.card_ = ge2e_card()
-        path = _weights_path()
+        path, state = _checked_weights()
+        self.card_ = ge2e_card(path)
         self.module_ = GE2EModule()
-        self.module_.load_state_dict(_state(path, path.stat().st_mtime_ns))
+        self.module_.load_state_dict(state)
         self.module_.eval().to(device)
         self.device_ = device
         self._frontend = SpectrogramExtractor(**FRONTEND).fit([np.zeros(FRONTEND["n_fft"])])
