@@ -429,9 +429,7 @@ class CNNClassifier(
         self._fit_embedding_statistics(specs, y, rec_speaker)
         speakers = None if groups is None else speaker_columns(groups, len(y))[0]
         self.scorer_ = self._make_scorer()  # the cohort is scored by the fitted model
-        self._n_fit_recordings = len(y)
         self._fit_operating_point(specs, y, speakers, {"groups": speakers})
-        del self._n_fit_recordings
         # New recordings of known voices: the allowed ones (refused speakers are
         # held out whole, so the fold models never heard them).
         self._fit_novelty_threshold(y == self.pos_label_)

@@ -101,13 +101,11 @@ class NoveltyMixin:
             embeddings, speakers
         )
         self.novelty_threshold_ = None
-        self._fold_novelty = None
+        self._fold_novelty = []  # (test rows, their novelty) per cross-fitting fold
 
     def _on_crossfit_fold(self, model, specs, test):
         """Keep the novelty of the held-out recordings, by the fold model that never saw them."""
-        if self._fold_novelty is None:
-            self._fold_novelty = np.full(self._n_fit_recordings, np.nan)
-        self._fold_novelty[test] = model._mahalanobis_novelty(specs)
+        self._fold_novelty.append((np.asarray(test), model._mahalanobis_novelty(specs)))
 
     def _fit_novelty_threshold(self, familiar):
         """``novelty_threshold_``: the 99th percentile of held-out familiar recordings' novelty.
@@ -116,8 +114,11 @@ class NoveltyMixin:
         and that the fold models held out as new recordings of known voices (the
         allowed speakers' recordings spread over the folds).
         """
-        values = None if self._fold_novelty is None else self._fold_novelty[familiar]
-        if values is not None and np.isfinite(values).sum() >= 2:
+        familiar = np.asarray(familiar)
+        values = np.concatenate(
+            [novelty[familiar[test]] for test, novelty in self._fold_novelty] or [[]]
+        )
+        if np.isfinite(values).sum() >= 2:
             self.novelty_threshold_ = float(np.nanquantile(values, self.novelty_quantile))
         del self._fold_novelty
 

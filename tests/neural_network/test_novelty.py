@@ -149,7 +149,7 @@ def test_unfamiliar_flags_above_the_held_out_quantile(tmp_path, monkeypatch):
 
     def spy(self, model, specs, test):
         original(self, model, specs, test)
-        seen.update(zip(test.tolist(), self._fold_novelty[test].tolist()))
+        seen.update(zip(test.tolist(), model.novelty_score(specs).tolist()))
 
     monkeypatch.setattr(CNNClassifier, "_on_crossfit_fold", spy)
     clf = CNNClassifier(cv=3, random_state=0, **kw).fit(X, y, groups=spk)
