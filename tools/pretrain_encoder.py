@@ -3,7 +3,7 @@
 Usage::
 
     python tools/pretrain_encoder.py --data /path/to/speechocean762 --out DIR
-        [--seed 0] [--steps 6000] [--threads 2]
+        [--seed 0] [--steps 6000] [--threads 2] [--distill ge2e --distill-weight W]
 
 Writes ``DIR/encoder.pt`` (the trunk's weights, a plain state dict loadable with
 ``torch.load(weights_only=True)``) and ``DIR/encoder.json`` (front-end and
@@ -26,6 +26,14 @@ margin softmax (ArcFace: the target logit is ``s cos(theta + m)``), on random
 
 each with its own probability. Everything is drawn from one seed, so a run is
 reproducible on the same machine and thread count.
+
+With ``--distill ge2e`` (``pip install "skvoice[ge2e]"``) the encoder also learns
+from GE2E, trained by its authors on thousands of speakers: every augmented crop
+goes through the GE2E teacher too (levelled to -30 dBFS, as
+``make_enrollment_pipeline("ge2e")`` does), a linear projection maps the
+student's embedding to the teacher's 256 dimensions, and ``W * (1 - cosine)``
+between the two joins the margin loss. The projection is dropped afterwards: the
+shipped trunk is the same size as without distillation.
 """
 
 import argparse
@@ -142,8 +150,9 @@ def make_batch(rng, variants, index, batch_size, frontend):
     np.clip(crops, -1.0, 1.0, out=crops)
     for i in np.flatnonzero(rng.random(batch_size) < 0.2):
         crops[i] = resample(resample(crops[i], SR, 8000), 8000, SR)[:length]
-    specs = np.stack([frontend.spectrogram_one(c.astype(np.float32)) for c in crops])
-    return torch.from_numpy(specs[:, None]), torch.from_numpy(spk)
+    crops = crops.astype(np.float32)
+    specs = np.stack([frontend.spectrogram_one(c) for c in crops])
+    return torch.from_numpy(specs[:, None]), torch.from_numpy(spk), crops
 
 
 def aam_logits(emb, weight, labels, margin, scale):
@@ -151,6 +160,26 @@ def aam_logits(emb, weight, labels, margin, scale):
     cos = F.linear(F.normalize(emb), F.normalize(weight)).clamp(-1 + 1e-7, 1 - 1e-7)
     target = torch.cos(torch.acos(cos.gather(1, labels[:, None])) + margin)
     return scale * cos.scatter(1, labels[:, None], target)
+
+
+class Teacher:
+    """GE2E embeddings of the crops the student sees, levelled as the GE2E pipeline does."""
+
+    def __init__(self):
+        from skvoice.neural_network._ge2e import LEVEL_DBFS, GE2EEncoder
+        from skvoice.preprocessing import LevelNormalizer
+
+        self.encoder = GE2EEncoder()
+        self.level = LevelNormalizer(sr=SR, target_dbfs=LEVEL_DBFS).fit([np.ones(SR)])
+        self.dim = self.encoder.module_.linear.out_features
+
+    def __call__(self, crops):
+        return torch.from_numpy(self.encoder.embed(self.level.transform(list(crops))))
+
+
+def distill_loss(emb, projection, target):
+    """Mean cosine distance between the projected student and the teacher."""
+    return (1.0 - F.cosine_similarity(projection(emb), target, dim=1)).mean()
 
 
 def train(args):
@@ -171,8 +200,13 @@ def train(args):
     frontend = SpectrogramExtractor(**FRONTEND)
     module = SpectrogramCNN(n_bins=FRONTEND["n_mels"], n_classes=1, **ARCHITECTURE)
     weight = torch.nn.Parameter(torch.randn(len(speakers), ARCHITECTURE["embedding_dim"]) * 0.01)
-    params = [p for n, p in module.named_parameters() if not n.startswith("head")]
-    optimizer = torch.optim.AdamW(params + [weight], lr=args.lr, weight_decay=args.weight_decay)
+    params = [p for n, p in module.named_parameters() if not n.startswith("head")] + [weight]
+    teacher = projection = None
+    if args.distill:
+        teacher = Teacher()
+        projection = torch.nn.Linear(ARCHITECTURE["embedding_dim"], teacher.dim)
+        params += list(projection.parameters())
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     warmup = max(1, args.steps // 20)
 
     def lr_at(step):  # linear warm-up, then cosine decay to 1 % of the peak
@@ -184,14 +218,18 @@ def train(args):
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
     module.train()
     bar = tqdm(range(args.steps), desc="Pretraining", mininterval=5)
-    loss_sum = acc_sum = 0.0
+    loss_sum = acc_sum = cos_sum = 0.0
     for step in bar:
-        X, labels = make_batch(rng, variants, index, args.batch_size, frontend)
+        X, labels, crops = make_batch(rng, variants, index, args.batch_size, frontend)
         # The margin grows over the first fifth of training (easier start).
         margin = args.margin * min(1.0, step / max(1, args.steps // 5))
         emb = module.embed(X)
         logits = aam_logits(emb, weight, labels, margin, args.scale)
         loss = F.cross_entropy(logits, labels)
+        if teacher is not None:
+            distance = distill_loss(emb, projection, teacher(crops))
+            loss = loss + args.distill_weight * distance
+            cos_sum += 1.0 - distance.item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -202,11 +240,12 @@ def train(args):
             print(
                 f"step {step + 1:5d}  loss {loss_sum / args.log_every:.3f}  "
                 f"train acc {acc_sum / args.log_every:.3f}  "
-                f"lr {schedule.get_last_lr()[0]:.2e}  "
+                + (f"cos to teacher {cos_sum / args.log_every:.3f}  " if teacher else "")
+                + f"lr {schedule.get_last_lr()[0]:.2e}  "
                 f"{time.perf_counter() - t0:.0f} s",
                 flush=True,
             )
-            loss_sum = acc_sum = 0.0
+            loss_sum = acc_sum = cos_sum = 0.0
     train_s = time.perf_counter() - t0
     return trunk_state(module), train_s, n_utts, len(speakers)
 
@@ -222,7 +261,7 @@ def save(args, state, train_s, n_utts, n_speakers):
     command = "python tools/pretrain_encoder.py " + " ".join(
         f"--{k.replace('_', '-')} {v}"
         for k, v in vars(args).items()
-        if k not in ("data", "out", "evaluate_only", "revision")
+        if k not in ("data", "out", "evaluate_only", "revision") and v is not None
     )
     card = {
         "format": 1,
@@ -231,7 +270,14 @@ def save(args, state, train_s, n_utts, n_speakers):
         "architecture": ARCHITECTURE,
         "training": {
             "corpus": f"speechocean762, test/ subset: {n_speakers} speakers, {n_utts} utterances",
-            "objective": f"additive angular margin softmax (m={args.margin}, s={args.scale})",
+            "objective": f"additive angular margin softmax (m={args.margin}, s={args.scale})"
+            + (
+                f" + {args.distill_weight} x cosine distance to the {args.distill} teacher's "
+                "embedding of the same augmented crop, through a linear projection dropped "
+                "after training"
+                if args.distill
+                else ""
+            ),
             "steps": args.steps,
             "batch_size": args.batch_size,
             "seed": args.seed,
@@ -243,6 +289,13 @@ def save(args, state, train_s, n_utts, n_speakers):
         },
         **PROVENANCE,
     }
+    if args.distill:
+        from skvoice.neural_network import encoder_card
+
+        teacher = encoder_card(args.distill)
+        card["teacher"] = {
+            k: teacher[k] for k in ("name", "sha256", "licence", "attribution", "training_data")
+        }
     (out / "encoder.json").write_text(json.dumps(card, indent=2) + "\n")
     size = weights.stat().st_size / 1e6
     print(f"Wrote {weights} ({size:.2f} MB, sha256 {sha}) and encoder.json")
@@ -270,6 +323,14 @@ def main(argv=None):
     parser.add_argument("--scale", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--log-every", type=int, default=200)
+    parser.add_argument(
+        "--distill",
+        choices=["ge2e"],
+        help="also learn the embeddings of this teacher (needs its extra installed)",
+    )
+    parser.add_argument(
+        "--distill-weight", type=float, default=1.0, help="weight of the teacher's cosine loss"
+    )
     parser.add_argument(
         "--evaluate-only", action="store_true", help="benchmark DIR/encoder.pt only"
     )
