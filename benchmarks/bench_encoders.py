@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bench_encoders.py --data-so762 DIR --data-dsp20 DIR
                                            [--seeds 0 1 ... 19] [--quick]
+                                           [--encoders NAME_OR_PT ...] [--out NAME]
 
 Rows, each a pipeline from the waveform fitted and scored on the same rows of
 each seed: every encoder of ``available_encoders()`` through
@@ -20,6 +21,11 @@ the paired differences of the never-heard EER, and trial lists of the never-hear
 speakers (EER, minDCF); then each encoder's cost: parameters, weights' size, the
 time to embed one 3 s recording from the waveform on 2 CPU threads. Writes
 ``benchmarks/results/encoders.md``.
+
+``--encoders`` compares other encoders, e.g. one just written by
+``tools/pretrain_encoder.py`` (its ``encoder.pt``, named by its folder in the
+tables) against the shipped ones, before it is shipped; ``--out`` names the
+result file then.
 """
 
 import argparse
@@ -45,6 +51,11 @@ BASELINE = "MFCC statistics + RBF SVM"
 ENROL = "enrollmentverifier__groups"
 
 
+def label(encoder):
+    """A table's name for an encoder: its own name, or the folder of a ``.pt`` file."""
+    return encoder if encoder in available_encoders() else Path(encoder).parent.name
+
+
 def rows(encoders):
     """(name, model, fit parameter that takes the speakers, enrolment recordings)."""
     out = [
@@ -58,15 +69,17 @@ def rows(encoders):
         )
     ]
     for enc in encoders:
-        out.append((f"{enc} + enrolment", make_enrollment_pipeline(enc), ENROL, None))
+        name = label(enc)
+        out.append((f"{name} + enrolment", make_enrollment_pipeline(enc), ENROL, None))
         out.append(
-            (f"{enc} + enrolment from 3 recordings", make_enrollment_pipeline(enc), ENROL, 3)
+            (f"{name} + enrolment from 3 recordings", make_enrollment_pipeline(enc), ENROL, 3)
         )
     return out
 
 
 def pairs(encoders):
     """The comparisons the docs read: each encoder against the baseline, and each other."""
+    encoders = [label(e) for e in encoders]
     out = [(f"{e} + enrolment", BASELINE) for e in encoders]
     out += [
         (f"{a} + enrolment", f"{b} + enrolment")
@@ -111,15 +124,15 @@ def costs(encoders):
         size = Path(weights).stat().st_size / 1e6
         with threads(2):
             ms = 1e3 * median_time(lambda f=front: f.transform([y]), 30)
-        lines.append(f"| {enc} | {n:,} | {size:.1f} | {ms:.1f} |")
+        lines.append(f"| {label(enc)} | {n:,} | {size:.1f} | {ms:.1f} |")
     head = "| encoder | parameters | weights (MB) | ms per 3 s recording, from the waveform |"
     return "\n".join([head, "|---|---|---|---|", *lines])
 
 
-def main(so762, dsp20, seeds):
-    encoders = available_encoders()
+def main(so762, dsp20, seeds, encoders=None):
+    encoders = encoders or available_encoders()
     parts = [
-        f"Encoders: {', '.join(encoders)}. Cost (median of 30, 2 CPU threads):\n\n"
+        f"Encoders: {', '.join(map(label, encoders))}. Cost (median of 30, 2 CPU threads):\n\n"
         + costs(encoders)
     ]
     parts.append(evaluate("speechocean762", so762, seeds, encoders))
@@ -134,7 +147,13 @@ if __name__ == "__main__":
     parser.add_argument("--data-dsp20", help="a clone of DSPSpeech-20")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--quick", action="store_true", help="seeds 0 and 1")
+    parser.add_argument(
+        "--encoders",
+        nargs="+",
+        help="encoder names or .pt files (default: every installed encoder)",
+    )
+    parser.add_argument("--out", default="encoders", help="result file's name")
     args = parser.parse_args()
     seeds = [0, 1] if args.quick else args.seeds
-    body = main(args.data_so762, args.data_dsp20, seeds)
-    write_result("encoders" + ("_quick" if args.quick else ""), body)
+    body = main(args.data_so762, args.data_dsp20, seeds, args.encoders)
+    write_result(args.out + ("_quick" if args.quick else ""), body)

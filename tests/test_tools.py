@@ -1,10 +1,14 @@
 """The project's own tools run (their GPU half where a GPU is, their CPU half here)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from skvoice.neural_network import available_encoders
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +39,96 @@ def test_check_cuda_runs_and_compares_on_the_cpu(tmp_path):
     ]
     assert len(rows) == 15  # the header and 14 checks
     assert all(line.rstrip(" |").endswith("ok") for line in rows[1:])
+
+
+def _pretrain_encoder():
+    """tools/pretrain_encoder.py as a module (tools/ is not a package)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import pretrain_encoder
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    return pretrain_encoder
+
+
+needs_ge2e = pytest.mark.skipif(
+    "ge2e" not in available_encoders(),
+    reason='needs pip install "skvoice[ge2e]"',
+)
+
+
+def test_distill_loss_is_the_cosine_distance_by_hand():
+    import torch
+
+    pe = _pretrain_encoder()
+    projection = torch.nn.Linear(2, 3, bias=False)
+    with torch.no_grad():
+        projection.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]))
+    emb = torch.tensor([[1.0, 0.0], [3.0, 4.0]])
+    target = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    # Row 1: the same direction (distance 0); row 2: orthogonal (distance 1).
+    assert pe.distill_loss(emb, projection, target).item() == pytest.approx(0.5)
+
+
+@needs_ge2e
+def test_teacher_is_ge2e_on_crops_levelled_to_minus_30_dbfs():
+    from skvoice.neural_network._ge2e import GE2EEncoder
+
+    pe = _pretrain_encoder()
+    rng = np.random.default_rng(0)
+    crops = rng.standard_normal((3, 24000)).astype(np.float32) * np.array([[0.5], [0.01], [0.1]])
+    rms = np.sqrt(np.mean(crops.astype(np.float64) ** 2, axis=1, keepdims=True))
+    by_hand = (crops * 10 ** (-30 / 20) / rms).astype(np.float32)
+    expected = GE2EEncoder().embed(list(by_hand))
+    np.testing.assert_allclose(pe.Teacher()(crops).numpy(), expected, atol=1e-5)
+
+
+@needs_ge2e
+def test_distillation_pulls_the_student_towards_the_teacher(tmp_path, monkeypatch):
+    import argparse
+
+    import torch
+
+    pe = _pretrain_encoder()
+    rng = np.random.default_rng(0)
+    t = np.arange(48000) / 16000
+    # Five "speakers": harmonic tones at different F0, with noise.
+    waves = [
+        (np.sin(2 * np.pi * f0 * t) + 0.5 * np.sin(4 * np.pi * f0 * t)) * 0.3
+        + 0.01 * rng.standard_normal(t.size)
+        for f0 in (110, 140, 180, 220, 260)
+        for _ in range(3)
+    ]
+    index = np.repeat(np.arange(5), 3)
+    monkeypatch.setattr(
+        pe,
+        "load_training_speech",
+        lambda data: ([waves] * len(pe.SPEEDS), index, np.array(list("abcde"))),
+    )
+    cosines = []
+    real_distill_loss = pe.distill_loss
+
+    def spy(emb, projection, target):
+        d = real_distill_loss(emb, projection, target)
+        cosines.append(1.0 - d.item())
+        return d
+
+    monkeypatch.setattr(pe, "distill_loss", spy)
+    args = argparse.Namespace(
+        data="unused", out=str(tmp_path), seed=0, steps=40, batch_size=8, lr=2e-3,
+        weight_decay=1e-4, margin=0.2, scale=30.0, threads=1, log_every=20,
+        evaluate_only=False, distill="ge2e", distill_weight=10.0,
+    )  # fmt: skip
+    state, seconds, n_utts, n_speakers = pe.train(args)
+    assert len(cosines) == 40
+    assert np.mean(cosines[-10:]) > np.mean(cosines[:10]) + 0.2
+    # Only the trunk is kept: the projection to the teacher is dropped.
+    assert not any(k.startswith(("head.", "projection")) for k in state)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    pe.save(args, state, seconds, n_utts, n_speakers)
+    card = json.loads((tmp_path / "encoder.json").read_text())
+    assert "--distill ge2e --distill-weight 10.0" in card["training"]["command"]
+    assert "None" not in card["training"]["command"]
+    assert card["teacher"]["name"] == "ge2e"
+    assert card["teacher"]["licence"].startswith("Apache-2.0")
+    assert "cosine distance to the ge2e teacher" in card["training"]["objective"]
