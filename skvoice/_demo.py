@@ -121,7 +121,8 @@ def run_demo(
     from .inspection import FrequencyImportanceDisplay, GradCAMDisplay, LayerDriftDisplay
     from .metrics import acceptance_by_speaker, equal_error_rate, far_at_frr
     from .model_selection import OpenSetGroupKFold
-    from .neural_network import CNNClassifier, available_encoders
+    from .neural_network import CNNClassifier
+    from .neural_network._pretrained import best_encoder
     from .preprocessing import F0Extractor, MFCCStatistics, SilenceTrimmer, SpectrogramExtractor
     from .uncertainty import DeepEnsembleClassifier, MCDropoutClassifier
     from .verification import make_enrollment_pipeline
@@ -183,8 +184,8 @@ def run_demo(
     specs = SpectrogramExtractor(sr=sr).fit_transform(speech)
     stats = make_union(F0Extractor(sr=sr, output="stats"), MFCCStatistics(sr=sr))
     feats = stats.fit_transform(speech)
-    encoder = "ge2e" if "ge2e" in available_encoders() else "speechocean762"
-    # On real speech the CNN starts from the shipped encoder (trained on other
+    encoder = best_encoder()
+    # On real speech the CNN starts from the speechocean762 encoder (trained on other
     # speakers of the same corpus's test/ list) and is fine-tuned on the fold's
     # speakers: with 6 recordings a speaker, training from scratch learns little.
     # Synthetic voices are unlike the encoder's speech: there it starts afresh.

@@ -74,7 +74,8 @@ class CNNClassifier(
         frames of hop 256 at 16 kHz are 2 s, as speaker-verification practice).
     pretrained : str, path-like or None, default=None
         Start the trunk (conv blocks and embedding) from a pretrained speaker
-        encoder, a name from :func:`available_encoders` (``"speechocean762"``)
+        encoder, a name from :func:`available_encoders` (``"speechocean762"``,
+        ``"speechocean762-distilled"``)
         or a ``.pt`` file of ``tools/pretrain_encoder.py``, and fine-tune it on
         the training speakers; the head starts afresh. The architecture
         parameters must be the encoder's (the defaults are those of the shipped

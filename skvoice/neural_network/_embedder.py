@@ -51,7 +51,7 @@ class SpeakerEmbedder(TransformerMixin, BaseEstimator):
         the network keeps its own seed. Ignored with ``reuse_fitted=True``.
     pretrained : str, path-like or None, default=None
         A pretrained encoder: a name from :func:`available_encoders`
-        (``"speechocean762"``), or a ``.pt`` file written by
+        (``"speechocean762-distilled"``, ``"speechocean762"``), or a ``.pt`` file written by
         ``tools/pretrain_encoder.py``. Its weights are checked against their
         SHA-256 before use. The input must be the spectrograms of the encoder's
         front-end (16 kHz log-mel, 64 bands, SpectrogramExtractor's defaults);

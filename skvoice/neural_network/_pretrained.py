@@ -33,8 +33,17 @@ __all__ = [
     "FreezeTrunk",
 ]
 
-#: Shipped encoders: name -> SHA-256 of the weights file.
-SHIPPED = {"speechocean762": "c6989f57b5a9a4f24b7a7f702c84a9005b79da499e366ad2514133d8da4342c9"}
+#: Shipped encoders: name -> SHA-256 of the weights file. ``speechocean762``
+#: learnt the 125 ``test/`` speakers alone; ``speechocean762-distilled`` the same
+#: speakers and GE2E's embeddings of the same crops (``--distill ge2e``).
+SHIPPED = {
+    "speechocean762": "c6989f57b5a9a4f24b7a7f702c84a9005b79da499e366ad2514133d8da4342c9",
+    "speechocean762-distilled": (
+        "a7f188414e893ea8e7f298da6634f80b1e56d85ba01b5018a41bc0d958b55af9"
+    ),
+}
+#: The shipped encoder that measures best on both protocols (``encoders.md``).
+DEFAULT_ENCODER = "speechocean762-distilled"
 #: Every encoder a model file may name: the shipped ones and those of an extra
 #: (GE2E, whose weights come with ``pip install "skvoice[ge2e]"``).
 KNOWN_ENCODERS = {**SHIPPED, GE2E: GE2E_SHA256}
@@ -94,6 +103,16 @@ def available_encoders():
     True
     """
     return sorted(SHIPPED) + ([GE2E] if ge2e_available() else [])
+
+
+def best_encoder():
+    """The installed encoder that measured best: GE2E with its extra, else the default.
+
+    The order is ``benchmarks/results/encoders.md``'s, on speechocean762 and
+    DSPSpeech-20 alike: GE2E, then the distilled shipped encoder, then the
+    speechocean762 one.
+    """
+    return GE2E if ge2e_available() else DEFAULT_ENCODER
 
 
 def _locate(pretrained):
@@ -179,9 +198,9 @@ def default_cohort(pretrained):
     Embeddings of recordings of people who are not users, made by the encoder
     itself (``tools/make_cohort.py``): 4 utterances of each of the 125 speakers of
     speechocean762's ``test/`` list (CC BY 4.0). Only an encoder that never heard
-    those speakers has one: ``"ge2e"``. The shipped ``"speechocean762"``
-    encoder was trained on them, so its cohort would sit closer to it than
-    any impostor, and it has none. Pass it as ``cohort=`` to
+    those speakers has one: ``"ge2e"``. The shipped encoders were trained on
+    them, so their cohort would sit closer to them than any impostor, and they
+    have none. Pass it as ``cohort=`` to
     :class:`~skvoice.verification.EnrollmentVerifier`, or
     ``make_enrollment_pipeline(..., cohort="shipped")``, on read speech like it:
     out of its domain it can pull the threshold down (see the decisions guide).

@@ -23,7 +23,7 @@ __all__ = ["make_enrollment_pipeline"]
     prefer_skip_nested_validation=True,
 )
 def make_enrollment_pipeline(
-    pretrained="speechocean762", sr=16000, device=None, cohort=None, **verifier_params
+    pretrained="speechocean762-distilled", sr=16000, device=None, cohort=None, **verifier_params
 ):
     """Waveforms to an access decision with a pretrained encoder: nothing to train.
 
@@ -38,10 +38,14 @@ def make_enrollment_pipeline(
 
     Parameters
     ----------
-    pretrained : str or path-like, default="speechocean762"
-        A name from :func:`skvoice.neural_network.available_encoders`
-        (``"ge2e"`` with ``pip install "skvoice[ge2e]"``), or a ``.pt`` file
-        written by ``tools/pretrain_encoder.py``.
+    pretrained : str or path-like, default="speechocean762-distilled"
+        A name from :func:`skvoice.neural_network.available_encoders`, or a
+        ``.pt`` file written by ``tools/pretrain_encoder.py``. The default is
+        the better of the two encoders inside skvoice (it learnt the
+        speechocean762 speakers and GE2E's embeddings); ``"ge2e"``, with
+        ``pip install "skvoice[ge2e]"``, measures better still, and
+        ``"speechocean762"`` is the first shipped encoder (see the pretrained
+        encoder guide).
     sr : int, default=16000
         Sample rate of the recordings the pipeline will be given (8000 for
         telephone audio, 44100, 48000, ...).
