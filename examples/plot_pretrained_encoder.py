@@ -2,8 +2,10 @@
 Access control with the pretrained encoder: nothing to train
 ============================================================
 
-skvoice ships a speaker encoder trained on real speech (the ``test/`` speakers of
-speechocean762). :func:`~skvoice.verification.make_enrollment_pipeline` puts it
+skvoice ships speaker encoders trained on real speech (the ``test/`` speakers of
+speechocean762); the default, ``"speechocean762-distilled"``, also learnt the
+embeddings of GE2E, an encoder trained on thousands of voices.
+:func:`~skvoice.verification.make_enrollment_pipeline` puts it
 between the usual front-end and an
 :class:`~skvoice.verification.EnrollmentVerifier`: allowed users are enrolled from
 their recordings, the refused speakers' recordings calibrate the scores, and no
@@ -12,7 +14,7 @@ network is trained. A new user is added from three recordings.
 The 12 real speakers used here ship with skvoice's tests. They were among the
 encoder's training speakers, so this example shows the workflow, not how the
 encoder does on new voices: ``benchmarks/bench_pretrained.py`` measures that on
-125 speakers it never heard (user guide, "The pretrained speaker encoder").
+125 speakers it never heard (user guide, "Pretrained speaker encoders").
 """
 
 import os

@@ -268,7 +268,7 @@ def run_demo(
             )
     reading = (
         f"<p>On this run, {compare(cnn, svm_name)}; {compare(enrol, svm_name)}. The CNN "
-        + ("" if synthetic else "starts from the shipped encoder, ")
+        + ("" if synthetic else "starts from the speechocean762 encoder, ")
         + "learns the training speakers and scores a recording by the cosine of its "
         "embedding to the allowed speakers' centroids (calibrated; decided at "
         "probability 0.5). The enrolment trains nothing: a pretrained encoder embeds "

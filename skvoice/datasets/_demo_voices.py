@@ -26,7 +26,7 @@ def load_demo_voices(*, allowed=None, sr=16000):
     Adult speakers of speechocean762's ``train/`` list (12 women, 12 men; non-native
     English read speech, mostly Mandarin first-language speakers), 8 utterances of
     2-3.5 s each, as 16-bit FLAC inside the package (10 MB). They are speakers that
-    neither the shipped encoder nor any shipped cohort was built from (those come
+    neither the shipped encoders nor any shipped cohort was built from (those come
     from ``test/``), so the demo is fair to both. Made by
     ``tools/make_speechocean762_subset.py --demo``.
 
