@@ -41,6 +41,16 @@ def test_check_cuda_runs_and_compares_on_the_cpu(tmp_path):
     assert all(line.rstrip(" |").endswith("ok") for line in rows[1:])
 
 
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """The training sets torch's thread count: give the worker back its own."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 def _pretrain_encoder():
     """tools/pretrain_encoder.py as a module (tools/ is not a package)."""
     sys.path.insert(0, str(ROOT / "tools"))
@@ -83,16 +93,10 @@ def test_teacher_is_ge2e_on_crops_levelled_to_minus_30_dbfs():
     np.testing.assert_allclose(pe.Teacher()(crops).numpy(), expected, atol=1e-5)
 
 
-@needs_ge2e
-def test_distillation_pulls_the_student_towards_the_teacher(tmp_path, monkeypatch):
-    import argparse
-
-    import torch
-
-    pe = _pretrain_encoder()
+def _tones(pe, monkeypatch):
+    """Five "speakers" of harmonic tones at different F0, with noise, as training speech."""
     rng = np.random.default_rng(0)
     t = np.arange(48000) / 16000
-    # Five "speakers": harmonic tones at different F0, with noise.
     waves = [
         (np.sin(2 * np.pi * f0 * t) + 0.5 * np.sin(4 * np.pi * f0 * t)) * 0.3
         + 0.01 * rng.standard_normal(t.size)
@@ -105,6 +109,35 @@ def test_distillation_pulls_the_student_towards_the_teacher(tmp_path, monkeypatc
         "load_training_speech",
         lambda data: ([waves] * len(pe.SPEEDS), index, np.array(list("abcde"))),
     )
+
+
+def _args(tmp_path, **kw):
+    import argparse
+
+    args = dict(
+        data="unused", out=str(tmp_path), seed=0, steps=40, batch_size=8, lr=2e-3,
+        weight_decay=1e-4, margin=0.2, scale=30.0, threads=1, log_every=20,
+        evaluate_only=False, distill="ge2e", distill_weight=10.0,
+    )  # fmt: skip
+    return argparse.Namespace(**{**args, **kw})
+
+
+@needs_ge2e
+def test_distilled_training_is_deterministic_from_the_seed(tmp_path, monkeypatch):
+    pe = _pretrain_encoder()
+    _tones(pe, monkeypatch)
+    runs = [pe.train(_args(tmp_path, steps=6, seed=seed))[0] for seed in (3, 3, 4)]
+    assert runs[0].keys() == runs[1].keys()
+    assert all(np.array_equal(runs[0][k], runs[1][k]) for k in runs[0])
+    assert not all(np.array_equal(runs[0][k], runs[2][k]) for k in runs[0])
+
+
+@needs_ge2e
+def test_distillation_pulls_the_student_towards_the_teacher(tmp_path, monkeypatch):
+    import torch
+
+    pe = _pretrain_encoder()
+    _tones(pe, monkeypatch)
     cosines = []
     real_distill_loss = pe.distill_loss
 
@@ -114,11 +147,7 @@ def test_distillation_pulls_the_student_towards_the_teacher(tmp_path, monkeypatc
         return d
 
     monkeypatch.setattr(pe, "distill_loss", spy)
-    args = argparse.Namespace(
-        data="unused", out=str(tmp_path), seed=0, steps=40, batch_size=8, lr=2e-3,
-        weight_decay=1e-4, margin=0.2, scale=30.0, threads=1, log_every=20,
-        evaluate_only=False, distill="ge2e", distill_weight=10.0,
-    )  # fmt: skip
+    args = _args(tmp_path)
     state, seconds, n_utts, n_speakers = pe.train(args)
     assert len(cosines) == 40
     assert np.mean(cosines[-10:]) > np.mean(cosines[:10]) + 0.2
