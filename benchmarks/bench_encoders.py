@@ -53,7 +53,8 @@ ENROL = "enrollmentverifier__groups"
 
 def label(encoder):
     """A table's name for an encoder: its own name, or the folder of a ``.pt`` file."""
-    return encoder if encoder in available_encoders() else Path(encoder).parent.name
+    path = Path(encoder)
+    return path.parent.name if path.suffix == ".pt" else encoder
 
 
 def rows(encoders):

@@ -24,6 +24,18 @@ def voices():
 SPEECHOCEAN762_MINI = os.path.join(os.path.dirname(__file__), "data", "speechocean762")
 
 
+def _ge2e_installed():
+    from skvoice.neural_network._ge2e import ge2e_available
+
+    return ge2e_available()
+
+
+#: Tests of the GE2E encoder and of what is built on it (CI installs the extra).
+needs_ge2e = pytest.mark.skipif(
+    not _ge2e_installed(), reason='needs the ge2e extra: pip install "skvoice[ge2e]"'
+)
+
+
 @pytest.fixture(scope="session")
 def real_speech():
     """48 real utterances: 12 adult speakers of speechocean762 x 4 (CC BY 4.0, read-only)."""

@@ -482,11 +482,11 @@ def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
     import json
     import os
 
-    from skvoice.neural_network import available_encoders
+    from skvoice.neural_network._pretrained import best_encoder
 
-    # The best installed encoder: GE2E with the extra (as CI has it), else the
+    # What --encoder auto takes: GE2E with the extra (as CI has it), else the
     # distilled one that ships.
-    encoder = "ge2e" if "ge2e" in available_encoders() else "speechocean762-distilled"
+    encoder = best_encoder()
     data = os.path.join(os.path.dirname(__file__), "data", "speechocean762", "WAVE")
     speakers = sorted(os.listdir(data))
     allowed = speakers[:2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skvoice.neural_network import available_encoders
+from tests.conftest import needs_ge2e
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,12 +59,6 @@ def _pretrain_encoder():
     finally:
         sys.path.remove(str(ROOT / "tools"))
     return pretrain_encoder
-
-
-needs_ge2e = pytest.mark.skipif(
-    "ge2e" not in available_encoders(),
-    reason='needs pip install "skvoice[ge2e]"',
-)
 
 
 def test_distill_loss_is_the_cosine_distance_by_hand():

@@ -11,10 +11,7 @@ from skvoice.neural_network import SpeakerEmbedder, _ge2e, available_encoders, e
 from skvoice.neural_network._ge2e import GE2EEncoder, partial_starts
 from skvoice.preprocessing import LevelNormalizer
 from skvoice.verification import make_enrollment_pipeline
-
-needs_ge2e = pytest.mark.skipif(
-    not _ge2e.ge2e_available(), reason='needs the ge2e extra: pip install "skvoice[ge2e]"'
-)
+from tests.conftest import needs_ge2e
 
 
 def _reference_encoder():

@@ -31,6 +31,7 @@ from skvoice.neural_network._pretrained import (
 )
 from skvoice.preprocessing import Resampler, SilenceTrimmer, SpectrogramExtractor
 from skvoice.verification import make_enrollment_pipeline
+from tests.conftest import needs_ge2e
 
 NAME = "speechocean762"
 DISTILLED = "speechocean762-distilled"
@@ -94,7 +95,7 @@ def test_the_distilled_encoder_names_its_teacher_and_is_the_default():
     assert best_encoder() == want
 
 
-@pytest.mark.skipif("ge2e" not in available_encoders(), reason="needs the ge2e extra")
+@needs_ge2e
 def test_the_distilled_encoder_shares_more_of_the_teachers_geometry(real_speech):
     # The cosine of every pair of the 48 real utterances, by each encoder: the
     # distilled one follows GE2E's more closely than the encoder trained on the
