@@ -7,7 +7,8 @@ STAMP := $(VENV)/.skvoice-installed
 OUT ?= skvoice-report
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow lint format docs clean mutation bench bench-quick bench-smoke
+.PHONY: install demo test test-slow lint format docs clean mutation bench bench-quick bench-smoke \
+	bench-stale check-claims
 
 $(STAMP): pyproject.toml tools/install_torch.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,7 +59,23 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_cache.py
 	cd benchmarks && ../$(BIN)/python bench_streaming.py
 	cd benchmarks && ../$(BIN)/python bench_cli.py
-	cd benchmarks && ../$(BIN)/python bench_readme.py
+	cd benchmarks && ../$(BIN)/python bench_readme.py --tests
+	cd benchmarks && ../$(BIN)/python bench_encoders.py --data-so762 $(SO762) --data-dsp20 $(DSP20)
+	cd benchmarks && ../$(BIN)/python bench_choosing.py --data $(SO762) --cnn-seeds 5
+	cd benchmarks && ../$(BIN)/python bench_cohort.py --data $(SO762) --encoder ge2e
+	cd benchmarks && ../$(BIN)/python bench_cohort.py --data $(DSP20) --corpus dspspeech20 --encoder ge2e
+	cd benchmarks && ../$(BIN)/python bench_demo.py --repeat 3
+
+# Rerun only the result files whose measured code changed since their stamp
+# (tools/check_stale.py lists them; each script declares MEASURES).
+bench-stale: $(STAMP)
+	$(BIN)/python tools/check_stale.py --commands --so762 $(SO762) --dsp20 $(DSP20) \
+		| while read -r cmd; do echo "$$cmd"; PATH="$(CURDIR)/$(BIN):$$PATH" sh -c "$$cmd" || exit 1; done
+
+# Every quoted number traced to its result file; the stale result files listed.
+check-claims: $(STAMP)
+	$(BIN)/python tools/check_claims.py
+	$(BIN)/python tools/check_stale.py --quoted
 
 # A few minutes: every script under benchmarks/ on tiny data (a speechocean762-shaped
 # corpus it writes), results into a temporary folder; fails if one fails or writes

@@ -117,7 +117,11 @@ def machine():
 
 
 def revision():
-    """The git revision of the checkout, marked ``-dirty`` when the tree has changes."""
+    """The git revision of the checkout, marked ``-dirty`` when the code has changes.
+
+    Changes under ``benchmarks/results/`` do not count: a run that rewrites one
+    result file while others wait to be committed measures the committed code.
+    """
     import subprocess
 
     def git(*args):
@@ -128,7 +132,14 @@ def revision():
 
     try:
         rev = git("rev-parse", "--short=12", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git(
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)benchmarks/results",
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return rev + ("-dirty" if dirty else "")

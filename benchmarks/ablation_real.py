@@ -17,6 +17,18 @@ speechocean762 and DSPSpeech-20 does not get worse. Writes
 ``benchmarks/results/ablation_v2.md`` (``ablation_v2_dspspeech20.md``), or ``--out``.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
+
 import argparse
 import warnings
 

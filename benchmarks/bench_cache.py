@@ -11,6 +11,16 @@ not cached by scikit-learn (``Pipeline.memory`` caches ``fit_transform`` only).
 Both runs must give the same scores. Writes ``benchmarks/results/cache.md``.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/model_selection/",
+    "skvoice/metrics/",
+)
+
 import argparse
 import shutil
 import tempfile

@@ -8,6 +8,12 @@ as the floor. The package imports lazily, so help never imports torch. Writes
 ``benchmarks/results/cli.md``.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/_cli.py",
+    "skvoice/__init__.py",
+)
+
 import argparse
 import statistics
 import subprocess

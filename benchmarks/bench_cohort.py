@@ -32,6 +32,18 @@ stays within 1.5 times the target. Writes ``benchmarks/results/cohort.md``
 (``cohort_dspspeech20.md``; ``_ge2e`` added for ``--encoder ge2e``).
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
+
 import argparse
 import time
 import warnings

@@ -19,6 +19,18 @@ intervals over 20 seeds by default, paired differences, and trial lists of the
 never-heard speakers. Writes ``benchmarks/results/crossdomain.md``.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
+
 import argparse
 import warnings
 

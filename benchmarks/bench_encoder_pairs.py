@@ -11,6 +11,18 @@ the mean over the seeds with its 95 % bootstrap interval. Writes
 ``benchmarks/results/encoder_pairs.md``.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
+
 import argparse
 
 import numpy as np

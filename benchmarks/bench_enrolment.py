@@ -12,6 +12,18 @@ Usage: python benchmarks/bench_enrolment.py [--epochs N]
 Writes ``benchmarks/results/enrolment.md``.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
+
 import argparse
 import time
 

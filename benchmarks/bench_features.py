@@ -10,6 +10,12 @@ torchaudio's ``MelSpectrogram`` is a second speed reference when it is installed
 Writes ``benchmarks/results/features.md``.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+)
+
 import argparse
 
 import librosa

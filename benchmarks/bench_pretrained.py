@@ -24,6 +24,18 @@ rejection, fit time and prediction time per recording. Writes
 ``benchmarks/results/pretrained.md`` (``pretrained_quick.md`` with ``--quick``).
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
+
 import argparse
 import warnings
 

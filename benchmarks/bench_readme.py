@@ -11,6 +11,15 @@ machine allows it), it gives the times a new user meets:
 ``readme_fresh_install.md`` is such a run.
 """
 
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/",
+    "README.md",
+    "Makefile",
+    "pyproject.toml",
+    "tests/",
+)
+
 import re
 import subprocess
 import sys

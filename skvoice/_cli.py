@@ -314,40 +314,13 @@ def _labelled_files(args, sr, one_class_error, frontend_fmax=None):
     return data, fmax
 
 
-#: What docs/user_guide/choosing.rst measured a decision needs (bench_choosing.py).
-MIN_REFUSED_SPEAKERS = 14
-MIN_ENROLMENT_RECORDINGS = 3
-MIN_SECONDS = 2.0
-
-
 def _warn_outside_measured(data, lowest_rate, durations):
     """One line when the data are below what the choosing page measured to hold."""
-    import numpy as np
+    from ._measured import outside_measured
 
-    speakers, target = np.asarray(data.speaker), np.asarray(data.target)
-    refused = _n_refused_speakers(data)
-    counts = {s: int((speakers == s).sum()) for s in set(speakers[target == 1])}
-    problems = []
-    if refused < MIN_REFUSED_SPEAKERS:
-        problems.append(
-            f"{refused} refused speakers (a 5 % FAR target realised about 8 % with 5 and 20 % "
-            f"with 2; it held from {MIN_REFUSED_SPEAKERS})"
-        )
-    few = sorted(s for s, n in counts.items() if n < MIN_ENROLMENT_RECORDINGS)
-    if few:
-        problems.append(
-            f"allowed speakers with fewer than {MIN_ENROLMENT_RECORDINGS} recordings "
-            f"({', '.join(few)}: one recording doubled the EER)"
-        )
-    if lowest_rate < 16000:
-        problems.append(
-            f"files at {lowest_rate} Hz (telephone audio: an enrolment's EER rose about "
-            "4-fold, a CNN trained on the channel's recordings held better)"
-        )
-    if durations and float(np.mean(durations)) < MIN_SECONDS:
-        problems.append(
-            f"recordings of {np.mean(durations):.1f} s on average (1 s doubled the EER of 2 s)"
-        )
+    problems = outside_measured(
+        data.speaker, data.target, lowest_rate=lowest_rate, durations=durations
+    )
     if problems:
         print(
             "Warning: outside what was measured to hold: "

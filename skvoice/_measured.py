@@ -1,0 +1,90 @@
+"""What the benchmarks measured a decision needs, in one place.
+
+The command line prints these limits and the docs cite them
+(docs/user_guide/choosing.rst). Every number in the messages below is a number of
+benchmarks/results/choosing.md (speechocean762 protocol v2, 20 seeds), which
+``tools/check_claims.py`` verifies in CI.
+"""
+
+import numpy as np
+
+__all__ = [
+    "MIN_ENROLMENT_RECORDINGS",
+    "MIN_REFUSED_SPEAKERS",
+    "MIN_SAMPLE_RATE",
+    "MIN_SECONDS",
+    "OutsideMeasuredWarning",
+    "outside_measured",
+]
+
+#: Refused speakers from which a 5 % FAR target held (choosing.md).
+MIN_REFUSED_SPEAKERS = 14
+#: Enrolment recordings per allowed speaker below which the EER doubled.
+MIN_ENROLMENT_RECORDINGS = 3
+#: Mean recording length (seconds) below which every path lost ground.
+MIN_SECONDS = 2.0
+#: Sample rate (Hz) of the wide-band audio the encoders were measured on.
+MIN_SAMPLE_RATE = 16000
+
+
+class OutsideMeasuredWarning(UserWarning):
+    """The data are outside what the benchmarks measured to hold.
+
+    Filter it like any warning (``warnings.simplefilter("ignore",
+    OutsideMeasuredWarning)``) once the limits are understood.
+    """
+
+
+def outside_measured(speaker, target, *, lowest_rate=None, durations=None):
+    """The ways the data fall below what was measured to hold, one phrase each.
+
+    Parameters
+    ----------
+    speaker : array-like of shape (n_recordings,)
+        The speaker of each recording.
+    target : array-like of shape (n_recordings,)
+        1 for an allowed speaker's recording, 0 for a refused one's.
+    lowest_rate : int, default=None
+        The lowest native sample rate among the files, when known.
+    durations : array-like of float, default=None
+        The recordings' lengths in seconds, when known.
+
+    Returns
+    -------
+    problems : list of str
+        Empty when nothing is outside the measured range.
+
+    Examples
+    --------
+    >>> from skvoice._measured import outside_measured
+    >>> outside_measured(["a", "a", "a", "b", "c"], [1, 1, 1, 0, 0])[0][:20]
+    '2 refused speakers ('
+    """
+    speaker, target = np.asarray(speaker), np.asarray(target)
+    problems = []
+    refused = len(set(speaker[target != 1]))
+    if refused < MIN_REFUSED_SPEAKERS:
+        problems.append(
+            f"{refused} refused speakers (a 5 % FAR target realised 7.8 to 8.3 % with 5 "
+            f"and 17.5 to 20.4 % with 2; it held from {MIN_REFUSED_SPEAKERS})"
+        )
+    allowed, counts = np.unique(speaker[target == 1], return_counts=True)
+    few = sorted(str(s) for s, n in zip(allowed, counts) if n < MIN_ENROLMENT_RECORDINGS)
+    if few:
+        problems.append(
+            f"allowed speakers with fewer than {MIN_ENROLMENT_RECORDINGS} recordings "
+            f"({', '.join(few)}: from one recording GE2E's EER was 6.7 % against 3.2 % "
+            "from three)"
+        )
+    if lowest_rate is not None and lowest_rate < MIN_SAMPLE_RATE:
+        problems.append(
+            f"files at {lowest_rate} Hz (telephone band: enrolment's EER rose from 2.2 "
+            "to 9.5 % with GE2E and from 3.9 to 9.5 % with the distilled encoder; a CNN "
+            "trained on the channel's recordings kept 5.3 %)"
+        )
+    if durations is not None and len(durations) and float(np.mean(durations)) < MIN_SECONDS:
+        problems.append(
+            f"recordings of {np.mean(durations):.1f} s on average (GE2E's EER was 4.4 % "
+            "on 2 s and 10.6 % on 1 s)"
+        )
+    return problems
