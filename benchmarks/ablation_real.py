@@ -17,18 +17,6 @@ speechocean762 and DSPSpeech-20 does not get worse. Writes
 ``benchmarks/results/ablation_v2.md`` (``ablation_v2_dspspeech20.md``), or ``--out``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import warnings
 
@@ -42,6 +30,18 @@ from sklearn.pipeline import Pipeline
 
 from skvoice.neural_network import CNNClassifier, SpectrogramCNN
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
 
 
 # Variants that the estimator has no parameter for (yet): built here, for the study.

@@ -11,16 +11,6 @@ not cached by scikit-learn (``Pipeline.memory`` caches ``fit_transform`` only).
 Both runs must give the same scores. Writes ``benchmarks/results/cache.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/model_selection/",
-    "skvoice/metrics/",
-)
-
 import argparse
 import shutil
 import tempfile
@@ -41,6 +31,16 @@ from skvoice.preprocessing import (
     F0Extractor,
     SilenceTrimmer,
     SpectrogramExtractor,
+)
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/model_selection/",
+    "skvoice/metrics/",
 )
 
 

@@ -31,18 +31,6 @@ Means with 95 % bootstrap intervals over seeds. Writes
 ``benchmarks/results/choosing.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import warnings
 
@@ -62,6 +50,18 @@ from skvoice.metrics import equal_error_rate
 from skvoice.neural_network import CNNClassifier, available_encoders
 from skvoice.preprocessing import MFCCStatistics, Resampler, SilenceTrimmer, SpectrogramExtractor
 from skvoice.verification import make_enrollment_pipeline
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
 
 KINDS = ("wide-band", "telephone", "2 s", "1 s")
 REFUSED = (2, 5, None)

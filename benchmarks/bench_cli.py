@@ -8,12 +8,6 @@ as the floor. The package imports lazily, so help never imports torch. Writes
 ``benchmarks/results/cli.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/_cli.py",
-    "skvoice/__init__.py",
-)
-
 import argparse
 import statistics
 import subprocess
@@ -21,6 +15,12 @@ import sys
 import time
 
 from _common import markdown_table, write_result
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/_cli.py",
+    "skvoice/__init__.py",
+)
 
 COMMANDS = ([], ["demo"], ["eda"], ["train"], ["verify"], ["evaluate"])
 

@@ -14,18 +14,6 @@ trimming, spectrogram and network, from the waveform. Writes
 ``benchmarks/results/cnn.md`` (``cnn_quick.md`` with ``--quick``).
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import time
 
@@ -47,6 +35,18 @@ from skvoice.preprocessing import (
     MFCCStatistics,
     SilenceTrimmer,
     SpectrogramExtractor,
+)
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
 )
 
 

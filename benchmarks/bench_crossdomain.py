@@ -19,18 +19,6 @@ intervals over 20 seeds by default, paired differences, and trial lists of the
 never-heard speakers. Writes ``benchmarks/results/crossdomain.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import warnings
 
@@ -43,6 +31,18 @@ from sklearn.utils import Bunch
 
 from skvoice.datasets import load_dspspeech20
 from skvoice.io import load_audio
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
 
 #: Speakers heard in training, allowed among them, utterances of each, and the
 #: test utterances of each never-heard speaker (smaller for make bench-smoke).

@@ -10,9 +10,6 @@ loaded, nothing wider than the window, every table cell readable. Writes
 ``benchmarks/results/demo.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = ("skvoice/",)
-
 import argparse
 import json
 import os
@@ -24,6 +21,9 @@ import time
 from pathlib import Path
 
 from _common import write_result
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = ("skvoice/",)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,6 +11,16 @@ the mean over the seeds with its 95 % bootstrap interval. Writes
 ``benchmarks/results/encoder_pairs.md``.
 """
 
+import argparse
+
+import numpy as np
+from _common import SMOKE, markdown_table, mean_ci, write_result
+from _real import load_corpus
+
+from skvoice.metrics import equal_error_rate
+from skvoice.neural_network import SpeakerEmbedder
+from skvoice.preprocessing import MFCCStatistics, SilenceTrimmer, SpectrogramExtractor
+
 #: The code this benchmark measures: tools/check_stale.py reruns it when they change.
 MEASURES = (
     "skvoice/neural_network/",
@@ -22,16 +32,6 @@ MEASURES = (
     "skvoice/metrics/",
     "skvoice/model_selection/",
 )
-
-import argparse
-
-import numpy as np
-from _common import SMOKE, markdown_table, mean_ci, write_result
-from _real import load_corpus
-
-from skvoice.metrics import equal_error_rate
-from skvoice.neural_network import SpeakerEmbedder
-from skvoice.preprocessing import MFCCStatistics, SilenceTrimmer, SpectrogramExtractor
 
 
 def pairwise_eer(E, speakers):

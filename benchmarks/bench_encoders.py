@@ -28,18 +28,6 @@ tables) against the shipped ones, before it is shipped; ``--out`` names the
 result file then.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import warnings
 from pathlib import Path
@@ -58,6 +46,18 @@ from skvoice.neural_network import available_encoders, encoder_card
 from skvoice.neural_network._pretrained import _locate
 from skvoice.preprocessing import MFCCStatistics, SilenceTrimmer
 from skvoice.verification import make_enrollment_pipeline
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
 
 BASELINE = "MFCC statistics + RBF SVM"
 ENROL = "enrollmentverifier__groups"

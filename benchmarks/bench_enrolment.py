@@ -12,18 +12,6 @@ Usage: python benchmarks/bench_enrolment.py [--epochs N]
 Writes ``benchmarks/results/enrolment.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import time
 
@@ -36,6 +24,18 @@ from skvoice.model_selection import OpenSetGroupKFold
 from skvoice.neural_network import CNNClassifier, SpeakerEmbedder
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 from skvoice.verification import EnrollmentVerifier
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
 
 
 def pick(X, idx):

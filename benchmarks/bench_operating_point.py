@@ -26,19 +26,6 @@ for the calibration fitted on training scores (before) and the cross-fitted one
 (after). Writes ``benchmarks/results/operating_point.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-    "skvoice/uncertainty/",
-)
-
 import argparse
 import time
 import warnings
@@ -53,6 +40,19 @@ from skvoice.metrics._verification import far_cut
 from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 from skvoice.uncertainty import expected_calibration_error
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+    "skvoice/uncertainty/",
+)
 
 TARGETS = (0.01, 0.05, 0.10)
 

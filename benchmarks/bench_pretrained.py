@@ -24,18 +24,6 @@ rejection, fit time and prediction time per recording. Writes
 ``benchmarks/results/pretrained.md`` (``pretrained_quick.md`` with ``--quick``).
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import warnings
 
@@ -50,6 +38,18 @@ from skvoice.datasets import make_voices
 from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 from skvoice.verification import make_enrollment_pipeline
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
 
 COLUMNS = ("EER all", "EER unseen", "EER unseen adults", "unseen FAR @ 5 % FRR")
 ENROL = "enrollmentverifier__groups"

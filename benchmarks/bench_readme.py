@@ -11,6 +11,14 @@ machine allows it), it gives the times a new user meets:
 ``readme_fresh_install.md`` is such a run.
 """
 
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import write_result
+
 #: The code this benchmark measures: tools/check_stale.py reruns it when they change.
 MEASURES = (
     "skvoice/",
@@ -19,14 +27,6 @@ MEASURES = (
     "pyproject.toml",
     "tests/",
 )
-
-import re
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-from _common import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 

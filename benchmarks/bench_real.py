@@ -16,18 +16,6 @@ embedding. Writes ``benchmarks/results/real_v2.md`` (``real_v2_quick.md`` with
 ``--quick``: seeds 0 and 1).
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-)
-
 import argparse
 import warnings
 
@@ -43,6 +31,18 @@ from sklearn.svm import SVC
 from skvoice.neural_network import CNNClassifier, SpeakerEmbedder
 from skvoice.preprocessing import MFCCStatistics, SilenceTrimmer, SpectrogramExtractor
 from skvoice.verification import EnrollmentVerifier, make_enrollment_pipeline
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+)
 
 
 def rows(seed):

@@ -12,13 +12,6 @@ against the size of the spectrograms it returns; the goal for paths is a peak at
 most 1.5x the spectrograms. Writes ``benchmarks/results/streaming.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-)
-
 import argparse
 import json
 import os
@@ -30,6 +23,13 @@ import time
 
 import numpy as np
 from _common import write_result
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+)
 
 
 def _status_mb(field):

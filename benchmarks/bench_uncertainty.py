@@ -40,19 +40,6 @@ recordings relative to one plain ``predict_proba`` of the default network
 rows one more). Mean +- sd over the seeds. Writes ``benchmarks/results/uncertainty.md``.
 """
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/neural_network/",
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-    "skvoice/decisions/",
-    "skvoice/verification/",
-    "skvoice/metrics/",
-    "skvoice/model_selection/",
-    "skvoice/uncertainty/",
-)
-
 import argparse
 import time
 import warnings
@@ -67,6 +54,19 @@ from sklearn.pipeline import make_pipeline
 from skvoice.neural_network import CNNClassifier
 from skvoice.preprocessing import SilenceTrimmer, SpectrogramExtractor
 from skvoice.uncertainty import DeepEnsembleClassifier, MCDropoutClassifier
+
+#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+MEASURES = (
+    "skvoice/neural_network/",
+    "skvoice/preprocessing/",
+    "skvoice/io/",
+    "skvoice/datasets/",
+    "skvoice/decisions/",
+    "skvoice/verification/",
+    "skvoice/metrics/",
+    "skvoice/model_selection/",
+    "skvoice/uncertainty/",
+)
 
 
 def timed(fn):
