@@ -18,14 +18,25 @@ import skvoice._base
 
 # Checks that assume that columns are features. For us a row is a waveform and its
 # columns are samples: any number of samples is valid input, so these can't hold.
+# They are not marked as failing whole: each must run every step before the one
+# named here, and fail there only, with this error (see _run_check).
 COLUMNS_ARE_FEATURES = "a row is a waveform; its length (the number of columns) is free"
-# For transformers the "different number of features must raise" step sits inside
-# these checks; their other assertions are restated in tests/preprocessing.
+_NO_N_FEATURES = (AssertionError, "", 'assert hasattr(estimator, "n_features_in_")')
+_TRANSFORM_OTHER_WIDTH = (
+    AssertionError,
+    "does not raise an error when the number of features in transform is different",
+    None,
+)
 EXPECTED_FAILED_TRANSFORMERS = {
-    "check_n_features_in": COLUMNS_ARE_FEATURES,
-    "check_n_features_in_after_fitting": COLUMNS_ARE_FEATURES,
-    "check_transformer_general": COLUMNS_ARE_FEATURES,
-    "check_transformer_general(readonly_memmap=True)": COLUMNS_ARE_FEATURES,
+    "check_n_features_in": _NO_N_FEATURES,
+    "check_n_features_in_after_fitting": (
+        AssertionError,
+        "does not set the `n_features_in_` attribute",
+        'assert hasattr(estimator, "n_features_in_"), err_msg',
+    ),
+    # The last step of the transformer check: transform on a narrower array.
+    "check_transformer_general": _TRANSFORM_OTHER_WIDTH,
+    "check_transformer_general(readonly_memmap=True)": _TRANSFORM_OTHER_WIDTH,
 }
 
 # Estimator classes of the package that are not public estimators, with why.
@@ -143,17 +154,26 @@ SLOW = [e for e in ESTIMATORS if type(e).__name__ in _SLOW] + [
 
 # The verifier enrols the allowed class, so it refuses to guess which label that
 # is: labels other than 0/1, False/True or -1/1 need pos_label (the access-control
-# decision must not follow the labels' sort order). These checks fit on labels
-# 1/2 or on strings without one.
-NEEDS_POS_LABEL = (
-    "labels other than 0/1, False/True, -1/1 need pos_label (no guessing who is allowed)"
-)
+# decision must not follow the labels' sort order). These checks fit on labels 1/2
+# or on strings without one: each must fail there, with that error, and pass
+# whole with pos_label given (test_verifier_checks_pass_with_pos_label).
+NEEDS_POS_LABEL = (ValueError, r"cannot tell which of the labels \[1, 2\] is the allowed", None)
 EXPECTED_FAILED_VERIFIER = {
-    "check_classifiers_classes": NEEDS_POS_LABEL,
     "check_estimators_dtypes": NEEDS_POS_LABEL,
     "check_classifier_data_not_an_array": NEEDS_POS_LABEL,
-    "check_fit2d_1feature": NEEDS_POS_LABEL,
+    "check_fit2d_1feature": (AssertionError, "Got EnrollmentVerifier cannot tell which", None),
+    # Labels -1/1 and 0/1 pass first; the string labels are the step that fails.
+    "check_classifiers_classes": (
+        ValueError,
+        r"cannot tell which of the labels \['one', 'two'\] is the allowed",
+        None,
+    ),
 }
+VERIFIER_CHECKS_WITH_POS_LABEL_2 = (
+    "check_estimators_dtypes",
+    "check_classifier_data_not_an_array",
+    "check_fit2d_1feature",
+)
 
 
 def _expected_failed(estimator):
@@ -169,15 +189,54 @@ def _expected_failed(estimator):
     return {}
 
 
-@parametrize_with_checks(FAST, expected_failed_checks=_expected_failed)
+def _failing_line(excinfo):
+    """The source line of scikit-learn's check at which the exception was raised."""
+    import linecache
+    import traceback
+
+    frames = [
+        f for f in traceback.extract_tb(excinfo.tb) if f.filename.endswith("estimator_checks.py")
+    ]
+    return linecache.getline(frames[-1].filename, frames[-1].lineno).strip() if frames else ""
+
+
+def _run_check(estimator, check):
+    """Run a check; an expected failure must happen at its step, with its error."""
+    import re
+
+    from sklearn.utils.estimator_checks import _get_check_estimator_ids
+
+    expected = _expected_failed(estimator).get(_get_check_estimator_ids(check))
+    if expected is None:
+        check(estimator)
+        return
+    error, message, line = expected
+    with pytest.raises(error) as excinfo:
+        check(estimator)
+    assert re.search(message, str(excinfo.value)), str(excinfo.value)
+    if line is not None:
+        assert _failing_line(excinfo) == line
+
+
+@parametrize_with_checks(FAST)
 def test_sklearn_compatible(estimator, check):
-    check(estimator)
+    _run_check(estimator, check)
 
 
 @pytest.mark.slow
-@parametrize_with_checks(SLOW, expected_failed_checks=_expected_failed)
+@parametrize_with_checks(SLOW)
 def test_sklearn_compatible_slow(estimator, check):
-    check(estimator)
+    _run_check(estimator, check)
+
+
+@pytest.mark.parametrize("name", VERIFIER_CHECKS_WITH_POS_LABEL_2)
+def test_verifier_checks_pass_with_pos_label(name):
+    # The checks that fail above only for want of pos_label pass whole with it.
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, name)(
+        "EnrollmentVerifier", skvoice.verification.EnrollmentVerifier(pos_label=2)
+    )
 
 
 def test_every_estimator_of_the_package_is_checked():

@@ -48,10 +48,12 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         score (by the enrolled user's cohort statistics) and the t-normalised
         score (by the test recording's). "as-norm" (adaptive s-norm) takes each
         side's statistics over its ``norm_top_n`` closest cohort speakers only.
-        Off by default: on the real-speech protocol s-norm over the refused
-        training speakers alone raised the equal error rate on never-heard
-        impostors (see :ref:`pretrained`); the cohort is then a handful of
-        speakers, not the thousands score normalisation is meant for.
+        Off by default: on speechocean762 (protocol v2, 20 seeds,
+        ``benchmarks/bench_cohort.py``) s-norm was within noise of no
+        normalisation with the shipped encoder and raised GE2E's equal error
+        rate by about a point (see :ref:`operating_point`); the cohort is a few dozen
+        speakers, not the thousands score normalisation is meant for. With
+        ``norm_top_n`` at least the cohort's size, "as-norm" equals "s-norm".
     norm_top_n : int, default=100
         Cohort speakers per side of "as-norm".
     center : bool, default=True

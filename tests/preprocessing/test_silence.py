@@ -102,7 +102,10 @@ def test_bad_params():
         SilenceTrimmer(top_db=-1).fit([np.ones(10)])
 
 
-@given(waveforms(min_len=64, max_len=5000), st.sampled_from(["edges", "all"]))
+@given(
+    st.one_of(waveforms(min_len=64, max_len=5000), waveforms(64, 5000, bursts=True)),
+    st.sampled_from(["edges", "all"]),
+)
 def test_property_trim_is_idempotent_and_never_empty(batch, mode):
     import warnings
 
