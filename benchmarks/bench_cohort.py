@@ -24,7 +24,8 @@ the allowed speakers' test recordings, per method:
 
 Also the EER and minDCF of the scores with no normalisation, s-norm and AS-norm
 (top 20 and top 10: no cohort here reaches the default 100) over the refused
-speakers and the cohort, with paired differences to no normalisation; and Cllr and min Cllr of the calibration
+speakers and the cohort, with paired differences to no normalisation; and Cllr
+and min Cllr of the calibration
 (log-likelihood ratios from the cross-fitted scores, with and without the cohort,
 against a plain logistic regression at the training prior).
 Means with 95 % bootstrap intervals over seeds, and the seeds whose realised FAR
