@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml tools/install_torch.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	sh tools/install_torch.sh $(BIN)/python
-	$(BIN)/python -m pip install -e ".[dev,plot,ge2e]"
+	$(BIN)/python -m pip install -e ".[dev,plot,ge2e,augment]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -15,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skvoice
 import skvoice._base
+import skvoice.augment
 
 # Checks that assume that columns are features. For us a row is a waveform and its
 # columns are samples: any number of samples is valid input, so these can't hold.
@@ -128,6 +129,8 @@ INIT_PARAMS = {
     "Resampler": {"sr": 16000, "target_sr": 32000},
     "MFCCStatistics": {"n_fft": 16, "hop_length": 1, "n_mels": 8, "n_mfcc": 4},
     "F0Extractor": {"fmin": 400.0, "fmax": 2000.0, "frame_length": 64, "hop_length": 1},
+    "Reverberate": {"n_rooms": 2, "random_state": 0},
+    "AddNoise": {"random_state": 0},
 }
 
 # SpeakerEmbedder is checked trained on the checks' data (above). With
@@ -250,12 +253,14 @@ def test_every_estimator_of_the_package_is_checked():
         getattr(module, name)
         for module in (
             skvoice,
+            skvoice.augment,
             skvoice.preprocessing,
             skvoice.neural_network,
             skvoice.uncertainty,
             skvoice.verification,
         )
         for name in module.__all__
+        if inspect.isclass(getattr(module, name))
     }
     assert {type(e) for e in ESTIMATORS} <= exported
 
