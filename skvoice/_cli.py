@@ -563,6 +563,11 @@ def _evaluate(args):
 
     from .metrics import acceptance_by_speaker, cllr, equal_error_rate, far_at_frr, min_cllr
 
+    if args.channel:
+        channels = [c.strip() for c in args.channel.split(",") if c.strip()]
+        unknown = sorted(set(channels) - set(_CONDITION_NAMES))
+        if unknown:
+            raise ValueError(f"--channel: unknown {unknown}; choose from {list(_CONDITION_NAMES)}")
     model = _load(args)
     net = _decider(model[-1], args.model)
     allowed = _model_allowed(net, args.allowed)
@@ -629,7 +634,38 @@ def _evaluate(args):
             f"{name:<20} {status_of[name]:<17} {table['recordings'][k]:>10} "
             f"{table['accepted'][k]:>9.2f}  {table['ci_low'][k]:.2f}-{table['ci_high'][k]:.2f}"
         )
+    if args.channel:
+        _stress(model, data, y, channels)
     return 0
+
+
+#: The names of skvoice.augment.CONDITIONS, without importing it for --help.
+_CONDITION_NAMES = (
+    "wide-band",
+    "telephone",
+    "gsm",
+    "short",
+    "2s",
+    "noisy",
+    "noisy-0db",
+    "reverberant",
+    "reverberant-0.3",
+)
+
+
+def _stress(model, data, y, names):
+    """``evaluate --channel``: the EER, FAR and FRR under each condition, one row each."""
+    from .augment import stress_test
+    from .datasets._base import read_many
+
+    sr = int(getattr(model[0], "sr", 16000))
+    waves = read_many(data.filename, sr, desc="Reading for the stress test")
+    rows = stress_test(model, waves, y, conditions=names, sr=sr)
+    print()
+    print("The same recordings under other conditions (the model as saved; skvoice.augment):")
+    print(f"{'condition':<16} {'what':<36} {'EER':>7} {'FAR':>7} {'FRR':>7}")
+    for r in rows:
+        print(f"{r.condition:<16} {r.what:<36} {r.eer:>7.4f} {r.far:>7.4f} {r.frr:>7.4f}")
 
 
 def _checked(name, cast, ok, requirement):
@@ -883,6 +919,14 @@ def build_parser():
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
+    evaluate.add_argument(
+        "--channel",
+        default=None,
+        help="comma-separated conditions to stress the model under: the same recordings "
+        "degraded (the model as saved); any of "
+        + ", ".join(sorted(_CONDITION_NAMES))
+        + " (needs pip install 'skvoice[augment]')",
+    )
     _pattern_option(evaluate)
     _key_options(evaluate, sign=False)
     evaluate.set_defaults(func=_evaluate)

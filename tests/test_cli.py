@@ -543,6 +543,26 @@ def test_enrol_then_verify_and_evaluate_without_training(tmp_path):
     # Cllr of the calibrated log-odds, and the best any calibration could do.
     cllrs = re.findall(r"Cllr ([\d.]+) \(min ([\d.]+)\)", res.stdout)
     assert cllrs and all(float(c) >= float(m) - 1e-9 for c, m in cllrs)
+    # Stressed under the telephone channel and 1 s commands: one row each, after
+    # the unchanged recordings, with rates in [0, 1].
+    res = subprocess.run(
+        env_args + ["evaluate", str(model), data, "--quiet", "--channel", "telephone,short"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    table = res.stdout.split("under other conditions")[1].strip().splitlines()[2:]
+    assert [line.split()[0] for line in table] == ["wide-band", "telephone", "short"]
+    for line in table:
+        assert all(0 <= float(v) <= 1 for v in line.split()[-3:])
+    res = subprocess.run(
+        env_args + ["evaluate", str(model), data, "--channel", "underwater"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2 and "underwater" in res.stderr
 
 
 @pytest.fixture(scope="module")
