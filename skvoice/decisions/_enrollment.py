@@ -23,6 +23,39 @@ def _unit(E):
     return unit_rows(E).numpy()
 
 
+def backend_projection(E0, speakers, method, shrinkage):
+    """The in-domain back end's projection from centred embeddings and their speakers.
+
+    "whiten": the inverse square root of the within-speaker covariance, shrunk
+    towards its mean variance (WCCN). "lda": that whitening followed by the
+    between-speaker directions, largest first (at most one fewer than the
+    speakers). Every column is a direction of the embedding space.
+    """
+    names, index = np.unique(speakers, return_inverse=True)
+    counts = np.bincount(index)
+    if (counts >= 2).sum() == 0:
+        raise ValueError(
+            f"backend={method!r} learns what varies within a speaker: it needs groups "
+            "(the speakers) with at least two recordings of some speaker."
+        )
+    d = E0.shape[1]
+    means = np.zeros((len(names), d))
+    np.add.at(means, index, E0)
+    means /= counts[:, None]
+    dev = E0 - means[index]
+    within = dev.T @ dev / max(1, len(E0) - len(names))
+    within = (1 - shrinkage) * within + shrinkage * np.trace(within) / d * np.eye(d)
+    values, vectors = np.linalg.eigh(within)
+    whiten = vectors @ np.diag(1.0 / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T
+    if method == "whiten":
+        return whiten
+    centred = (means - np.average(means, axis=0, weights=counts)) @ whiten
+    between = (centred * counts[:, None]).T @ centred / counts.sum()
+    values, vectors = np.linalg.eigh(between)
+    keep = max(1, min(len(names) - 1, d))
+    return whiten @ vectors[:, ::-1][:, :keep]
+
+
 @fill_doc(crossfit_params=CROSSFIT_PARAMS_DOC)
 class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     """Speaker verification over embeddings: cosine to the enrolled users.
@@ -58,7 +91,19 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         Cohort speakers per side of "as-norm".
     center : bool, default=True
         Subtract the mean training embedding before the cosine (the mean is the
-        part all voices share).
+        part all voices share): in-domain centring, from the user's own recordings.
+    backend : {None, "whiten", "lda"}, default=None
+        An in-domain back end learnt from the training recordings' speakers
+        (``groups``), as x-vector systems adapt to a new channel without training
+        the network: "whiten" divides out the within-speaker covariance (WCCN:
+        what varies between recordings of one voice, the channel among it),
+        "lda" then keeps the directions that separate the speakers most (at most
+        one fewer than the speakers). The covariance is shrunk towards its mean
+        variance by ``backend_shrinkage``, as the few speakers of a deployment
+        cannot estimate it alone. Needs ``groups`` with two recordings or more
+        of some speakers.
+    backend_shrinkage : float in [0, 1], default=0.5
+        Weight of the isotropic part of the within-speaker covariance.
     pos_label : int, float, bool, str or None, default=None
         The allowed label. None: 1 (labels 0/1, False/True or -1/1); other
         labels without it are an error, so the order of the labels never
@@ -107,6 +152,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
     scorer_ : CosineScorer
         The scoring of this enrolment (``skvoice/decisions/_scoring.py``),
         the same code that scores a ``CNNClassifier`` with ``backend="cosine"``.
+    projection_ : ndarray of shape (n_features, n_components) or None
+        The back end's projection, applied after centring (None without one).
     n_features_in_ : int
         Embedding dimension.
 
@@ -130,6 +177,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         "score_norm": [StrOptions({"s-norm", "as-norm"}), None],
         "norm_top_n": [Interval(Integral, 1, None, closed="left")],
         "center": ["boolean"],
+        "backend": [StrOptions({"whiten", "lda"}), None],
+        "backend_shrinkage": [Interval(Real, 0, 1, closed="both")],
         **OPERATING_POINT_CONSTRAINTS,
     }
 
@@ -138,6 +187,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         score_norm=None,
         norm_top_n=100,
         center=True,
+        backend=None,
+        backend_shrinkage=0.5,
         pos_label=None,
         target_far=None,
         cv=None,
@@ -147,6 +198,8 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         self.score_norm = score_norm
         self.norm_top_n = norm_top_n
         self.center = center
+        self.backend = backend
+        self.backend_shrinkage = backend_shrinkage
         self.pos_label = pos_label
         self.target_far = target_far
         self.cv = cv
@@ -154,7 +207,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         self.far_confidence = far_confidence
 
     def _prep(self, E):
-        return centred_unit(E, self.mean_ if self.center else None).numpy()
+        return centred_unit(
+            E, self.mean_ if self.center else None, getattr(self, "projection_", None)
+        ).numpy()
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, E, y, groups=None):
@@ -199,6 +254,11 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         if len(speakers) != len(y):
             raise ValueError(f"groups has {len(speakers)} rows but y has {len(y)}.")
         self.mean_ = E.mean(axis=0) if self.center else np.zeros(E.shape[1])
+        self.projection_ = None
+        if self.backend is not None:
+            self.projection_ = backend_projection(
+                E - self.mean_, speakers, self.backend, self.backend_shrinkage
+            )
         U = self._prep(E)
         allowed = y == self.pos_label_
         self.enrolled_ = {}
@@ -215,7 +275,7 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             cohort += [_unit(U_cohort[spk_cohort == s].mean(0, keepdims=True))[0] for s in names]
             cohort_spk = np.r_[cohort_spk, np.char.add("cohort:", names)]
         self.cohort_speakers_ = cohort_spk
-        self.cohort_ = np.array(cohort).reshape(-1, E.shape[1])
+        self.cohort_ = np.array(cohort).reshape(-1, U.shape[1])
         # Honest training scores, leave one out: each allowed recording against
         # its speaker's centroid computed without it (when the speaker has other
         # recordings), or, without speakers, against every template but its own.
@@ -400,23 +460,57 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
             "threshold_": float(self.threshold_),
             "calibration_": jsonable(self.calibration_),
         }
-        return record, {}
+        if self.projection_ is None:
+            record["projection_shape"] = None
+            return record, {}
+        record["projection_shape"] = list(np.shape(self.projection_))
+        return record, {"projection_": torch.from_numpy(np.asarray(self.projection_))}
+
+    def _declared_tensors(self, record):
+        """``{name: (shape, dtype)}`` of the back end's projection the record declares."""
+        shape = record.get("projection_shape") if isinstance(record, dict) else None
+        if shape is None:
+            return {}
+        require(
+            isinstance(shape, list)
+            and len(shape) == 2
+            and all(is_int(n, 1, 100_000) for n in shape),
+            "bad verifier projection_shape",
+        )
+        return {"projection_": (tuple(shape), torch.float64)}
 
     def _set_fitted_state(self, record, tensors):
         self._validate_params()
-        require(isinstance(record, dict) and not tensors, "bad verifier record")
+        require(isinstance(record, dict), "bad verifier record")
+        require(set(tensors) <= {"projection_"}, "bad verifier tensors")
         classes = record.get("classes_")
         require(label_list(classes) and len(classes) == 2, "verifier classes_ must be two labels")
         dim = record.get("n_features_in_")
         require(is_int(dim, 1, 100_000), "bad verifier n_features_in_")
         require(is_vector(record.get("mean_"), dim), "bad verifier mean_")
+        projection = tensors.get("projection_")
+        require(
+            (projection is None) == (record.get("projection_shape") is None)
+            and (
+                projection is None
+                or (
+                    list(projection.shape) == record["projection_shape"]
+                    and projection.shape[0] == dim
+                    and bool(torch.isfinite(projection).all())
+                )
+            ),
+            "bad verifier projection_",
+        )
+        out_dim = dim if projection is None else int(projection.shape[1])
         enrolled = record.get("enrolled_")
         require(
-            isinstance(enrolled, dict) and all(is_vector(v, dim) for v in enrolled.values()),
+            isinstance(enrolled, dict) and all(is_vector(v, out_dim) for v in enrolled.values()),
             "bad enrolled_",
         )
         cohort = record.get("cohort_")
-        require(isinstance(cohort, list) and all(is_vector(v, dim) for v in cohort), "bad cohort_")
+        require(
+            isinstance(cohort, list) and all(is_vector(v, out_dim) for v in cohort), "bad cohort_"
+        )
         names = record.get("cohort_speakers_")
         require(
             isinstance(names, list)
@@ -437,8 +531,9 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         self.calibration_ = None if cal is None else (float(cal[0]), float(cal[1]))
         self.n_features_in_ = dim
         self.mean_ = np.asarray(record["mean_"], dtype=np.float64)
+        self.projection_ = None if projection is None else projection.double().numpy()
         self.enrolled_ = {str(k): np.asarray(v, dtype=np.float64) for k, v in enrolled.items()}
-        self.cohort_ = np.asarray(cohort, dtype=np.float64).reshape(-1, dim)
+        self.cohort_ = np.asarray(cohort, dtype=np.float64).reshape(-1, out_dim)
         self.cohort_speakers_ = np.asarray(names, dtype=str)
         a, b = record["calibration"]
         self.calibrator_ = LogisticRegression()

@@ -43,11 +43,13 @@ def unit_rows(E):
     return F.normalize(_tensor(E), dim=-1, eps=1e-12)
 
 
-def centred_unit(E, mean=None):
-    """Rows minus ``mean`` (none when None), then scaled to unit length."""
+def centred_unit(E, mean=None, projection=None):
+    """Rows minus ``mean`` (none when None), projected (none when None), at unit length."""
     E = _tensor(E)
     if mean is not None:
         E = E - _tensor(mean, E.device)
+    if projection is not None:
+        E = E @ _tensor(projection, E.device)
     return unit_rows(E)
 
 
@@ -148,8 +150,8 @@ class CosineScorer:
         if self.unit_input:
             E = unit_rows(E)
         ver = self.verifier
-        U = centred_unit(E, ver.mean_ if ver.center else None)
-        cents = np.array(list(ver.enrolled_.values())).reshape(-1, E.shape[1])
+        U = centred_unit(E, ver.mean_ if ver.center else None, getattr(ver, "projection_", None))
+        cents = np.array(list(ver.enrolled_.values())).reshape(-1, U.shape[1])
         cents, cohort = _tensor(cents, E.device), _tensor(ver.cohort_, E.device)
         return best_cosine(U, cents, cohort, ver.score_norm, ver.norm_top_n).reshape(lead)
 

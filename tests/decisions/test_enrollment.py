@@ -5,6 +5,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
+from skvoice.metrics import equal_error_rate
 from skvoice.neural_network import CNNClassifier, SpeakerEmbedder
 from skvoice.uncertainty import DeepEnsembleClassifier
 from skvoice.verification import EnrollmentVerifier
@@ -222,3 +223,60 @@ def test_without_speakers_calibration_leaves_each_recording_out():
     assert np.mean(with_speakers.predict_proba(E[new_allowed])[:, 1] > 0.5) > 0.7
     with pytest.raises(ValueError, match="at least two allowed recordings"):
         EnrollmentVerifier().fit(E[[0, 30, 40]], [1, 0, 0])
+
+
+def _channel_voices(rng, n_speakers=12, per=6, dim=16, channel=8.0):
+    """Speakers apart on every axis but 0, where each recording's channel varies widely."""
+    centres = rng.standard_normal((n_speakers, dim))
+    centres[:, 0] = 0.0
+    spk = np.repeat(np.arange(n_speakers), per)
+    E = centres[spk] + 0.3 * rng.standard_normal((len(spk), dim))
+    E[:, 0] += channel * rng.standard_normal(len(spk))
+    return E, spk.astype(str)
+
+
+def test_whitening_divides_out_the_within_speaker_covariance_by_hand():
+    from skvoice.decisions._enrollment import backend_projection
+
+    rng = np.random.default_rng(0)
+    E, spk = _channel_voices(rng)
+    E0 = E - E.mean(0)
+    P = backend_projection(E0, spk, "whiten", 0.0)
+    # The within-speaker covariance, computed here by a loop over speakers.
+    dev = np.vstack([E0[spk == s] - E0[spk == s].mean(0) for s in np.unique(spk)])
+    within = dev.T @ dev / (len(E0) - len(np.unique(spk)))
+    np.testing.assert_allclose(P.T @ within @ P, np.eye(E.shape[1]), atol=1e-8)
+    lda = backend_projection(E0, spk, "lda", 0.5)
+    assert lda.shape == (E.shape[1], 11)  # at most one fewer than the 12 speakers
+    with pytest.raises(ValueError, match="two recordings"):
+        backend_projection(E0[:5], np.arange(5).astype(str), "whiten", 0.5)
+
+
+@pytest.mark.parametrize("backend", ["whiten", "lda"])
+def test_backend_removes_a_channel_that_varies_within_speakers(backend):
+    rng = np.random.default_rng(1)
+    E, spk = _channel_voices(rng)
+    y = np.isin(spk, ["0", "1", "2"]).astype(int)
+    train = np.tile(np.arange(6) < 3, 12)
+    test = ~train
+    eers = {}
+    for b in (None, backend):
+        ver = EnrollmentVerifier(backend=b).fit(E[train], y[train], groups=spk[train])
+        eers[b] = equal_error_rate(y[test], ver.decision_function(E[test]))
+        # Enrolling later goes through the same projection.
+        ver.enroll(E[test][spk[test] == "5"], speaker="5")
+        assert "5" in ver.enrolled_
+    assert eers[backend] < eers[None] - 0.1, eers
+
+
+def test_backend_survives_save_and_load(tmp_path):
+    from skvoice import load_model, save_model
+
+    rng = np.random.default_rng(2)
+    E, spk = _channel_voices(rng)
+    y = np.isin(spk, ["0", "1"]).astype(int)
+    ver = EnrollmentVerifier(backend="lda").fit(E, y, groups=spk)
+    path = save_model(ver, tmp_path / "v.skvoice")
+    again = load_model(path)
+    np.testing.assert_allclose(again[-1].projection_, ver.projection_)
+    np.testing.assert_allclose(again.decision_function(E), ver.decision_function(E))
