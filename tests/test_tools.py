@@ -101,7 +101,13 @@ def _tones(pe, monkeypatch):
     monkeypatch.setattr(
         pe,
         "load_training_speech",
-        lambda data: ([waves] * len(pe.SPEEDS), index, np.array(list("abcde"))),
+        lambda data, n_val=0: (
+            [waves] * len(pe.SPEEDS),
+            index,
+            np.array(list("abcde")),
+            waves[:6],
+            np.repeat(["v1", "v2"], 3),
+        ),
     )
 
 
@@ -111,7 +117,8 @@ def _args(tmp_path, **kw):
     args = dict(
         data="unused", out=str(tmp_path), seed=0, steps=40, batch_size=8, lr=2e-3,
         weight_decay=1e-4, margin=0.2, scale=30.0, threads=1, log_every=20,
-        evaluate_only=False, distill="ge2e", distill_weight=10.0,
+        evaluate_only=False, distill="ge2e", distill_weight=10.0, robust=False,
+        val_speakers=0, benchmark=False,
     )  # fmt: skip
     return argparse.Namespace(**{**args, **kw})
 
@@ -155,3 +162,44 @@ def test_distillation_pulls_the_student_towards_the_teacher(tmp_path, monkeypatc
     assert card["teacher"]["name"] == "ge2e"
     assert card["teacher"]["licence"].startswith("Apache-2.0")
     assert "cosine distance to the ge2e teacher" in card["training"]["objective"]
+
+
+@needs_ge2e
+def test_robust_training_degrades_the_student_and_asks_the_clean_teacher(tmp_path, monkeypatch):
+    import torch
+
+    pe = _pretrain_encoder()
+    _tones(pe, monkeypatch)
+    targets, crops_seen = [], []
+    real_distill_loss, real_batch = pe.distill_loss, pe.make_batch
+
+    def spy(emb, projection, target):
+        targets.append(target.clone())
+        return real_distill_loss(emb, projection, target)
+
+    def batch_spy(*a, **kw):
+        out = real_batch(*a, **kw)
+        crops_seen.append(out[2])
+        return out
+
+    monkeypatch.setattr(pe, "distill_loss", spy)
+    monkeypatch.setattr(pe, "make_batch", batch_spy)
+    args = _args(tmp_path, steps=4, robust=True)
+    state, *_ = pe.train(args)
+    # Crops of 0.5-2 s; the teacher's targets are its embeddings of whole clean
+    # utterances, the same whatever the crop drawn from them.
+    assert all(0.5 * pe.SR <= c.shape[1] <= 2 * pe.SR for c in crops_seen)
+    teacher = pe.Teacher()
+    whole = teacher([np.asarray(w, dtype=np.float32) for w in pe.load_training_speech("x")[0][0]])
+    for t in targets:
+        assert all(any(torch.allclose(row, w, atol=1e-5) for w in whole) for row in t)
+    again = pe.train(_args(tmp_path, steps=4, robust=True))[0]
+    assert all(torch.equal(state[k], again[k]) for k in state)  # seeded
+
+
+def test_validation_speakers_are_held_out_and_every_fifth():
+    pe = _pretrain_encoder()
+    names = [f"S{k:03d}" for k in range(125)]
+    held = pe.validation_speakers(names, 25)
+    assert len(held) == 25 and held == set(names[::5])
+    assert pe.validation_speakers(names, 0) == set()
