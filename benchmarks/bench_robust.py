@@ -32,7 +32,6 @@ import argparse
 import hashlib
 import time
 import warnings
-
 from pathlib import Path
 
 import numpy as np
