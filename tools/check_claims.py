@@ -1,7 +1,7 @@
 """Every quoted measurement traced to the stamped result file it comes from.
 
-The documents checked are README.md, docs/ (reStructuredText) and the command
-line's printed guidance (the string literals of the modules in ``CODE``). They are
+The documents checked are README.md, CHANGELOG.md, docs/ (reStructuredText) and
+the command line's printed guidance (the string literals of the modules in ``CODE``). They are
 cut into paragraphs (code blocks skipped) within sections (headings).
 
 A paragraph *cites* the result files it names (``benchmarks/results/NAME.md`` or
@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-DOCS = ("README.md", "docs")
+DOCS = ("README.md", "CHANGELOG.md", "docs")
 #: Modules whose string literals the command line prints as guidance.
 CODE = ("skvoice/_cli.py", "skvoice/_measured.py")
 
