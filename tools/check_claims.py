@@ -1,8 +1,9 @@
 """Every quoted measurement traced to the stamped result file it comes from.
 
 The documents checked are README.md, CHANGELOG.md, docs/ (reStructuredText) and
-the command line's printed guidance (the string literals of the modules in ``CODE``). They are
-cut into paragraphs (code blocks skipped) within sections (headings).
+the command line's printed guidance (the string literals of the modules in
+``CODE``). They are cut into paragraphs (code blocks skipped) within sections
+(headings).
 
 A paragraph *cites* the result files it names (``benchmarks/results/NAME.md`` or
 ``.rst``), those its section includes (``.. include:: .../results/NAME.rst``), and
