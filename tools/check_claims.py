@@ -14,8 +14,9 @@ the result files its text names.
 Measurements are percentages, intervals ``[a, b]``, ``a +- b``, durations (s, ms,
 minutes) and ratios (``2.4x``, ``4-fold``). A paragraph also cites what its section
 cited before it, so a list under "From ``results/x.md``:" cites ``x.md``.
-Parameters are not measurements and are left out: a number followed by what it parametrises (``5 % FAR target``,
-``95 % interval``, ``at 5 % FRR``) and anything inside inline code.
+Parameters are not measurements and are left out: a number followed by what it
+parametrises (``5 % FAR target``, ``95 % interval``, ``at 5 % FRR``) and anything
+inside inline code.
 
 The rules, as the demo's ``summary.csv`` does it for the report's prose:
 
