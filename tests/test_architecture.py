@@ -14,6 +14,8 @@ LAYERS = {
     "metrics": 3,
     "model_selection": 3,
     "decisions": 4,
+    # Degradations build on io and preprocessing; stress_test reads metrics.
+    "augment": 4,
     "neural_network": 5,
     "uncertainty": 6,
     "inspection": 6,
