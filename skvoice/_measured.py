@@ -13,7 +13,6 @@ __all__ = [
     "MIN_REFUSED_SPEAKERS",
     "MIN_SAMPLE_RATE",
     "MIN_SECONDS",
-    "OutsideMeasuredWarning",
     "outside_measured",
 ]
 
@@ -25,14 +24,6 @@ MIN_ENROLMENT_RECORDINGS = 3
 MIN_SECONDS = 2.0
 #: Sample rate (Hz) of the wide-band audio the encoders were measured on.
 MIN_SAMPLE_RATE = 16000
-
-
-class OutsideMeasuredWarning(UserWarning):
-    """The data are outside what the benchmarks measured to hold.
-
-    Filter it like any warning (``warnings.simplefilter("ignore",
-    OutsideMeasuredWarning)``) once the limits are understood.
-    """
 
 
 def outside_measured(speaker, target, *, lowest_rate=None, durations=None):

@@ -656,3 +656,18 @@ def test_train_checks_its_arguments_before_reading_any_file(tmp_path, capsys):
     assert "device must be 'cpu' or 'cuda[:n]', got 'tpu'" in captured.err
     # Nothing was read: the native rates are printed as the files are listed.
     assert "Native sample rates" not in captured.out and not out.exists()
+
+
+def test_measured_limits_quote_their_result_file():
+    # Every number of the guidance is a number of choosing.md (the claims check
+    # verifies the file; here the rule's thresholds and phrases).
+    from skvoice._measured import MIN_REFUSED_SPEAKERS, outside_measured
+
+    speakers = ["a"] * 3 + ["b"] * 3 + [f"r{k}" for k in range(MIN_REFUSED_SPEAKERS)]
+    target = [1] * 6 + [0] * MIN_REFUSED_SPEAKERS
+    assert outside_measured(speakers, target, lowest_rate=16000, durations=[3.0]) == []
+    problems = outside_measured(speakers[:8], target[:8], lowest_rate=8000, durations=[1.0, 1.5])
+    assert [p.split(" ")[0] for p in problems] == ["2", "files", "recordings"]
+    assert "9.5 %" in problems[1] and "10.6 %" in problems[2]
+    few = outside_measured(["a", "b", "b", "b", "r"], [1, 1, 1, 1, 0])
+    assert any(p.startswith("allowed speakers with fewer than 3") and "(a:" in p for p in few)
