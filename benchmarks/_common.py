@@ -99,6 +99,20 @@ def paired_difference(a, b, fmt="{:.1f}"):
     return f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]: {verdict}"
 
 
+#: Groups of code a benchmark names in its ``MEASURES``: ``tools/check_stale.py``
+#: reruns a result when a file under them changed since its stamp.
+CODE = {
+    "features": ("skvoice/preprocessing/", "skvoice/io/", "skvoice/datasets/"),
+    "networks": ("skvoice/neural_network/",),
+    "decisions": (
+        "skvoice/decisions/",
+        "skvoice/verification/",
+        "skvoice/metrics/",
+        "skvoice/model_selection/",
+    ),
+}
+
+
 def markdown_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]

@@ -16,11 +16,8 @@ import time
 
 from _common import markdown_table, write_result
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/_cli.py",
-    "skvoice/__init__.py",
-)
+#: The code this benchmark measures (groups of _common.CODE, or paths).
+MEASURES = ("skvoice/_cli.py", "skvoice/__init__.py")
 
 COMMANDS = ([], ["demo"], ["eda"], ["train"], ["verify"], ["evaluate"])
 

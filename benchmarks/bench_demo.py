@@ -22,7 +22,7 @@ from pathlib import Path
 
 from _common import write_result
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
+#: The code this benchmark measures (groups of _common.CODE, or paths).
 MEASURES = ("skvoice/",)
 
 ROOT = Path(__file__).resolve().parents[1]

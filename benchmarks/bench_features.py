@@ -19,11 +19,8 @@ from _common import markdown_table, median_time, threads, write_result
 from skvoice.datasets import make_voices
 from skvoice.preprocessing import F0Extractor, SilenceTrimmer, SpectrogramExtractor
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-)
+#: The code this benchmark measures (groups of _common.CODE, or paths).
+MEASURES = ("skvoice/preprocessing/", "skvoice/io/")
 
 SR = 16000
 MEL = dict(n_fft=1024, hop_length=256, n_mels=64)

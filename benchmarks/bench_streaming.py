@@ -24,12 +24,8 @@ import time
 import numpy as np
 from _common import write_result
 
-#: The code this benchmark measures: tools/check_stale.py reruns it when they change.
-MEASURES = (
-    "skvoice/preprocessing/",
-    "skvoice/io/",
-    "skvoice/datasets/",
-)
+#: The code this benchmark measures (groups of _common.CODE, or paths).
+MEASURES = ("features",)
 
 
 def _status_mb(field):

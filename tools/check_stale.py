@@ -1,8 +1,9 @@
 """Which result files under benchmarks/results/ no longer describe the code.
 
 Each benchmark script declares the code it measures in a module-level tuple
-``MEASURES`` (paths relative to the repository root; the script itself and the
-shared ``benchmarks/_common.py`` / ``_real.py`` always count). A result file is
+``MEASURES``: paths relative to the repository root, or names of the groups of
+``CODE`` in ``benchmarks/_common.py`` (the script itself and the shared
+``benchmarks/_common.py`` / ``_real.py`` always count). A result file is
 
 - ``current`` when none of those paths changed between the revision in its stamp
   and HEAD (``git diff --name-only REV HEAD -- PATHS``),
@@ -56,8 +57,24 @@ def measured_paths(script):
             break
     else:
         raise ValueError(f"{script} declares no MEASURES tuple of the code it measures")
+    groups = _code_groups()
+    unknown = [p for p in paths if p.islower() and "/" not in p and "." not in p and p not in groups]
+    if unknown:
+        raise ValueError(f"{script} names unknown code groups {unknown}; known: {sorted(groups)}")
+    expanded = [q for p in paths for q in (groups[p] if p in groups else (p,))]
     own = str(Path(script).resolve().relative_to(ROOT))
-    return (own, *SHARED, *paths)
+    return (own, *SHARED, *expanded)
+
+
+def _code_groups():
+    """``CODE`` of benchmarks/_common.py: group name -> paths (read, not imported)."""
+    tree = ast.parse((ROOT / "benchmarks" / "_common.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "CODE" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    return {}
 
 
 def parse_result(path):
