@@ -117,19 +117,3 @@ class Reverberate(Degradation):
     def degrade(self, y, rng):
         check_is_fitted(self)
         return super().degrade(y, rng)
-
-    def transform(self, X):
-        """Convolve each recording with one of the fitted rooms.
-
-        Parameters
-        ----------
-        X : list of 1-D arrays, 2-D array or list of paths
-            Recordings at the sample rate ``sr``.
-
-        Returns
-        -------
-        Xt : list of 1-D float32 arrays, or ndarray
-            The reverberated recordings, of the input's lengths.
-        """
-        check_is_fitted(self)
-        return super().transform(X)
