@@ -158,6 +158,7 @@ def test_distillation_pulls_the_student_towards_the_teacher(tmp_path, monkeypatc
     pe.save(args, state, seconds, n_utts, n_speakers)
     card = json.loads((tmp_path / "encoder.json").read_text())
     assert "--distill ge2e --distill-weight 10.0" in card["training"]["command"]
+    assert "True" not in card["training"]["command"]  # flags are written bare
     assert "None" not in card["training"]["command"]
     assert card["teacher"]["name"] == "ge2e"
     assert card["teacher"]["licence"].startswith("Apache-2.0")
@@ -195,6 +196,9 @@ def test_robust_training_degrades_the_student_and_asks_the_clean_teacher(tmp_pat
         assert all(any(torch.allclose(row, w, atol=1e-5) for w in whole) for row in t)
     again = pe.train(_args(tmp_path, steps=4, robust=True))[0]
     assert all(torch.equal(state[k], again[k]) for k in state)  # seeded
+    pe.save(args, state, 1.0, 15, 5)
+    command = json.loads((tmp_path / "encoder.json").read_text())["training"]["command"]
+    assert " --robust " in command + " " and "True" not in command  # reruns as written
 
 
 def test_validation_speakers_are_held_out_and_every_fifth():

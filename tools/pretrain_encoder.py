@@ -359,7 +359,7 @@ def save(args, state, train_s, n_utts, n_speakers):
     torch.save(state, weights)
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     command = "python tools/pretrain_encoder.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}"
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
         for k, v in vars(args).items()
         if k not in ("data", "out", "evaluate_only", "revision", "validation_set", "benchmark")
         and v is not None
