@@ -671,3 +671,11 @@ def test_measured_limits_quote_their_result_file():
     assert "9.5 %" in problems[1] and "10.6 %" in problems[2]
     few = outside_measured(["a", "b", "b", "b", "r"], [1, 1, 1, 1, 0])
     assert any(p.startswith("allowed speakers with fewer than 3") and "(a:" in p for p in few)
+
+
+def test_channel_names_of_the_cli_are_the_library_conditions():
+    # The CLI keeps its own copy so that --help imports nothing heavy.
+    from skvoice._cli import _CONDITION_NAMES
+    from skvoice.augment import CONDITIONS
+
+    assert list(_CONDITION_NAMES) == list(CONDITIONS)
