@@ -66,12 +66,14 @@ def make_condition(name, *, sr=16000, random_state=0):
 def _allowed_scores(model, X):
     """Scores (higher: allowed) and decisions of a fitted classifier or pipeline."""
     final = model[-1] if hasattr(model, "steps") else model
+    # The features once, for both the scores and the decisions.
+    Z = model[:-1].transform(X) if hasattr(model, "steps") else X
     pos = getattr(final, "pos_label_", None)
     classes = list(final.classes_)
     if pos is None:
         pos = 1 if 1 in classes else classes[-1]
-    scores = model.predict_proba(X)[:, classes.index(pos)]
-    return scores, np.asarray(model.predict(X)) == pos
+    scores = final.predict_proba(Z)[:, classes.index(pos)]
+    return scores, np.asarray(final.predict(Z)) == pos
 
 
 def stress_test(
