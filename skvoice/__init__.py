@@ -11,6 +11,7 @@ __version__ = "0.1.0.dev0"
 # stay fast, and torch is imported only when a network is first used.
 _SUBPACKAGES = {
     "datasets",
+    "decisions",
     "eda",
     "inspection",
     "io",
@@ -42,6 +43,7 @@ _NAMES = {
     "DeepEnsembleClassifier": ".uncertainty",
     "MCDropoutClassifier": ".uncertainty",
     "EnrollmentVerifier": ".verification",
+    "TargetFARClassifierCV": ".decisions",
 }
 
 

@@ -19,6 +19,7 @@ from ._operating_point import (
     crossfit_folds,
 )
 from ._scoring import CosineScorer, PosteriorScorer, best_cosine, centred_unit, unit_rows
+from ._target_far import TargetFARClassifierCV
 
 __all__ = [
     "CROSSFIT_PARAMS_DOC",
@@ -27,6 +28,7 @@ __all__ = [
     "EnrollmentVerifier",
     "OperatingPointMixin",
     "PosteriorScorer",
+    "TargetFARClassifierCV",
     "UnreachableFARWarning",
     "affine_log_odds",
     "best_cosine",

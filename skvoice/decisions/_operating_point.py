@@ -13,7 +13,6 @@ held-out allowed recordings are new utterances of enrolled users: the two
 situations of deployment.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,14 +23,17 @@ from tqdm.auto import tqdm
 
 from .._labels import known_allowed_label, resolve_pos_label
 from .._random import seed_from
+from .._warnings import warn_caller
 from ..metrics._verification import far_cut
 
 __all__ = [
     "OPERATING_POINT_CONSTRAINTS",
     "bounded_far_cut",
     "crossfit_folds",
+    "speaker_folds",
     "affine_log_odds",
     "llr_calibration",
+    "place_threshold",
     "OperatingPointMixin",
 ]
 
@@ -84,6 +86,42 @@ def crossfit_folds(allowed, speakers, n_folds, seed):
         idx = rng.permutation(np.flatnonzero(spk == k))
         fold[idx] = (np.arange(len(idx)) + rng.integers(n_folds)) % n_folds
     return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(n_folds)]
+
+
+def speaker_folds(cv, allowed, speakers, random_state):
+    """Train/test indices: speaker cross-fitting, or the splitter ``cv`` names.
+
+    An integer (or None: up to 5) gives :func:`crossfit_folds`. A splitter
+    gets ``y`` as 1 (allowed) / 0 (refused) and the speakers as ``groups``; an
+    iterable of (train, test) pairs is used as given.
+
+    Parameters
+    ----------
+    cv : int, cross-validation generator, iterable or None
+        See the ``cv`` parameter of the estimators.
+    allowed : ndarray of bool of shape (n,)
+        Whether each recording is of the allowed class.
+    speakers : ndarray of shape (n,) or None
+        Speaker of each recording (None only for a splitter that needs none).
+    random_state : int, RandomState instance or None
+        Seeds the assignment of speakers to folds.
+
+    Returns
+    -------
+    folds : list of (train, test) index arrays
+    """
+    if cv is None or isinstance(cv, Integral):
+        n_refused = len(np.unique(np.asarray(speakers).astype(str)[~allowed]))
+        n_folds = cv if cv is not None else min(5, n_refused)
+        if n_folds < 2:
+            raise ValueError(
+                f"Cross-fitting needs at least 2 refused speakers; found {n_refused}."
+            )
+        return crossfit_folds(allowed, speakers, n_folds, seed_from(random_state))
+    if not hasattr(cv, "split"):  # an iterable of (train, test)
+        return list(cv)
+    groups = None if speakers is None else np.asarray(speakers)
+    return list(cv.split(np.zeros(len(allowed)), allowed.astype(int), groups))
 
 
 def bounded_far_cut(scores, speakers, target_far, confidence, n_bootstraps=1000, seed=0):
@@ -159,15 +197,75 @@ def llr_calibration(scores, is_target):
     lr = LogisticRegression(C=1e3, class_weight="balanced").fit(z[:, None], t.astype(int))
     a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
     if a <= 0:
-        warnings.warn(
+        warn_caller(
             "The cross-fitted scores do not rank allowed recordings above refused ones; "
             "the calibrated probabilities are nearly flat. The model does not separate "
             "the speakers it was not trained on.",
             UserWarning,
-            stacklevel=4,
         )
         a = 1e-3
     return a, b
+
+
+def place_threshold(targets, impostors, who, target_far, far_confidence, seed):
+    """Calibration, threshold and expected rates from held-out scores.
+
+    The one path from cross-fitted scores to an operating point, shared by
+    :class:`~skvoice.decisions.TargetFARClassifierCV` and the estimators that
+    still cross-fit themselves.
+
+    Parameters
+    ----------
+    targets : ndarray of shape (n_targets,)
+        Raw held-out scores of allowed recordings (higher: more likely allowed).
+    impostors : ndarray of shape (n_impostors,)
+        Raw scores of impostors no model behind them heard (held-out refused
+        speakers and the cohort).
+    who : ndarray of str of shape (n_impostors,)
+        Speaker of each impostor score; cohort speakers are prefixed ``cohort:``.
+    target_far : float in (0, 1) or None
+        None: calibrate only; the threshold stays at log-odds 0.
+    far_confidence : float in (0, 1) or None
+        Level of the speaker-bootstrap upper bound of the FAR (see
+        :func:`bounded_far_cut`).
+    seed : int
+        Seed of that bootstrap.
+
+    Returns
+    -------
+    calibration : (float, float)
+        Slope and intercept to log-likelihood ratios.
+    cut : float
+        The threshold on the raw scale: accept raw scores strictly above it
+        (``-b / a``, even odds, without ``target_far``).
+    threshold : float
+        The same on the calibrated scale; accept log-odds strictly above it.
+    expected_rates : dict or None
+        FAR and FRR on the held-out scores and what they rest on (None without
+        ``target_far``).
+    """
+    calibration = llr_calibration(
+        np.r_[targets, impostors], np.r_[np.ones(len(targets)), np.zeros(len(impostors))]
+    )
+    a, b = calibration
+    if target_far is None:
+        return calibration, -b / a, 0.0, None
+    cut = far_cut(impostors, target_far)
+    if far_confidence is not None:
+        cut = max(cut, bounded_far_cut(impostors, who, target_far, far_confidence, seed=seed))
+    threshold = -np.inf if np.isneginf(cut) else a * cut + b
+    accepted = affine_log_odds(impostors, a, b) > threshold
+    rejected = affine_log_odds(targets, a, b) <= threshold
+    speakers = np.unique(who)
+    rates = {
+        "far": float(accepted.mean()),
+        "frr": float(rejected.mean()),
+        "impostor_recordings": int(len(impostors)),
+        "impostor_speakers": int(len(speakers)),
+        "cohort_speakers": int(np.char.startswith(speakers, "cohort:").sum()),
+        "allowed_recordings": int(len(targets)),
+    }
+    return calibration, cut, threshold, rates
 
 
 def subset_fit_params(params, idx, n):
@@ -287,32 +385,18 @@ class OperatingPointMixin:
             self.cohort_scores_ = self._raw_allowed_score(self._cohort_input(X_cohort))
             impostors = np.r_[impostors, self.cohort_scores_]
             who = np.r_[who, np.char.add("cohort:", cohort_speakers)]
-        targets = raw[allowed]
-        self.calibration_ = llr_calibration(
-            np.r_[targets, impostors], np.r_[np.ones(len(targets)), np.zeros(len(impostors))]
+        self.calibration_, _, threshold, rates = place_threshold(
+            raw[allowed],
+            impostors,
+            who,
+            self.target_far,
+            self.far_confidence,
+            # Drawn only when used: a random_state of None must not move numpy's
+            # global generator for nothing.
+            0 if self.far_confidence is None else seed_from(getattr(self, "random_state", 0)),
         )
         if self.target_far is not None:
-            a, b = self.calibration_
-            cut = far_cut(impostors, self.target_far)
-            if self.far_confidence is not None:
-                seed = seed_from(getattr(self, "random_state", 0))
-                cut = max(
-                    cut,
-                    bounded_far_cut(
-                        impostors, who, self.target_far, self.far_confidence, seed=seed
-                    ),
-                )
-            self.threshold_ = -np.inf if np.isneginf(cut) else a * cut + b
-            accepted = affine_log_odds(impostors, a, b) > self.threshold_
-            rejected = affine_log_odds(raw[allowed], a, b) <= self.threshold_
-            self.expected_rates_ = {
-                "far": float(accepted.mean()),
-                "frr": float(rejected.mean()),
-                "impostor_recordings": int(len(impostors)),
-                "impostor_speakers": int(len(np.unique(who))),
-                "cohort_speakers": int(np.char.startswith(np.unique(who), "cohort:").sum()),
-                "allowed_recordings": int(allowed.sum()),
-            }
+            self.threshold_, self.expected_rates_ = threshold, rates
 
     def _checked_cohort(self):
         """``cohort`` as (inputs, speakers of each), their lengths checked."""
@@ -337,25 +421,8 @@ class OperatingPointMixin:
         return X_cohort
 
     def _folds(self, X, allowed, speakers):
-        """Train/test indices: speaker cross-fitting, or the splitter ``cv`` names.
-
-        An integer (or None: up to 5) gives :func:`crossfit_folds`. A splitter
-        gets ``y`` as 1 (allowed) / 0 (refused) and the speakers as ``groups``.
-        """
-        cv = self.cv
-        if cv is None or isinstance(cv, Integral):
-            n_refused = len(np.unique(np.asarray(speakers).astype(str)[~allowed]))
-            n_folds = cv if cv is not None else min(5, n_refused)
-            if n_folds < 2:
-                raise ValueError(
-                    f"Cross-fitting needs at least 2 refused speakers; found {n_refused}."
-                )
-            seed = seed_from(getattr(self, "random_state", 0))
-            return crossfit_folds(allowed, speakers, n_folds, seed)
-        splits = cv.split if hasattr(cv, "split") else None
-        if splits is None:  # an iterable of (train, test)
-            return list(cv)
-        return list(splits(np.zeros(len(allowed)), allowed.astype(int), np.asarray(speakers)))
+        """Train/test indices of the cross-fitting (see :func:`speaker_folds`)."""
+        return speaker_folds(self.cv, allowed, speakers, getattr(self, "random_state", 0))
 
     def _crossfit_clone(self):
         """A clone that fits without cross-fitting (for the folds)."""

@@ -548,6 +548,29 @@ class CNNClassifier(
         """Uncalibrated score of the allowed class: best cosine, or posterior log-odds."""
         return self.scorer_.score(self._scored_features(specs)).numpy()
 
+    def score_samples(self, X):
+        """Uncalibrated score of the allowed class: best cosine, or posterior log-odds.
+
+        What :class:`~skvoice.decisions.TargetFARClassifierCV` calibrates and
+        thresholds; higher means more likely allowed.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Spectrograms as in ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_recordings,)
+        """
+        check_is_fitted(self)
+        if self.pos_label_ is None:
+            raise ValueError(
+                "score_samples scores the allowed class: fit on two labels that say which "
+                "is allowed (0/1), or set pos_label."
+            )
+        return self._raw_allowed_score(self._check_X(X, reset=False))
+
     def _allowed_log_odds(self, specs):
         return self.scorer_.allowed_log_odds(self._scored_features(specs)).numpy()
 

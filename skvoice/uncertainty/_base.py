@@ -1,6 +1,7 @@
 """What MC dropout and deep ensembles share: predictions from member probabilities."""
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ..decisions import CROSSFIT_PARAMS_DOC, OperatingPointMixin, fill_doc
 from ..neural_network import CNNClassifier
@@ -139,6 +140,26 @@ class MemberProbaMixin(OperatingPointMixin):
 
     def _raw_allowed_score(self, X):
         return self._mean_log_odds(self._predict_members(X)[0].mean(axis=0))
+
+    def score_samples(self, X):
+        """Uncalibrated log-odds of the allowed class: of the members' mean probability.
+
+        What :class:`~skvoice.decisions.TargetFARClassifierCV` calibrates and
+        thresholds; higher means more likely allowed.
+
+        Parameters
+        ----------
+        X : list of ndarray or ndarray
+            Input of the inner estimator.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        if getattr(self, "pos_label_", None) is None:
+            raise ValueError("score_samples scores the allowed class: it needs two labels.")
+        return self._raw_allowed_score(X)
 
     def predict_proba(self, X, return_uncertainty=False):
         """Mean probability of the passes or members, optionally with its uncertainty.
