@@ -43,6 +43,7 @@ _NAMES = {
     "DeepEnsembleClassifier": ".uncertainty",
     "MCDropoutClassifier": ".uncertainty",
     "EnrollmentVerifier": ".verification",
+    "ScoreFusionClassifier": ".decisions",
     "TargetFARClassifierCV": ".decisions",
 }
 

@@ -113,6 +113,12 @@ def _instance(cls):
         from sklearn.model_selection import StratifiedKFold
 
         return cls(LogisticRegression(), target_far=None, cv=StratifiedKFold(3))
+    if cls is skvoice.decisions.ScoreFusionClassifier:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.naive_bayes import GaussianNB
+
+        return cls([("lr", LogisticRegression()), ("nb", GaussianNB())], cv=StratifiedKFold(3))
     return cls(**INIT_PARAMS.get(cls.__name__, {}))
 
 
@@ -196,7 +202,11 @@ def _expected_failed(estimator):
         return EXPECTED_FAILED_TRANSFORMERS
     if isinstance(
         estimator,
-        (skvoice.verification.EnrollmentVerifier, skvoice.decisions.TargetFARClassifierCV),
+        (
+            skvoice.verification.EnrollmentVerifier,
+            skvoice.decisions.TargetFARClassifierCV,
+            skvoice.decisions.ScoreFusionClassifier,
+        ),
     ):
         return EXPECTED_FAILED_VERIFIER
     return {}

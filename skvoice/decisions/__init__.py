@@ -12,6 +12,7 @@ enrolment pipelines of :mod:`skvoice.verification` build on it.
 from .._warnings import UnreachableFARWarning
 from ._docs import CROSSFIT_PARAMS_DOC, fill_doc
 from ._enrollment import EnrollmentVerifier
+from ._fusion import ScoreFusionClassifier
 from ._operating_point import (
     OPERATING_POINT_CONSTRAINTS,
     OperatingPointMixin,
@@ -28,6 +29,7 @@ __all__ = [
     "EnrollmentVerifier",
     "OperatingPointMixin",
     "PosteriorScorer",
+    "ScoreFusionClassifier",
     "TargetFARClassifierCV",
     "UnreachableFARWarning",
     "affine_log_odds",
