@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from .._labels import known_allowed_label, resolve_pos_label
 from .._random import seed_from
 from .._warnings import warn_caller
+from ..metrics._intervals import rate_interval
 from ..metrics._verification import far_cut
 
 __all__ = [
@@ -207,7 +208,13 @@ def llr_calibration(scores, is_target):
     return a, b
 
 
-def place_threshold(targets, impostors, who, target_far, far_confidence, seed):
+#: Confidence level of the intervals in ``expected_rates_``.
+INTERVAL_LEVEL = 0.9
+
+
+def place_threshold(
+    targets, impostors, who, target_far, far_confidence, seed, target_speakers=None
+):
     """Calibration, threshold and expected rates from held-out scores.
 
     The one path from cross-fitted scores to an operating point, shared by
@@ -230,6 +237,9 @@ def place_threshold(targets, impostors, who, target_far, far_confidence, seed):
         :func:`bounded_far_cut`).
     seed : int
         Seed of that bootstrap.
+    target_speakers : ndarray of shape (n_targets,) or None, default=None
+        Speaker of each allowed score (None: each its own), for the interval
+        of the FRR.
 
     Returns
     -------
@@ -241,8 +251,10 @@ def place_threshold(targets, impostors, who, target_far, far_confidence, seed):
     threshold : float
         The same on the calibrated scale; accept log-odds strictly above it.
     expected_rates : dict or None
-        FAR and FRR on the held-out scores and what they rest on (None without
-        ``target_far``).
+        FAR and FRR on the held-out scores, their intervals at
+        :data:`INTERVAL_LEVEL` over speakers (:func:`~skvoice.metrics.rate_interval`:
+        where the rates will fall on new speakers like these) and what they
+        rest on (None without ``target_far``).
     """
     calibration = llr_calibration(
         np.r_[targets, impostors], np.r_[np.ones(len(targets)), np.zeros(len(impostors))]
@@ -257,9 +269,14 @@ def place_threshold(targets, impostors, who, target_far, far_confidence, seed):
     accepted = affine_log_odds(impostors, a, b) > threshold
     rejected = affine_log_odds(targets, a, b) <= threshold
     speakers = np.unique(who)
+    if target_speakers is None:
+        target_speakers = np.arange(len(targets))
     rates = {
         "far": float(accepted.mean()),
         "frr": float(rejected.mean()),
+        "far_interval": rate_interval(accepted, who, level=INTERVAL_LEVEL),
+        "frr_interval": rate_interval(rejected, target_speakers, level=INTERVAL_LEVEL),
+        "interval_level": INTERVAL_LEVEL,
         "impostor_recordings": int(len(impostors)),
         "impostor_speakers": int(len(speakers)),
         "cohort_speakers": int(np.char.startswith(speakers, "cohort:").sum()),
@@ -394,6 +411,7 @@ class OperatingPointMixin:
             # Drawn only when used: a random_state of None must not move numpy's
             # global generator for nothing.
             0 if self.far_confidence is None else seed_from(getattr(self, "random_state", 0)),
+            target_speakers=np.asarray(speakers).astype(str)[allowed],
         )
         if self.target_far is not None:
             self.threshold_, self.expected_rates_ = threshold, rates

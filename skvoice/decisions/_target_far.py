@@ -104,6 +104,17 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         confidence (a bootstrap over the impostor speakers) stays at
         ``target_far``. Costs false rejections; None: the FAR observed on the
         held-out impostors is the target.
+    ensemble : bool, default=False
+        How new recordings are scored. False: by ``estimator_``, fitted on all
+        the recordings, while the threshold and the calibration were set on
+        the fold models' held-out scores: where a model fitted on more data
+        scores on another scale (a network's log-odds grow with its training
+        set), the rates it realises differ from ``expected_rates_``. True: by
+        the mean raw score of the fold models themselves (as
+        :class:`~sklearn.calibration.CalibratedClassifierCV` with
+        ``ensemble=True``), the scale the threshold was set on: a new
+        recording is held out of every fold model, as the held-out scores
+        were. Costs ``cv`` models at prediction and one fit fewer.
     calibration : {"llr"} or None, default="llr"
         "llr": ``predict_proba`` and ``decision_function`` give calibrated
         log-likelihood ratios (probabilities at even prior odds). None: the
@@ -124,7 +135,11 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     estimator_ : estimator object
-        ``estimator`` fitted on all the recordings: it scores every new one.
+        ``estimator`` fitted on all the recordings: it scores every new one
+        (only with ``ensemble=False``).
+    estimators_ : list of estimator objects
+        The fold models (only with ``ensemble=True``): their mean raw score
+        decides.
     classes_ : ndarray of shape (2,)
         The two labels.
     pos_label_ : object
@@ -175,6 +190,7 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
         **OPERATING_POINT_CONSTRAINTS,
+        "ensemble": ["boolean"],
         "calibration": [StrOptions({"llr"}), None],
         "response_method": [StrOptions({"auto", *_METHODS})],
         "random_state": ["random_state"],
@@ -192,6 +208,7 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         cv=None,
         cohort=None,
         far_confidence=None,
+        ensemble=False,
         calibration="llr",
         response_method="auto",
         random_state=0,
@@ -203,6 +220,7 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.cohort = cohort
         self.far_confidence = far_confidence
+        self.ensemble = ensemble
         self.calibration = calibration
         self.response_method = response_method
         self.random_state = random_state
@@ -262,9 +280,11 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         estimator = self._with_pos_label(clone(self.estimator))
         self.response_method_ = self._resolve_response_method(estimator)
 
-        self.estimator_ = clone(estimator).fit(X, y, **params)
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
+        if self.ensemble:
+            self.estimators_ = []
+        else:
+            self.estimator_ = clone(estimator).fit(X, y, **params)
+            self._n_features_from(self.estimator_)
         folds = speaker_folds(self.cv, allowed, speakers, self.random_state)
         raw = np.full(n, np.nan)
         for train, test in tqdm(
@@ -274,6 +294,10 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 _safe_indexing(X, train), y[train], **subset_fit_params(params, train, n)
             )
             raw[test] = self._raw_score(model, _safe_indexing(X, test))
+            if self.ensemble:
+                self.estimators_.append(model)
+        if self.ensemble:
+            self._n_features_from(self.estimators_[0])
         if np.isnan(raw).any():
             raise ValueError(
                 f"cv={self.cv!r} left {int(np.isnan(raw).sum())} recording(s) out of every "
@@ -286,12 +310,18 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         impostors, who = raw[~allowed], speakers[~allowed]
         if self.cohort is not None:
             X_cohort, cohort_speakers = self._checked_cohort()
-            self.cohort_scores_ = self._raw_score(self.estimator_, X_cohort)
+            self.cohort_scores_ = self._deciding_raw_score(X_cohort)
             impostors = np.r_[impostors, self.cohort_scores_]
             who = np.r_[who, np.char.add("cohort:", cohort_speakers)]
         seed = 0 if self.far_confidence is None else seed_from(self.random_state)
         calibration, cut, threshold, rates = place_threshold(
-            raw[allowed], impostors, who, self.target_far, self.far_confidence, seed
+            raw[allowed],
+            impostors,
+            who,
+            self.target_far,
+            self.far_confidence,
+            seed,
+            target_speakers=speakers[allowed],
         )
         if self.calibration == "llr":
             self.calibration_, self.threshold_ = calibration, float(threshold)
@@ -402,10 +432,20 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _pos_index(self):
         return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
 
+    def _n_features_from(self, model):
+        if hasattr(model, "n_features_in_"):
+            self.n_features_in_ = model.n_features_in_
+
+    def _deciding_raw_score(self, X):
+        """Raw score of the model that decides: ``estimator_``, or the fold models' mean."""
+        if self.ensemble:
+            return np.mean([self._raw_score(m, X) for m in self.estimators_], axis=0)
+        return self._raw_score(self.estimator_, X)
+
     def _allowed_score(self, X):
         """Calibrated log-likelihood ratio of the allowed class (raw without calibration)."""
-        check_is_fitted(self)
-        raw = self._raw_score(self.estimator_, X)
+        check_is_fitted(self, "threshold_")
+        raw = self._deciding_raw_score(X)
         return raw if self.calibration_ is None else affine_log_odds(raw, *self.calibration_)
 
     def decision_function(self, X):
@@ -446,9 +486,14 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         uncertainty : :class:`~sklearn.utils.Bunch`
             Only with ``return_uncertainty``.
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "threshold_")
         uncertainty = None
         if return_uncertainty:
+            if self.ensemble:
+                raise ValueError(
+                    "return_uncertainty reads the uncertainty of estimator_; with "
+                    "ensemble=True there is none: set ensemble=False."
+                )
             if not _takes_uncertainty(self.estimator_):
                 raise TypeError(
                     f"{type(_final_step(self.estimator_)).__name__} gives no uncertainty: "
@@ -457,7 +502,12 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 )
             own, uncertainty = self.estimator_.predict_proba(X, return_uncertainty=True)
         if self.calibration_ is None:
-            proba = own if return_uncertainty else self.estimator_.predict_proba(X)
+            if return_uncertainty:
+                proba = own
+            elif self.ensemble:
+                proba = np.mean([m.predict_proba(X) for m in self.estimators_], axis=0)
+            else:
+                proba = self.estimator_.predict_proba(X)
         else:
             log_odds = self._allowed_score(X)
             proba = np.empty((len(log_odds), 2))

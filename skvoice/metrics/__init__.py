@@ -1,5 +1,6 @@
 """Metrics of access control: EER, minDCF, Cllr, FAR, FRR and scorers for model selection."""
 
+from ._intervals import rate_interval
 from ._verification import (
     acceptance_by_speaker,
     cllr,
@@ -29,5 +30,6 @@ __all__ = [
     "min_cllr",
     "min_dcf",
     "min_dcf_scorer",
+    "rate_interval",
     "threshold_at_far",
 ]

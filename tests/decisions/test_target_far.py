@@ -104,9 +104,9 @@ def test_threshold_from_hand_computed_held_out_scores():
 
 
 def test_wraps_a_pipeline_it_never_saw():
-    # MFCC-statistics-like features + SVC, probabilities read from predict_proba.
+    # A scaler and a classifier skvoice never wrote, read from predict_proba.
     E, y, spk = _task(seed=1)
-    pipe = make_pipeline(StandardScaler(), SVC(probability=True, random_state=0))
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
     meta = TargetFARClassifierCV(pipe, target_far=0.1, response_method="predict_proba")
     meta.fit(E, y, groups=spk)
     a, b = meta.calibration_
@@ -270,3 +270,32 @@ def test_held_out_far_never_exceeds_the_target(target, seed):
     oof = a * meta.crossfit_scores_[y == 0] + b
     assert np.mean(oof > meta.threshold_) <= target + 1e-12
     assert meta.expected_rates_["far"] == np.mean(oof > meta.threshold_)
+
+
+def test_ensemble_decides_on_the_scale_the_threshold_was_set_on():
+    E, y, spk = _task(seed=6)
+    meta = TargetFARClassifierCV(EnrollmentVerifier(), target_far=0.1, ensemble=True)
+    meta.fit(E, y, groups=spk)
+    assert not hasattr(meta, "estimator_") and len(meta.estimators_) == 5
+    mean_raw = np.mean([m.score_samples(E) for m in meta.estimators_], axis=0)
+    a, b = meta.calibration_
+    np.testing.assert_allclose(meta.decision_function(E), a * mean_raw + b)
+    np.testing.assert_array_equal(meta.predict(E), (a * mean_raw + b > meta.threshold_) * 1)
+    # The held-out scores and the threshold are those of ensemble=False.
+    plain = TargetFARClassifierCV(EnrollmentVerifier(), target_far=0.1).fit(E, y, groups=spk)
+    np.testing.assert_array_equal(meta.crossfit_scores_, plain.crossfit_scores_)
+    assert meta.threshold_ == plain.threshold_
+    with pytest.raises(ValueError, match="ensemble=False"):
+        meta.predict_proba(E, return_uncertainty=True)
+
+
+def test_expected_rates_carry_intervals_over_speakers():
+    E, y, spk = _task(seed=8)
+    meta = TargetFARClassifierCV(EnrollmentVerifier(), target_far=0.1).fit(E, y, groups=spk)
+    rates = meta.expected_rates_
+    assert rates["interval_level"] == 0.9
+    for name in ("far", "frr"):
+        low, high = rates[f"{name}_interval"]
+        assert 0.0 <= low <= rates[name] <= high <= 1.0
+    # Few refused speakers: a wide FAR interval.
+    assert rates["far_interval"][1] - rates["far_interval"][0] > 0.02
