@@ -1,4 +1,4 @@
-"""Degradations of recordings: telephone channels, noise, rooms, short commands.
+"""Degradations of recordings: telephone channels, noise, rooms, short commands, speed.
 
 Two uses: stress tests (how a fitted model holds when its users call from a
 phone, speak one short command, or stand in a noisy or echoing room:
@@ -14,6 +14,7 @@ from ._conditions import CONDITIONS, make_condition, stress_test
 from ._crop import Crop
 from ._noise import AddNoise
 from ._room import Reverberate
+from ._speed import SpeedPerturbation
 
 __all__ = [
     "AddNoise",
@@ -22,6 +23,7 @@ __all__ = [
     "Crop",
     "Degradation",
     "Reverberate",
+    "SpeedPerturbation",
     "TelephoneChannel",
     "make_condition",
     "stress_test",

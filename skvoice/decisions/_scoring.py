@@ -33,7 +33,9 @@ def _tensor(x, device=None):
     if torch.is_tensor(x):
         return x.double() if device is None else x.to(device=device, dtype=torch.float64)
     x = np.asarray(x, dtype=np.float64)
-    if not x.flags.writeable:  # a shared read-only array (a shipped cohort): torch copies
+    # torch takes neither a shared read-only array (a shipped cohort) nor a view
+    # with negative strides (X[:, ::-1]): those are copied.
+    if not x.flags.writeable or any(step < 0 for step in x.strides):
         x = x.copy()
     return torch.as_tensor(x, device=device)
 

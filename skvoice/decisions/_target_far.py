@@ -104,6 +104,14 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         confidence (a bootstrap over the impostor speakers) stays at
         ``target_far``. Costs false rejections; None: the FAR observed on the
         held-out impostors is the target.
+    impostor_augmentation : list of transformers or None, default=None
+        Pseudo-impostors from the user's own channel: each transformer (for
+        example :class:`~skvoice.augment.SpeedPerturbation` at 0.9 and at 1.1,
+        on waveforms) makes, from each held-out refused recording, a recording
+        of a new voice, scored by the fold model that never heard its source
+        speaker. Each transformer's versions of a speaker count as one more
+        impostor speaker, for the calibration, the threshold and the intervals.
+        The transformers take ``X`` as the estimator does.
     ensemble : bool, default=False
         How new recordings are scored. False: by ``estimator_``, fitted on all
         the recordings, while the threshold and the calibration were set on
@@ -147,6 +155,8 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     crossfit_scores_ : ndarray of shape (n_recordings,)
         Raw score of each training recording from the fold model that did not
         see it.
+    pseudo_impostor_scores_ : ndarray of shape (n_pseudo,)
+        Raw scores of the ``impostor_augmentation`` recordings (empty without).
     cohort_scores_ : ndarray of shape (n_cohort,)
         Raw scores of the cohort, with ``cohort``.
     calibration_ : tuple (slope, intercept) or None
@@ -190,6 +200,7 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
         **OPERATING_POINT_CONSTRAINTS,
+        "impostor_augmentation": [list, None],
         "ensemble": ["boolean"],
         "calibration": [StrOptions({"llr"}), None],
         "response_method": [StrOptions({"auto", *_METHODS})],
@@ -208,6 +219,7 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         cv=None,
         cohort=None,
         far_confidence=None,
+        impostor_augmentation=None,
         ensemble=False,
         calibration="llr",
         response_method="auto",
@@ -220,6 +232,7 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.cohort = cohort
         self.far_confidence = far_confidence
+        self.impostor_augmentation = impostor_augmentation
         self.ensemble = ensemble
         self.calibration = calibration
         self.response_method = response_method
@@ -287,6 +300,8 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._n_features_from(self.estimator_)
         folds = speaker_folds(self.cv, allowed, speakers, self.random_state)
         raw = np.full(n, np.nan)
+        names = speakers if speakers is not None else np.arange(n).astype(str)
+        pseudo, pseudo_who = [np.empty(0)], [np.empty(0, dtype=str)]
         for train, test in tqdm(
             folds, desc="Cross-fitting", disable=None if self.verbose else True
         ):
@@ -294,6 +309,12 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 _safe_indexing(X, train), y[train], **subset_fit_params(params, train, n)
             )
             raw[test] = self._raw_score(model, _safe_indexing(X, test))
+            refused_test = test[~allowed[test]]
+            for i, augment in enumerate(self.impostor_augmentation or ()):
+                if len(refused_test):
+                    X_new = clone(augment).fit_transform(_safe_indexing(X, refused_test))
+                    pseudo.append(self._raw_score(model, X_new))
+                    pseudo_who.append(np.char.add(names[refused_test], f"~{i}"))
             if self.ensemble:
                 self.estimators_.append(model)
         if self.ensemble:
@@ -305,9 +326,10 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "splitter (e.g. OpenSetGroupKFold)."
             )
         self.crossfit_scores_ = raw
-        if speakers is None:
-            speakers = np.arange(n).astype(str)
-        impostors, who = raw[~allowed], speakers[~allowed]
+        speakers = names
+        self.pseudo_impostor_scores_ = np.concatenate(pseudo)
+        impostors = np.r_[raw[~allowed], self.pseudo_impostor_scores_]
+        who = np.r_[speakers[~allowed], np.concatenate(pseudo_who)]
         if self.cohort is not None:
             X_cohort, cohort_speakers = self._checked_cohort()
             self.cohort_scores_ = self._deciding_raw_score(X_cohort)

@@ -280,3 +280,17 @@ def test_backend_survives_save_and_load(tmp_path):
     again = load_model(path)
     np.testing.assert_allclose(again[-1].projection_, ver.projection_)
     np.testing.assert_allclose(again.decision_function(E), ver.decision_function(E))
+
+
+def test_views_with_negative_strides_are_read():
+    # Regression: E[:, ::-1] reached torch.from_numpy, which refuses negative strides.
+    from skvoice.verification import EnrollmentVerifier
+
+    rng = np.random.default_rng(0)
+    E = rng.standard_normal((40, 6))
+    y = np.repeat([1, 0, 0, 0], 10)
+    spk = np.repeat(["a", "b", "c", "d"], 10)
+    view = E[:, ::-1]
+    ver = EnrollmentVerifier().fit(view, y, groups=spk)
+    ref = EnrollmentVerifier().fit(view.copy(), y, groups=spk)
+    np.testing.assert_array_equal(ver.score_samples(view), ref.score_samples(view.copy()))

@@ -299,3 +299,24 @@ def test_expected_rates_carry_intervals_over_speakers():
         assert 0.0 <= low <= rates[name] <= high <= 1.0
     # Few refused speakers: a wide FAR interval.
     assert rates["far_interval"][1] - rates["far_interval"][0] > 0.02
+
+
+def test_impostor_augmentation_adds_new_voices_scored_by_models_that_never_heard_them():
+    E, y, spk = _task(seed=10)
+    shift = FunctionTransformer(lambda X: X[:, ::-1])  # another "voice" of each recording
+    meta = TargetFARClassifierCV(
+        EnrollmentVerifier(), target_far=0.1, impostor_augmentation=[shift], random_state=3
+    ).fit(E, y, groups=spk)
+    from skvoice._random import seed_from
+
+    expected = []
+    for train, test in crossfit_folds(y == 1, spk, 5, seed_from(3)):
+        model = EnrollmentVerifier().fit(E[train], y[train], groups=spk[train])
+        refused = test[y[test] == 0]
+        expected.append(model.score_samples(E[refused][:, ::-1]))
+    np.testing.assert_allclose(meta.pseudo_impostor_scores_, np.concatenate(expected))
+    n_refused = len(np.unique(spk[y == 0]))
+    assert meta.expected_rates_["impostor_speakers"] == 2 * n_refused
+    assert meta.expected_rates_["impostor_recordings"] == 2 * int((y == 0).sum())
+    plain = TargetFARClassifierCV(EnrollmentVerifier(), target_far=0.1, random_state=3)
+    assert len(plain.fit(E, y, groups=spk).pseudo_impostor_scores_) == 0
