@@ -117,6 +117,7 @@ ARGS = {
     "bench_readme.py": [],
     "bench_real.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_fusion.py": ["--data", "{data}", "--seeds", "0", "1"],
+    "bench_promise.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_robust.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_streaming.py": ["--hours", "0.01"],
     "bench_uncertainty.py": ["--data", "{data}", "--seeds", "0"],

@@ -60,7 +60,9 @@ def members(widths):
     """Per system, a pipeline reading its columns of the stacked features."""
     out, start = {}, 0
     for name in SYSTEMS:
-        cols = FunctionTransformer(_columns, kw_args={"start": start, "stop": start + widths[name]})
+        cols = FunctionTransformer(
+            _columns, kw_args={"start": start, "stop": start + widths[name]}
+        )
         start += widths[name]
         if name == "MFCC":
             out[name] = make_pipeline(cols, StandardScaler(), SVC(class_weight="balanced"))

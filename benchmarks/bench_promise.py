@@ -13,7 +13,10 @@ there and their 90 % intervals over speakers. The promise is then checked on
 the test rows: the realised FAR on never-heard impostors, the realised FRR on
 new recordings of the allowed users. Variants: decided by the model fitted on
 everything (``ensemble=False``), by the fold models' mean (``ensemble=True``),
-and the former with ``far_confidence=0.9``.
+the former with ``far_confidence=0.9``, and with pseudo-impostors: every
+held-out refused recording played at 0.9 and 1.1 times its speed
+(:class:`~skvoice.augment.SpeedPerturbation`), each a new impostor voice
+(``impostor_augmentation``), with and without ``far_confidence=0.9``.
 
 Reports, per encoder, number of refused speakers and variant: the realised FAR
 (mean [95 % bootstrap interval over seeds], the seeds within 1.5x the target,
@@ -30,19 +33,56 @@ import numpy as np
 from _common import SMOKE, markdown_table, mean_ci, write_result
 from bench_crossdomain import corpus
 from bench_robust import features
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
+from skvoice.augment import SpeedPerturbation
 from skvoice.decisions import EnrollmentVerifier, TargetFARClassifierCV
 
 #: The code this benchmark measures (groups of _common.CODE, or paths).
-MEASURES = ("features", "networks", "decisions")
+MEASURES = ("features", "networks", "decisions", "skvoice/augment/")
 
 TARGET = 0.05
 ENCODERS = ("ge2e", "speechocean762-distilled")
+SPEEDS = (0.9, 1.1)
 VARIANTS = {
     "final model": {"ensemble": False},
     "fold ensemble": {"ensemble": True},
     "final model, far_confidence 0.9": {"ensemble": False, "far_confidence": 0.9},
+    "final model, speed pseudo-impostors": {"ensemble": False, "pseudo": True},
+    "final model, speed pseudo-impostors, far_confidence 0.9": {
+        "ensemble": False,
+        "pseudo": True,
+        "far_confidence": 0.9,
+    },
 }
+
+
+def _clean(X, width):
+    """The as-recorded block of the stacked embeddings (what the verifier reads)."""
+    return X[:, :width]
+
+
+def _speed(X, width, block):
+    """The stacked embeddings with the as-recorded block replaced by a speed version's:
+    the embedding of the perturbed recording, as SpeedPerturbation then the encoder
+    would give it (computed once for every recording, not per fold)."""
+    out = X.copy()
+    out[:, :width] = X[:, block * width : (block + 1) * width]
+    return out
+
+
+def estimator_and_params(width, params):
+    params = dict(params)
+    verifier = make_pipeline(
+        FunctionTransformer(_clean, kw_args={"width": width}), EnrollmentVerifier()
+    )
+    if params.pop("pseudo", False):
+        params["impostor_augmentation"] = [
+            FunctionTransformer(_speed, kw_args={"width": width, "block": b})
+            for b in range(1, 1 + len(SPEEDS))
+        ]
+    return verifier, params
 
 
 def one_seed(so, p, feats, n_refused_list, seed):
@@ -60,9 +100,11 @@ def one_seed(so, p, feats, n_refused_list, seed):
         rows = p.train[keep]
         for enc in ENCODERS:
             E_tr, E_te = feats[enc][rows], feats[enc][p.test]
+            width = E_tr.shape[1] // (1 + len(SPEEDS))
             for variant, params in VARIANTS.items():
+                estimator, params = estimator_and_params(width, params)
                 meta = TargetFARClassifierCV(
-                    EnrollmentVerifier(), target_far=TARGET, random_state=seed, **params
+                    estimator, target_far=TARGET, random_state=seed, **params
                 )
                 meta.fit(E_tr, p.y[rows], groups=spk[rows])
                 accept = meta.predict(E_te) == 1
@@ -73,6 +115,7 @@ def one_seed(so, p, feats, n_refused_list, seed):
                     "far_interval": r["far_interval"],
                     "frr_interval": r["frr_interval"],
                     "promised_frr": r["frr"],
+                    "predicted_far": r["far_predicted"],
                 }
     return out
 
@@ -87,14 +130,19 @@ def main(data, corpus_name, seeds, n_refused_list, cache=None):
     protocols = [protocol(so, seed) for seed in seeds]
     used = np.unique(np.concatenate([np.r_[p.train, p.test] for p in protocols]))
     waves = [np.asarray(so.waves[i], dtype=np.float32) for i in used]
-    small = features({"clean": waves}, list(ENCODERS), cache, f"{corpus_name}-{len(used)}")
+    versions = {"clean": waves}
+    for factor in SPEEDS:
+        versions[f"speed {factor}"] = SpeedPerturbation(factor=factor).fit_transform(waves)
+    small = features(versions, list(ENCODERS), cache, f"{corpus_name}-{len(used)}")
     feats = {}
     for enc in ENCODERS:
-        F = small["clean"][enc]
+        F = np.hstack([small[v][enc] for v in versions])
         feats[enc] = np.full((len(so.speaker), F.shape[1]), np.nan)
         feats[enc][used] = F
     n_refused_list = [
-        n for n in n_refused_list if all(n <= len(set(p.chosen)) - len(p.allowed) for p in protocols)
+        n
+        for n in n_refused_list
+        if all(n <= len(set(p.chosen)) - len(p.allowed) for p in protocols)
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -116,6 +164,7 @@ def main(data, corpus_name, seeds, n_refused_list, cache=None):
                         enc,
                         n_refused,
                         variant,
+                        mean_ci([100 * x["predicted_far"] for x in rs], "{:.1f}"),
                         mean_ci(100 * far, "{:.1f}"),
                         f"{int(np.sum(far <= 1.5 * TARGET))}/{len(rs)}",
                         f"{100 * far.max():.1f}",
@@ -131,6 +180,7 @@ def main(data, corpus_name, seeds, n_refused_list, cache=None):
         "encoder",
         "refused speakers",
         "decided by",
+        "predicted FAR (%)",
         "realised FAR (%)",
         "seeds <= 1.5x",
         "largest FAR (%)",

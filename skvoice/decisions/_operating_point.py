@@ -13,6 +13,7 @@ held-out allowed recordings are new utterances of enrolled users: the two
 situations of deployment.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +24,7 @@ from tqdm.auto import tqdm
 
 from .._labels import known_allowed_label, resolve_pos_label
 from .._random import seed_from
-from .._warnings import warn_caller
+from .._warnings import UnreachableFARWarning, warn_caller
 from ..metrics._intervals import rate_interval
 from ..metrics._verification import far_cut
 
@@ -251,10 +252,13 @@ def place_threshold(
     threshold : float
         The same on the calibrated scale; accept log-odds strictly above it.
     expected_rates : dict or None
-        FAR and FRR on the held-out scores, their intervals at
-        :data:`INTERVAL_LEVEL` over speakers (:func:`~skvoice.metrics.rate_interval`:
-        where the rates will fall on new speakers like these) and what they
-        rest on (None without ``target_far``).
+        ``far`` and ``frr`` on the held-out scores (the FAR is the target by
+        construction); ``far_predicted``: the FAR of each impostor speaker at a
+        cut placed without them, what a new impostor meets; ``far_interval``
+        around it and ``frr_interval``, at :data:`INTERVAL_LEVEL` over speakers
+        (:func:`~skvoice.metrics.rate_interval`: where the rates will fall on
+        new speakers like these); and what they rest on (None without
+        ``target_far``).
     """
     calibration = llr_calibration(
         np.r_[targets, impostors], np.r_[np.ones(len(targets)), np.zeros(len(impostors))]
@@ -271,10 +275,12 @@ def place_threshold(
     speakers = np.unique(who)
     if target_speakers is None:
         target_speakers = np.arange(len(targets))
+    predicted, source = _far_on_left_out_speakers(impostors, who, target_far, far_confidence, seed)
     rates = {
         "far": float(accepted.mean()),
         "frr": float(rejected.mean()),
-        "far_interval": rate_interval(accepted, who, level=INTERVAL_LEVEL),
+        "far_predicted": float(predicted.mean()),
+        "far_interval": rate_interval(predicted, source, level=INTERVAL_LEVEL),
         "frr_interval": rate_interval(rejected, target_speakers, level=INTERVAL_LEVEL),
         "interval_level": INTERVAL_LEVEL,
         "impostor_recordings": int(len(impostors)),
@@ -283,6 +289,36 @@ def place_threshold(
         "allowed_recordings": int(len(targets)),
     }
     return calibration, cut, threshold, rates
+
+
+def _far_on_left_out_speakers(impostors, who, target_far, far_confidence, seed):
+    """Each impostor speaker's acceptances at a cut placed without them.
+
+    The FAR at the cut chosen on some speakers is optimistic for those very
+    speakers: the cut sits where they stop. Leaving each speaker out in turn
+    (with the pseudo-impostors made from their recordings, ``name~k``) and
+    placing the cut on the others as the threshold was placed gives, per
+    speaker, the acceptances of a voice the choice never saw: what a new
+    impostor meets. Returns the acceptance of every impostor recording and the
+    source speaker it was grouped by.
+    """
+    source = np.array([w.split("~", 1)[0] for w in np.asarray(who).astype(str)])
+    names = np.unique(source)
+    accepted = np.zeros(len(impostors), dtype=bool)
+    if len(names) < 2:  # nobody else to place the cut on: assume the worst
+        return np.ones(len(impostors), dtype=bool), source
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachableFARWarning)
+        for name in names:
+            out = source == name
+            cut = far_cut(impostors[~out], target_far)
+            if far_confidence is not None:
+                bound = bounded_far_cut(
+                    impostors[~out], who[~out], target_far, far_confidence, seed=seed
+                )
+                cut = max(cut, bound)
+            accepted[out] = impostors[out] > cut
+    return accepted, source
 
 
 def subset_fit_params(params, idx, n):
