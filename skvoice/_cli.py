@@ -389,7 +389,9 @@ def _file_error(exc):
     """One line for a file's row: what went wrong, without the batch's recording index."""
     import re
 
-    return re.sub(r"^Recording \d+: ", "", _one_line(exc))
+    line = re.sub(r"^Recording \d+: ", "", _one_line(exc))
+    # The row names the file already.
+    return re.sub(r"^Cannot read audio file '.*?': ", "not readable as audio: ", line)
 
 
 def _features_of_each(front, files, sr):
@@ -416,19 +418,72 @@ def _features_of_each(front, files, sr):
 
 
 def _verify(args):
-    """Exit 0 when every file is accepted, 1 when one is refused, 2 on any error."""
+    """Exit 0 when every file is accepted, 1 when one is refused, 2 on any error.
+
+    ``-`` as the only file reads paths from standard input, one a line, and
+    prints each decision as it is made (one JSON object a line with ``--json``):
+    the model is loaded once, for a service that decides all day.
+    """
     import json
+
+    model = _load(args)
+    if len(model) < 2 or not hasattr(model[0], "sr"):
+        raise ValueError(f"{args.model!r} holds no audio front end (a bare network).")
+    net = _decider(model[-1], args.model)
+    if args.files == ["-"]:
+        worst = 0
+        for line in sys.stdin:
+            path = line.strip()
+            if not path:
+                continue
+            rows = _decide_files(model, net, [path], args)
+            for r in rows:
+                print(json.dumps(r, allow_nan=False) if args.json else _row_text(r), flush=True)
+            worst = max(worst, _verify_code(rows))
+        return worst
+    rows = _decide_files(model, net, args.files, args)
+    if args.json:
+        print(json.dumps(rows, indent=1, allow_nan=False))
+        # stdout is for programs: a person still sees which files failed.
+        for r in rows:
+            if r["decision"] == "error":
+                print(f"skvoice verify: error: {r['file']}: {r['error']}", file=sys.stderr)
+    else:
+        for r in rows:  # an error is printed once, on its row
+            print(_row_text(r))
+    return _verify_code(rows)
+
+
+def _verify_code(rows):
+    if any(r["decision"] == "error" for r in rows):
+        return 2
+    return 0 if all(r["decision"] == "accept" for r in rows) else 1
+
+
+def _row_text(r):
+    """One line of ``verify``'s text output."""
+    if r["decision"] == "error":
+        return f"{r['file']}: error: {r['error']}"
+    # What the model cannot give (an enrolment has no sampled outputs) is left
+    # out of the text, as it is null in --json.
+    fields = ("probability", "uncertainty", "epistemic")
+    shown = ", ".join(
+        f"{'p' if k == 'probability' else k}={r[k]:.3f}" for k in fields if r[k] is not None
+    )
+    if r["voice"] is not None:
+        shown += f", {r['voice']} voice"
+    return f"{r['file']}: {r['decision']} ({shown})"
+
+
+def _decide_files(model, net, paths, args):
+    """One row per path, in the order given: the decision and what it rests on, or the error."""
     import math
 
     import numpy as np
 
     from .uncertainty import MCDropoutClassifier
 
-    model = _load(args)
-    if len(model) < 2 or not hasattr(model[0], "sr"):
-        raise ValueError(f"{args.model!r} holds no audio front end (a bare network).")
-    net = _decider(model[-1], args.model)
-    files, specs, failed = _features_of_each(model[:-1], args.files, model[0].sr)
+    files, specs, failed = _features_of_each(model[:-1], paths, model[0].sr)
     rows = []
     if files:
         pos = _allowed_column(net)
@@ -449,13 +504,13 @@ def _verify(args):
         # The raw novelty has no scale; the network's threshold (from the new
         # recordings of known voices that cross-fitting held out) makes it a flag.
         limit = getattr(net, "novelty_threshold_", None)
+
+        def num(x):
+            return round(float(x), 4) if math.isfinite(x) else None
+
         for f, p, ok, total, epi, nov in zip(
             files, proba, accept, unc["total"], unc["epistemic"], novelty
         ):
-
-            def num(x):
-                return round(float(x), 4) if math.isfinite(x) else None
-
             rows.append(
                 {
                     "file": f,
@@ -470,32 +525,9 @@ def _verify(args):
                 }
             )
     rows += [{"file": f, "decision": "error", "error": why} for f, why in failed]
-    order = {str(f): k for k, f in enumerate(args.files)}
+    order = {str(f): k for k, f in enumerate(paths)}
     rows.sort(key=lambda r: order[r["file"]])  # the order the files were given
-    if args.json:
-        print(json.dumps(rows, indent=1, allow_nan=False))
-    else:
-        for r in rows:
-            if r["decision"] == "error":
-                print(f"{r['file']}: error: {r['error']}")
-                continue
-
-            # What the model cannot give (an enrolment has no sampled outputs) is
-            # left out of the text, as it is null in --json.
-            fields = ("probability", "uncertainty", "epistemic")
-            shown = ", ".join(
-                f"{'p' if k == 'probability' else k}={r[k]:.3f}"
-                for k in fields
-                if r[k] is not None
-            )
-            if r["voice"] is not None:
-                shown += f", {r['voice']} voice"
-            print(f"{r['file']}: {r['decision']} ({shown})")
-    for f, why in failed:
-        print(f"skvoice verify: error: {f}: {why}", file=sys.stderr)
-    if failed:
-        return 2
-    return 0 if all(r["decision"] == "accept" for r in rows) else 1
+    return rows
 
 
 def _allowed_column(net):
@@ -877,7 +909,12 @@ def build_parser():
         "the others are still decided).",
     )
     verify.add_argument("model", help="model file written by 'skvoice train' or 'skvoice enroll'")
-    verify.add_argument("files", nargs="+", help="audio files to decide on")
+    verify.add_argument(
+        "files",
+        nargs="+",
+        help="audio files to decide on; '-' reads paths from standard input, one a line, "
+        "and prints each decision as it is made (the model loaded once)",
+    )
     verify.add_argument(
         "--threshold",
         type=_open_unit("--threshold"),

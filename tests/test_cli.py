@@ -679,3 +679,34 @@ def test_channel_names_of_the_cli_are_the_library_conditions():
     from skvoice.augment import CONDITIONS
 
     assert list(_CONDITION_NAMES) == list(CONDITIONS)
+
+
+def test_verify_reads_paths_from_stdin_one_decision_a_line(
+    tiny_model, tmp_path, capsys, monkeypatch
+):
+    import io
+    import json
+
+    model, files, _ = tiny_model
+    bad = tmp_path / "notaudio.wav"
+    bad.write_bytes(b"hello")
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{files[1]}\n\n{bad}\n{files[0]}\n"))
+    code = main(["verify", model, "-", "--json", "--passes", "2", "--quiet"])
+    out = capsys.readouterr()
+    rows = [json.loads(line) for line in out.out.splitlines()]
+    assert [r["file"] for r in rows] == [files[1], str(bad), files[0]]
+    assert rows[1]["decision"] == "error" and code == 2
+    # Regression: libsndfile's message named a Python file object, not the file.
+    assert "BufferedReader" not in rows[1]["error"]
+    assert "Format not recognised" in rows[1]["error"]
+
+
+def test_verify_prints_each_error_once(tiny_model, tmp_path, capsys):
+    # Regression: the text output printed an error on stdout and again on stderr.
+    bad = tmp_path / "notaudio.wav"
+    bad.write_bytes(b"hello")
+    model, files, _ = tiny_model
+    code = main(["verify", model, str(bad), files[0], "--passes", "2", "--quiet"])
+    out = capsys.readouterr()
+    assert code == 2
+    assert (out.out + out.err).count("notaudio.wav") == 1

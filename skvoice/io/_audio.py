@@ -43,6 +43,15 @@ def resample(y, orig_sr, target_sr):
     return np.asarray(soxr.resample(y, orig_sr, target_sr, quality="HQ"), dtype=np.float32)
 
 
+def _libsndfile_reason(exc):
+    """What libsndfile said, without the Python file object it was given."""
+    import re
+
+    reason = getattr(exc, "error_string", None) or str(exc)
+    reason = re.sub(r"Error opening <[^>]*>: ?", "", reason).strip()
+    return reason or type(exc).__name__
+
+
 def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
     """Read an audio file (WAV, FLAC, OGG, ...) as floating point samples.
 
@@ -98,7 +107,9 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
         try:
             data, file_sr = sf.read(fh, dtype="float32", always_2d=True)
         except Exception as exc:  # libsndfile raises several types for bad files
-            raise AudioReadError(f"Cannot read audio file {path!r}: {exc}") from exc
+            raise AudioReadError(
+                f"Cannot read audio file {os.fspath(path)!r}: {_libsndfile_reason(exc)}"
+            ) from exc
     if data.shape[0] == 0:
         raise AudioReadError(f"Audio file {path!r} holds no samples.")
     if not np.all(np.isfinite(data)):
