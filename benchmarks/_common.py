@@ -6,7 +6,6 @@ of ``repeat`` calls, at a stated number of threads) and writes its table to
 include the file and cannot drift from it.
 """
 
-import contextlib
 import os
 import platform
 import statistics
@@ -34,19 +33,11 @@ def median_time(func, repeat):
     return statistics.median(times)
 
 
-@contextlib.contextmanager
 def threads(n):
     """Limit torch, BLAS and OpenMP pools to ``n`` threads for the block."""
-    import torch
-    from threadpoolctl import threadpool_limits
+    from skvoice import limit_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
+    return limit_threads(n)
 
 
 def mean_sd(values, fmt="{:.3f}"):

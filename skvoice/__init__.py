@@ -26,6 +26,8 @@ _NAMES = {
     "ModelFormatError": "._persist",
     "UnsignedModelWarning": "._persist",
     "load_model": "._persist",
+    "default_threads": "._threads",
+    "limit_threads": "._threads",
     "save_model": "._persist",
     "make_voices": ".datasets",
     "check_waveforms": ".io",

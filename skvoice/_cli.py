@@ -967,6 +967,14 @@ def build_parser():
     _pattern_option(evaluate)
     _key_options(evaluate, sign=False)
     evaluate.set_defaults(func=_evaluate)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--threads",
+            type=_positive_int("--threads"),
+            default=None,
+            help="threads of torch and the BLAS (default: the cores less one, which "
+            "keeps a machine shared with another job at full speed; see the CLI guide)",
+        )
     return parser
 
 
@@ -986,7 +994,13 @@ def main(argv=None):
 
     try:
         # Bars on stderr for the long loops (features, network, MC passes).
-        with show_progress(not getattr(args, "quiet", False)), warnings.catch_warnings():
+        from ._threads import limit_threads
+
+        with (
+            show_progress(not getattr(args, "quiet", False)),
+            warnings.catch_warnings(),
+            limit_threads(args.threads),
+        ):
             warnings.showwarning = one_line
             return args.func(args)
     except KeyboardInterrupt:
