@@ -4,7 +4,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["UnreachableFARWarning", "warn_caller"]
+__all__ = ["DuplicateRecordingWarning", "UnreachableFARWarning", "warn_caller"]
 
 
 class UnreachableFARWarning(UserWarning):
@@ -14,6 +14,10 @@ class UnreachableFARWarning(UserWarning):
     scores, so a target below ``1 / n`` puts it at the highest impostor score: the
     realised FAR on voices never heard is then unknown, not ``target_far``.
     """
+
+
+class DuplicateRecordingWarning(UserWarning):
+    """A corpus loader left out files whose content repeats another file's."""
 
 
 def _library_dirs():

@@ -1,6 +1,7 @@
 """Data sets: synthetic voices, the demo's real speech, speechocean762, DSPSpeech-20, DAPS
 and a user's own recordings."""
 
+from .._warnings import DuplicateRecordingWarning
 from ._base import get_data_home
 from ._daps import DAPS_ALLOWED_SPEAKERS, fetch_daps, load_daps
 from ._demo_voices import DEMO_ALLOWED_SPEAKERS, load_demo_voices
@@ -13,6 +14,7 @@ __all__ = [
     "DAPS_ALLOWED_SPEAKERS",
     "DEMO_ALLOWED_SPEAKERS",
     "DSPSPEECH20_WORDS",
+    "DuplicateRecordingWarning",
     "fetch_daps",
     "fetch_speechocean762",
     "get_data_home",

@@ -74,3 +74,59 @@ def target_from(speakers, allowed):
     """1 for recordings whose speaker is in ``allowed``, else 0."""
     allowed = [str(a) for a in np.atleast_1d(allowed)] if allowed is not None else []
     return np.isin(np.asarray(speakers, dtype=str), allowed).astype(np.int64)
+
+
+def _content_digest(path):
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+#: Fields of a loader's Bunch that are not one value per recording.
+_NOT_PER_RECORDING = {"duplicates", "skipped", "allowed", "sr", "DESCR"}
+
+
+def drop_duplicate_recordings(bunch):
+    """``bunch`` without the recordings whose file repeats an earlier file's bytes.
+
+    A corpus that holds copies of a recording (under other names, or other
+    speakers' folders) would put the same audio in training and test. Every
+    array of one value per recording is cut alike; ``duplicates`` lists
+    ``(left out, kept)`` pairs, and a :class:`DuplicateRecordingWarning` says how
+    many were left out.
+    """
+    from .._warnings import DuplicateRecordingWarning, warn_caller
+
+    names = [str(f) for f in bunch.filename]
+    seen, keep, duplicates = {}, [], []
+    for i, f in enumerate(names):
+        digest = _content_digest(f)
+        if digest in seen:
+            duplicates.append((f, names[seen[digest]]))
+        else:
+            seen[digest] = i
+            keep.append(i)
+    bunch["duplicates"] = duplicates
+    if not duplicates:
+        return bunch
+    n = len(names)
+    for key, value in list(bunch.items()):
+        if key in _NOT_PER_RECORDING or isinstance(value, (str, bytes)):
+            continue
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
+            bunch[key] = value[keep]
+        elif isinstance(value, list) and len(value) == n:
+            bunch[key] = [value[i] for i in keep]
+    first = duplicates[0]
+    warn_caller(
+        f"{len(duplicates)} of {n} audio files repeat an earlier file's content and were "
+        f"left out (e.g. {first[0]!r} is a copy of {first[1]!r}): the same recording "
+        "in training and in test would make the test a memory test. The pairs are in "
+        "the 'duplicates' field.",
+        DuplicateRecordingWarning,
+    )
+    return bunch

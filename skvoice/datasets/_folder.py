@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import list_audio_files, read_many, target_from
+from ._base import drop_duplicate_recordings, list_audio_files, read_many, target_from
 
 __all__ = ["load_speaker_folder"]
 
@@ -91,12 +91,14 @@ def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None, retu
             f"speakers found are {sorted(set(speakers))}."
         )
     speakers = np.array(speakers)
-    return Bunch(
-        data=[str(f) for f in files] if return_paths else read_many(files, sr, n_jobs=n_jobs),
-        target=target_from(speakers, allowed),
-        speaker=speakers,
-        filename=np.array([str(f) for f in files]),
-        sr=sr,
-        skipped=skipped,
-        allowed=allowed,
+    return drop_duplicate_recordings(
+        Bunch(
+            data=[str(f) for f in files] if return_paths else read_many(files, sr, n_jobs=n_jobs),
+            target=target_from(speakers, allowed),
+            speaker=speakers,
+            filename=np.array([str(f) for f in files]),
+            sr=sr,
+            skipped=skipped,
+            allowed=allowed,
+        )
     )

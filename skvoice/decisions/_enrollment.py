@@ -375,19 +375,30 @@ class EnrollmentVerifier(OperatingPointMixin, ClassifierMixin, BaseEstimator):
         E = validate_data(self, E, reset=False, dtype=np.float64)
         return self.scorer_.allowed_log_odds(E).numpy()
 
-    def predict_proba(self, E):
+    def predict_proba(self, E, return_uncertainty=False):
         """Calibrated probabilities of the two labels.
 
         Parameters
         ----------
         E : array-like of shape (n_recordings, n_features)
             Embeddings.
+        return_uncertainty : bool, default=False
+            Accepted so that a pipeline ending here answers the call the
+            uncertainty wrappers take; True is an error that says what gives an
+            uncertainty (an enrolment has no sampled outputs).
 
         Returns
         -------
         proba : ndarray of shape (n_recordings, 2)
             Columns follow ``classes_``.
         """
+        if return_uncertainty:
+            raise ValueError(
+                "An enrolment gives no uncertainty: its encoder is deterministic and "
+                "nothing in it is sampled. MCDropoutClassifier or DeepEnsembleClassifier "
+                "around a CNNClassifier give one (predict_proba(X, return_uncertainty=True)); "
+                "for how close a voice lies to the enrolled users, read score_samples."
+            )
         return np.exp(self._binary_log_proba(self._allowed_log_odds(E)))
 
     def predict(self, E):

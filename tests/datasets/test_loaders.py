@@ -2,6 +2,8 @@ import hashlib
 import io
 import json
 import tarfile
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +21,12 @@ from skvoice.datasets import (
 def _write_daps(
     root, versions=("clean", "iphone_livingroom1"), speakers=("f1", "f2", "m3"), scripts=(1, 2)
 ):
-    for v in versions:
+    for i, v in enumerate(versions):
         (root / v).mkdir(parents=True)
-        for s in speakers:
+        for j, s in enumerate(speakers):
             for k in scripts:
-                y = np.full(800, 0.1 * (1 + k), dtype=np.float32)
+                # Distinct content per file (a loader leaves copies out).
+                y = np.full(800, 0.1 * (1 + k) + 0.001 * (j + 10 * i), dtype=np.float32)
                 sf.write(root / v / f"{s}_script{k}_{v}.wav", y, 8000, subtype="FLOAT")
     return root
 
@@ -141,10 +144,12 @@ def test_data_home_env(tmp_path, monkeypatch):
 
 
 def test_load_speaker_folder(tmp_path):
-    for spk in ("ann", "bob", "cid"):
+    for i, spk in enumerate(("ann", "bob", "cid")):
         (tmp_path / spk / "sub").mkdir(parents=True)
-        for k in range(2):
-            sf.write(tmp_path / spk / "sub" / f"{k}.flac", np.zeros(160), 16000)
+        for k in range(2):  # distinct content: copies would be left out
+            sf.write(
+                tmp_path / spk / "sub" / f"{k}.flac", np.full(160, 0.01 * (2 * i + k + 1)), 16000
+            )
     d = load_speaker_folder(tmp_path, allowed=["ann", "cid"])
     assert d.speaker.tolist() == ["ann"] * 2 + ["bob"] * 2 + ["cid"] * 2
     assert d.target.tolist() == [1, 1, 0, 0, 1, 1]
@@ -153,8 +158,8 @@ def test_load_speaker_folder(tmp_path):
 
 
 def test_load_speaker_folder_pattern(tmp_path):
-    for name in ("spk1_a.wav", "spk2_b.wav", "noise.wav"):
-        sf.write(tmp_path / name, np.zeros(160), 16000)
+    for i, name in enumerate(("spk1_a.wav", "spk2_b.wav", "noise.wav")):
+        sf.write(tmp_path / name, np.full(160, 0.01 * (i + 1)), 16000)
     d = load_speaker_folder(tmp_path, allowed=["spk1"], pattern=r"(?P<speaker>spk\d)_")
     assert d.speaker.tolist() == ["spk1", "spk2"] and d.target.tolist() == [1, 0]
     assert len(d.skipped) == 1
@@ -217,3 +222,34 @@ def test_dspspeech20_loader_drops_exact_copies(tmp_path):
         load_dspspeech20(root, words=[25])
     with pytest.raises(FileNotFoundError):
         load_dspspeech20(tmp_path / "missing")
+
+
+def test_copies_of_a_recording_are_left_out_and_reported(tmp_path):
+    # Regression: one DSPSpeech-20 speaker's repetitions were copies of three
+    # recordings, so the "test" files were training files.
+    import shutil
+
+    import soundfile as sf
+
+    from skvoice.datasets import DuplicateRecordingWarning, load_speaker_folder
+
+    rng = np.random.default_rng(0)
+    for speaker in ("alice", "bob"):
+        (tmp_path / speaker).mkdir()
+        for k in range(3):
+            sf.write(tmp_path / speaker / f"{k}.wav", 0.1 * rng.standard_normal(1600), 16000)
+    shutil.copy(tmp_path / "alice" / "0.wav", tmp_path / "alice" / "0_copy.wav")
+    shutil.copy(tmp_path / "alice" / "1.wav", tmp_path / "bob" / "stolen.wav")
+    with pytest.warns(DuplicateRecordingWarning, match="2 of 8 audio files"):
+        ds = load_speaker_folder(tmp_path, allowed=["alice"])
+    assert len(ds.data) == len(ds.target) == len(ds.speaker) == len(ds.filename) == 6
+    assert sorted(Path(a).name for a, _ in ds.duplicates) == ["0_copy.wav", "stolen.wav"]
+    kept = {Path(f).name for f in ds.filename}
+    assert "0_copy.wav" not in kept and "stolen.wav" not in kept
+    assert ds.target.sum() == 3  # alice's three distinct recordings
+    # Without copies: no warning, an empty list.
+    (tmp_path / "alice" / "0_copy.wav").unlink()
+    (tmp_path / "bob" / "stolen.wav").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateRecordingWarning)
+        assert load_speaker_folder(tmp_path, allowed=["alice"]).duplicates == []

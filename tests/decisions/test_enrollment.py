@@ -294,3 +294,23 @@ def test_views_with_negative_strides_are_read():
     ver = EnrollmentVerifier().fit(view, y, groups=spk)
     ref = EnrollmentVerifier().fit(view.copy(), y, groups=spk)
     np.testing.assert_array_equal(ver.score_samples(view), ref.score_samples(view.copy()))
+
+
+def test_return_uncertainty_names_what_gives_one():
+    # The Python path met a TypeError where `skvoice verify` prints nulls.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skvoice.verification import EnrollmentVerifier
+
+    rng = np.random.default_rng(1)
+    E = rng.standard_normal((30, 4))
+    y = np.repeat([1, 0, 0], 10)
+    spk = np.repeat(["a", "b", "c"], 10)
+    pipe = make_pipeline(StandardScaler(), EnrollmentVerifier())
+    pipe.fit(E, y, enrollmentverifier__groups=spk)
+    with pytest.raises(ValueError, match="MCDropoutClassifier or DeepEnsembleClassifier"):
+        pipe.predict_proba(E, return_uncertainty=True)
+    np.testing.assert_array_equal(
+        pipe.predict_proba(E, return_uncertainty=False), pipe.predict_proba(E)
+    )
