@@ -196,18 +196,19 @@ def _train(args):
 
     from .neural_network import CNNClassifier
     from .neural_network._base import resolve_device
-    from .neural_network._epoch_bar import EpochProgressBar
+    from .neural_network._epoch_bar import EpochProgressBar, FitCounter
     from .preprocessing import SilenceTrimmer, SpectrogramExtractor
 
     # Every argument is checked before any file is read: a bad one costs nothing.
     _check_writable(args.out)
     key = _key(args)
+    fits = FitCounter(1)  # its total is known once the data are read
     net = CNNClassifier(
         max_epochs=args.epochs,
         device=args.device,
         amp=args.amp,
         checkpoint_dir=args.checkpoint_dir,
-        callbacks=None if args.quiet else [("progress", EpochProgressBar())],
+        callbacks=None if args.quiet else [("progress", EpochProgressBar(fits=fits))],
         random_state=args.seed,
         verbose=int(args.verbose),
     )
@@ -218,6 +219,8 @@ def _train(args):
     )
     print(f"Training on {len(data.data)} recordings of {len(set(data.speaker))} speakers")
     net.set_params(target_far=_target_far(args, data))
+    if net.target_far is not None:  # the final fit and one per cross-fitting fold
+        fits.total = 1 + min(5, _n_refused_speakers(data))
     pipe = make_pipeline(
         SilenceTrimmer(sr=data.sr), SpectrogramExtractor(sr=data.sr, fmax=fmax), net
     )

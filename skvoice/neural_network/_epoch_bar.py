@@ -4,7 +4,33 @@ import sys
 
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar"]
+__all__ = ["EpochProgressBar", "FitCounter"]
+
+
+class FitCounter:
+    """How many fits of a run have begun: one object shared by every clone of a bar.
+
+    A network that cross-fits clones itself, and its callbacks with it; the
+    counter survives the copy (``deepcopy`` returns it), so each fit's bar can
+    say "fit 3 of 6".
+
+    Parameters
+    ----------
+    total : int
+        Fits of the run (the final one and the cross-fitting's).
+    """
+
+    def __init__(self, total):
+        self.total = int(total)
+        self.begun = 0
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def next(self):
+        """Count a fit that begins; return its number (from 1)."""
+        self.begun += 1
+        return self.begun
 
 
 class EpochProgressBar(Callback):
@@ -20,18 +46,28 @@ class EpochProgressBar(Callback):
     ----------
     desc : str, default="Training"
         Label of the bar.
+    fits : FitCounter or None, default=None
+        Shared by the fits of one run (the final fit and the cross-fitting's
+        clones): the label then says which fit it is, "fit 2 of 6".
     """
 
-    def __init__(self, desc="Training"):
+    def __init__(self, desc="Training", fits=None):
         self.desc = desc
+        self.fits = fits
+
+    def _label(self):
+        if self.fits is None:
+            return self.desc
+        return f"{self.desc}, fit {self.fits.next()} of {self.fits.total}"
 
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
         done = len(net.history)
         self.bar_ = None
+        self.label_ = self._label()
         if sys.stderr.isatty():
-            self.bar_ = tqdm(total=net.max_epochs, initial=done, desc=self.desc, unit="epoch")
+            self.bar_ = tqdm(total=net.max_epochs, initial=done, desc=self.label_, unit="epoch")
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
@@ -39,7 +75,7 @@ class EpochProgressBar(Callback):
         if self.bar_ is None:
             losses = ", ".join(f"{k} {v}" for k, v in shown.items())
             print(
-                f"{self.desc}: epoch {len(net.history)}/{net.max_epochs}, {losses}",
+                f"{self.label_}: epoch {len(net.history)}/{net.max_epochs}, {losses}",
                 file=sys.stderr,
             )
             return

@@ -265,3 +265,19 @@ def test_resolve_objective_by_hand():
     with pytest.raises(ValueError, match="needs groups"):
         resolve_objective("speakers", y, None)
     assert resolve_objective("binary", y, spk)[0] == "binary"
+
+
+def test_epoch_bar_says_which_fit_it_is(capsys):
+    # The CLI's bar restarted for the fit and each cross-fit with no "fit k of N".
+    from skvoice.neural_network._epoch_bar import EpochProgressBar, FitCounter
+    from tests.decisions.test_operating_point import _tiny_cnn, _tiny_specs
+
+    X, spk = _tiny_specs(n_speakers=6, per=4)
+    y = np.isin(spk, ["s0", "s1"]).astype(int)
+    fits = FitCounter(3)
+    net = _tiny_cnn(target_far=0.2, cv=2)
+    net.set_params(max_epochs=1, callbacks=[("progress", EpochProgressBar(fits=fits))])
+    net.fit(X, y, groups=spk)
+    err = capsys.readouterr().err  # not a terminal: one line per epoch
+    assert [f"fit {k} of 3" in err for k in (1, 2, 3)] == [True] * 3
+    assert fits.begun == 3
