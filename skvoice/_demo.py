@@ -9,6 +9,11 @@ import numpy as np
 __all__ = ["run_demo"]
 
 
+def _progress(section, title, start):
+    """Say which of the demo's five sections runs, and since when: it takes minutes."""
+    print(f"[{section}/5] {title} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
 def _print_table(rows):
     header = list(rows[0])
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
@@ -136,6 +141,7 @@ def run_demo(
     sections = []
 
     # 1. The corpus and the trimming.
+    _progress(1, "the corpus and its silences", start)
     trimmer = SilenceTrimmer(sr=sr).fit(X)
     durations = trimmer.durations(X)
     f0 = f0_table(X, spk, sr)
@@ -180,6 +186,7 @@ def run_demo(
     )
 
     # 2. Open-set evaluation: the CNN, an MFCC + F0 SVM and an enrolment, same folds.
+    _progress(2, "open-set evaluation: CNN, MFCC + F0 SVM, enrolment (the long part)", start)
     speech = trimmer.transform(X)
     specs = SpectrogramExtractor(sr=sr).fit_transform(speech)
     stats = make_union(F0Extractor(sr=sr, output="stats"), MFCCStatistics(sr=sr))
@@ -286,6 +293,7 @@ def run_demo(
     )
 
     # 3. The operating point: the enrolment's threshold at a 5 % FAR, by cross-fitting.
+    _progress(3, "the operating point", start)
     refused = y == 0
     far = at_far[refused].mean()
     frr = 1.0 - at_far[~refused].mean()
@@ -302,6 +310,7 @@ def run_demo(
     sections.append(("The operating point: a 5 % false-acceptance target", reading))
 
     # 4. MC dropout against a deep ensemble, on the first fold; novelty.
+    _progress(4, "MC dropout against a deep ensemble", start)
     net, train, test = first
     Xtr, Xte = [specs[i] for i in train], [specs[i] for i in test]
     mc = MCDropoutClassifier(net, n_passes=30, random_state=seed)
@@ -352,6 +361,7 @@ def run_demo(
     )
 
     # 5. Inside the network of the first fold.
+    _progress(5, "inside the network", start)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
     pos = [i for i in range(len(Xte)) if yt[i] == 1][0]
     GradCAMDisplay.from_estimator(net, Xte, index=pos, ax=axes[0])

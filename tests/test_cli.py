@@ -78,6 +78,8 @@ def test_demo_synthetic(tmp_path, capsys):
     assert main([*args, "--epochs", "1", "--quick"]) == 0
     captured = capsys.readouterr()
     assert "synthetic voices" in captured.out
+    # The demo says which section runs as it goes (it printed nothing for minutes).
+    assert [f"[{k}/5]" in captured.out for k in range(1, 6)] == [True] * 5
     # Warnings are one line named by the command, not a path into the library.
     assert "skvoice demo: warning: target_far=0.05 cannot be reached" in captured.err
     assert ".py:" not in captured.err
