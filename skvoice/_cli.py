@@ -340,16 +340,30 @@ def _save(pipe, args, key):
     save_model(pipe, args.out, key=key)
     rates = getattr(pipe[-1], "expected_rates_", None)
     if rates is not None:
-        print(
-            f"Threshold for a false-acceptance rate of {pipe[-1].target_far:g}: "
-            f"{pipe[-1].threshold_:.3f} (log-odds). Expected from speakers held out by "
-            f"cross-fitting: FAR {rates['far']:.3f} on {rates['impostor_recordings']} "
-            f"recordings of {rates['impostor_speakers']} impostors "
-            f"({rates['cohort_speakers']} of them from the cohort), FRR {rates['frr']:.3f} "
-            f"on {rates['allowed_recordings']} allowed recordings (skvoice evaluate "
-            "measures new speakers)."
-        )
+        print(_promise(pipe[-1].target_far, pipe[-1].threshold_, rates))
     print(f"Model written to {args.out}")
+
+
+def _promise(target_far, threshold, rates):
+    """What the saved threshold promises, with its intervals: two lines."""
+
+    def pct(x):
+        return f"{100 * x:.1f} %"
+
+    n_cohort = rates["cohort_speakers"]
+    cohort = f", {n_cohort} of them non-users of the cohort" if n_cohort else ""
+    far_lo, far_hi = rates["far_interval"]
+    frr_lo, frr_hi = rates["frr_interval"]
+    level = f"{100 * rates['interval_level']:.0f} %"
+    return (
+        f"Threshold for a false-acceptance rate of {target_far:g}: {threshold:.3f} "
+        f"(log-odds), set on {rates['impostor_recordings']} recordings of "
+        f"{rates['impostor_speakers']} impostors held out of training{cohort}.\n"
+        f"On new impostors expect FAR {pct(rates['far_predicted'])}, "
+        f"{pct(far_lo)}-{pct(far_hi)} ({level}); on new recordings of the allowed users "
+        f"FRR {pct(rates['frr'])}, {pct(frr_lo)}-{pct(frr_hi)} ({level}). "
+        "'skvoice evaluate' measures them."
+    )
 
 
 def _key(args):
@@ -614,23 +628,43 @@ def _evaluate(args):
     # Files read and features computed once, for both the scores and the decisions.
     specs = model[:-1].transform(data.data)
     scores = net.predict_proba(specs)[:, pos]
-    accepted = (net.predict(specs) == net.pos_label_).astype(float)
     y = np.asarray(data.target)
+    if args.threshold is not None:
+        accepted = (scores > args.threshold).astype(float)
+        at = f"threshold p > {args.threshold:g}"
+    elif args.target_far is not None:
+        from .metrics._verification import far_cut
+
+        # Placed on the very impostors it is measured on: what a threshold could
+        # give at best, not what the saved one promises.
+        accepted = (scores > far_cut(scores[y == 0], args.target_far)).astype(float)
+        at = f"the threshold for FAR {args.target_far:g} on these impostors"
+    else:
+        accepted = (net.predict(specs) == net.pos_label_).astype(float)
+        at = "the model's threshold"
     speakers = np.asarray(data.speaker).astype(str)
+    # A network trained on its refused speakers; an enrolment only scored them
+    # (its calibration and cohort).
+    seen = "refused, trained" if hasattr(net, "speakers_") else "refused, in the enrolment"
     heard = getattr(net, "speakers_", getattr(net, "cohort_speakers_", []))
     trained = set(np.asarray(heard).astype(str))
     status = np.where(
         y == 1,
         "allowed",
-        np.where(np.isin(speakers, list(trained)), "refused, trained", "never heard"),
+        np.where(np.isin(speakers, list(trained)), seen, "never heard"),
     )
+    if args.target_far is not None:
+        print(
+            f"Decisions at {at}: chosen on the test's own impostors, an upper bound of "
+            "what a threshold fixed in advance gives."
+        )
     rng = np.random.default_rng(0)
     print(
         f"{len(y)} recordings ({int(y.sum())} allowed, {int((y == 0).sum())} refused) of "
         f"{len(set(speakers))} speakers; allowed: {', '.join(allowed)}"
     )
     print(f"EER, all trials: {equal_error_rate(y, scores):.4f}")
-    for group in ("never heard", "refused, trained"):
+    for group in ("never heard", seen):
         impostor = status == group
         if not impostor.any():
             print(f"allowed vs {group}: no such recordings")
@@ -651,13 +685,13 @@ def _evaluate(args):
         print(
             f"allowed vs {group}: EER {eer:.4f} [95 % CI {eer_lo:.4f}-{eer_hi:.4f}], "
             f"FAR at 5 % FRR {far_at_frr(yk, sk, 0.05):.4f}, "
-            f"FAR at the model's threshold {far:.4f} [95 % CI {lo:.4f}-{hi:.4f}], "
+            f"FAR at {at} {far:.4f} [95 % CI {lo:.4f}-{hi:.4f}], "
             f"Cllr {cllr(yk, log_odds):.3f} (min {min_cllr(yk, sk):.3f})"
         )
     if (y == 1).any():
         rejected = 1.0 - accepted[y == 1]
         lo, hi = _bootstrap_ci(rejected, rng)
-        print(f"FRR at the model's threshold: {rejected.mean():.4f} [95 % CI {lo:.4f}-{hi:.4f}]")
+        print(f"FRR at {at}: {rejected.mean():.4f} [95 % CI {lo:.4f}-{hi:.4f}]")
     print()
     print(f"{'speaker':<20} {'status':<17} {'recordings':>10} {'accepted':>9}  95 % CI")
     table = acceptance_by_speaker(y, accepted.astype(int), speakers)
@@ -956,6 +990,20 @@ def build_parser():
     )
     evaluate.add_argument(
         "--skip-bad", action="store_true", help="skip (and list) files that cannot be decoded"
+    )
+    decide = evaluate.add_mutually_exclusive_group()
+    decide.add_argument(
+        "--threshold",
+        type=_open_unit("--threshold"),
+        default=None,
+        help="decide at probability > THRESHOLD instead of the model's saved threshold",
+    )
+    decide.add_argument(
+        "--target-far",
+        type=_open_unit("--target-far"),
+        default=None,
+        help="decide at the threshold that accepts this share of the data's own refused "
+        "recordings: the best a threshold could do here, not a promise",
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
