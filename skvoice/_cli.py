@@ -248,6 +248,7 @@ def _enroll(args):
         "Enrolment needs refused speakers too: their recordings calibrate the scores "
         "(and set the threshold with --target-far).",
         frontend_fmax=front.get("fmax") or rate / 2,
+        encoder=args.encoder,
     )
     target_far = _target_far(args, data)
     pipe = make_enrollment_pipeline(args.encoder, sr=rate, target_far=target_far)
@@ -297,7 +298,7 @@ def _target_far(args, data):
     return DEFAULT_TARGET_FAR
 
 
-def _labelled_files(args, sr, one_class_error, frontend_fmax=None):
+def _labelled_files(args, sr, one_class_error, frontend_fmax=None, encoder=None):
     """The labelled files of ``train`` and ``enroll``, streamed at ``sr``; and the mel fmax.
 
     The native rates are printed (with a fixed front-end's ``frontend_fmax``, what
@@ -313,24 +314,17 @@ def _labelled_files(args, sr, one_class_error, frontend_fmax=None):
     data = _drop_unreadable(data, args.skip_bad)
     if len(set(data.target)) < 2:
         raise ValueError(one_class_error)
-    _warn_outside_measured(data, min(rates) if rates else sr, durations)
+    _warn_outside_measured(data, min(rates) if rates else sr, durations, encoder)
     return data, fmax
 
 
-def _warn_outside_measured(data, lowest_rate, durations):
-    """One line when the data are below what the choosing page measured to hold."""
-    from ._measured import outside_measured
+def _warn_outside_measured(data, lowest_rate, durations, encoder=None):
+    """One warning line when the data are below what the choosing page measured to hold."""
+    from ._measured import warn_outside_measured
 
-    problems = outside_measured(
-        data.speaker, data.target, lowest_rate=lowest_rate, durations=durations
+    warn_outside_measured(
+        data.speaker, data.target, lowest_rate=lowest_rate, durations=durations, encoder=encoder
     )
-    if problems:
-        print(
-            "Warning: outside what was measured to hold: "
-            + "; ".join(problems)
-            + ". See docs/user_guide/choosing.rst (Which path to take).",
-            file=sys.stderr,
-        )
 
 
 def _save(pipe, args, key):

@@ -4,7 +4,12 @@ import os
 import sys
 import warnings
 
-__all__ = ["DuplicateRecordingWarning", "UnreachableFARWarning", "warn_caller"]
+__all__ = [
+    "DuplicateRecordingWarning",
+    "OutsideMeasuredWarning",
+    "UnreachableFARWarning",
+    "warn_caller",
+]
 
 
 class UnreachableFARWarning(UserWarning):
@@ -13,6 +18,18 @@ class UnreachableFARWarning(UserWarning):
     With ``n`` impostor recordings a threshold can only be placed between their
     scores, so a target below ``1 / n`` puts it at the highest impostor score: the
     realised FAR on voices never heard is then unknown, not ``target_far``.
+    """
+
+
+class OutsideMeasuredWarning(UserWarning):
+    """The data fall outside what the benchmarks measured to hold.
+
+    Raised once per fit or per built pipeline by
+    ``skvoice._measured.warn_outside_measured``, in Python and on the command line
+    alike: few refused speakers, few enrolment recordings, narrow-band or short
+    audio, an encoder weaker on such audio than one that could be installed.
+    Filter it like any warning (``warnings.simplefilter("ignore",
+    OutsideMeasuredWarning)``) once the risk is understood.
     """
 
 

@@ -171,7 +171,7 @@ def test_train_verify_evaluate_end_to_end(tmp_path):
     assert "Training" in res.stderr and "20/20" in res.stderr and "train_loss" in res.stderr
     # Not a terminal: one plain line per epoch, no bar redrawn with escape codes.
     assert "\x1b[" not in res.stderr and "\r" not in res.stderr
-    assert "Training: epoch 20/20, train_loss" in res.stderr
+    assert "Training, fit 4 of 4: epoch 20/20, train_loss" in res.stderr
     # One checkpoint per fit: the model and the 3 cross-fitting folds of its
     # threshold (3 refused speakers), so an interrupted train resumes all of them.
     assert len(list((tmp_path / "ckpt").glob("cnn-*.pt"))) == 4
@@ -342,23 +342,30 @@ def test_target_far_defaults_and_none():
     assert _target_far(SimpleNamespace(target_far=0.1), one_refused) == 0.1
 
 
-def test_warning_when_data_are_outside_what_was_measured(capsys):
+def test_warning_when_data_are_outside_what_was_measured():
+    import warnings
     from types import SimpleNamespace
 
     from skvoice._cli import _warn_outside_measured
+    from skvoice.verification import OutsideMeasuredWarning
 
     refused = [f"r{k:02d}" for k in range(14)]
     speakers = ["a"] * 3 + ["b"] * 3 + refused
     fine = SimpleNamespace(speaker=speakers, target=[1] * 6 + [0] * 14)
-    _warn_outside_measured(fine, 16000, [3.0] * 20)
-    assert capsys.readouterr().err == ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutsideMeasuredWarning)
+        _warn_outside_measured(fine, 16000, [3.0] * 20)
     few = SimpleNamespace(speaker=["a", "b", "b", "b", "r1", "r2"], target=[1, 1, 1, 1, 0, 0])
-    _warn_outside_measured(few, 8000, [1.0] * 6)
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("Warning: outside what was measured")
+    # One warning (a class users can filter), every problem in it; the command
+    # line prints it as one line (main's showwarning).
+    with pytest.warns(OutsideMeasuredWarning) as record:
+        _warn_outside_measured(few, 8000, [1.0] * 6)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith("Outside what was measured")
     for part in ("2 refused speakers", "(a:", "files at 8000 Hz", "1.0 s on average"):
-        assert part in err
-    assert "choosing.rst" in err
+        assert part in message
+    assert "choosing.rst" in message
 
 
 def test_flat_folder_needs_a_pattern_and_works_with_one(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from .._warnings import DuplicateRecordingWarning, warn_caller
 from ..io import load_audio
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif")
@@ -99,8 +100,6 @@ def drop_duplicate_recordings(bunch):
     ``(left out, kept)`` pairs, and a :class:`DuplicateRecordingWarning` says how
     many were left out.
     """
-    from .._warnings import DuplicateRecordingWarning, warn_caller
-
     names = [str(f) for f in bunch.filename]
     seen, keep, duplicates = {}, [], []
     for i, f in enumerate(names):

@@ -34,6 +34,7 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from .._labels import resolve_pos_label
+from .._measured import warn_outside_measured
 from .._random import seed_from
 from ._operating_point import (
     OPERATING_POINT_CONSTRAINTS,
@@ -290,6 +291,10 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         allowed = y == self.pos_label_
         speakers = self._speakers(groups, n)
         params = self._estimator_fit_params(groups, fit_params)
+        if self.target_far is not None and speakers is not None:
+            # Too few refused speakers or enrolment recordings: said as the command
+            # line says it (one place).
+            warn_outside_measured(speakers, allowed.astype(int))
         estimator = self._with_pos_label(clone(self.estimator))
         self.response_method_ = self._resolve_response_method(estimator)
 

@@ -5,7 +5,13 @@
 layer, :mod:`skvoice.decisions`) into one pipeline.
 """
 
+from .._warnings import OutsideMeasuredWarning
 from ..decisions import EnrollmentVerifier, UnreachableFARWarning
 from ._pipeline import make_enrollment_pipeline
 
-__all__ = ["EnrollmentVerifier", "UnreachableFARWarning", "make_enrollment_pipeline"]
+__all__ = [
+    "EnrollmentVerifier",
+    "OutsideMeasuredWarning",
+    "UnreachableFARWarning",
+    "make_enrollment_pipeline",
+]

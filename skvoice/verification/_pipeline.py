@@ -6,6 +6,7 @@ from numbers import Integral
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._measured import warn_outside_measured
 from ..decisions import EnrollmentVerifier
 from ..neural_network import SpeakerEmbedder, default_cohort, encoder_card
 from ..preprocessing import LevelNormalizer, Resampler, SilenceTrimmer, SpectrogramExtractor
@@ -91,6 +92,8 @@ def make_enrollment_pipeline(
     card = encoder_card(pretrained)
     front = card["frontend"]
     rate = int(front["sr"])
+    # Narrow-band input: said here as the command line says it (one place).
+    warn_outside_measured([], [], lowest_rate=sr, encoder=str(pretrained))
     steps = []
     if sr != rate:
         steps.append(("resampler", Resampler(sr=sr, target_sr=rate)))

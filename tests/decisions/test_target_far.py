@@ -148,7 +148,12 @@ def test_clear_errors():
         TargetFARClassifierCV(SVC(), response_method="score_samples").fit(E, y, groups=spk)
     with pytest.raises(ValueError, match="cohort must be a pair"):
         TargetFARClassifierCV(EnrollmentVerifier(), cohort=(E,)).fit(E, y, groups=spk)
+    # What gives no uncertainty says so: a plain classifier, or an enrolment.
     with pytest.raises(TypeError, match="gives no uncertainty"):
+        TargetFARClassifierCV(LogisticRegression()).fit(E, y, groups=spk).predict_proba(
+            E, return_uncertainty=True
+        )
+    with pytest.raises(ValueError, match="An enrolment gives no uncertainty"):
         TargetFARClassifierCV(EnrollmentVerifier()).fit(E, y, groups=spk).predict_proba(
             E, return_uncertainty=True
         )
