@@ -22,26 +22,58 @@ def _demo(args):
     return 0
 
 
-def _load_corpus(path, allowed, versions, return_paths=False, sr=16000, pattern=None):
+def _load_corpus(
+    path, allowed, versions, return_paths=False, sr=16000, pattern=None, exclude=None
+):
+    """A DAPS tree, one folder per speaker, or a manifest (a .csv/.tsv file list).
+
+    ``exclude``: comma-separated speakers whose recordings are left out.
+    """
     from pathlib import Path
 
-    from .datasets import load_daps, load_speaker_folder
+    from .datasets import load_daps, load_manifest, load_speaker_folder
     from .datasets._base import list_audio_files
     from .datasets._daps import is_daps_file
 
     root = Path(path)
-    if not root.is_dir():
-        raise FileNotFoundError(f"No such data folder: {str(root)!r}")
-    daps_like = any(
+    if root.is_file() and root.suffix.lower() in (".csv", ".tsv"):
+        data = load_manifest(root, allowed=allowed, sr=sr, return_paths=return_paths)
+    elif not root.is_dir():
+        raise FileNotFoundError(f"No such data folder or manifest (.csv, .tsv): {str(root)!r}")
+    elif pattern is None and any(
         is_daps_file(f.stem) for f in list_audio_files(root) if f.suffix.lower() == ".wav"
-    )
-    if daps_like and pattern is None:
-        return load_daps(
+    ):
+        data = load_daps(
             root, versions=versions, allowed=allowed, sr=sr, return_paths=return_paths
         )
-    return load_speaker_folder(
-        root, allowed=allowed, pattern=pattern, sr=sr, return_paths=return_paths
-    )
+    else:
+        data = load_speaker_folder(
+            root, allowed=allowed, pattern=pattern, sr=sr, return_paths=return_paths
+        )
+    return _excluded(data, exclude)
+
+
+def _excluded(data, exclude):
+    """``data`` without the recordings of the speakers ``exclude`` names."""
+    import numpy as np
+
+    names = [s.strip() for s in (exclude or "").split(",") if s.strip()]
+    if not names:
+        return data
+    speakers = np.asarray(data.speaker).astype(str)
+    unknown = sorted(set(names) - set(speakers))
+    if unknown:
+        raise ValueError(f"--exclude: no recordings of {unknown} in the data.")
+    keep = ~np.isin(speakers, names)
+    n = len(speakers)
+    for key, value in list(data.items()):
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
+            data[key] = value[keep]
+        elif isinstance(value, list) and len(value) == n and key not in ("skipped", "allowed"):
+            data[key] = [v for v, k in zip(value, keep) if k]
+    data["allowed"] = [a for a in data.get("allowed", []) if a not in names]
+    print(f"Left out {int((~keep).sum())} recordings of {', '.join(names)} (--exclude)")
+    return data
 
 
 def _audio_summary(files):
@@ -307,7 +339,13 @@ def _labelled_files(args, sr, one_class_error, frontend_fmax=None, encoder=None)
     """
     # Paths: the pipeline streams the files and keeps only their spectrograms.
     data = _load_corpus(
-        args.data_dir, _allowed(args.allowed), args.versions.split(","), True, sr, args.pattern
+        args.data_dir,
+        _allowed(args.allowed),
+        args.versions.split(","),
+        True,
+        sr,
+        args.pattern,
+        args.exclude,
     )
     rates, durations = _audio_summary(data.filename)
     fmax = _native_rates(rates, sr, frontend_fmax)
@@ -615,7 +653,12 @@ def _evaluate(args):
     net = _decider(model[-1], args.model)
     allowed = _model_allowed(net, args.allowed)
     data = _load_corpus(
-        args.data_dir, allowed, args.versions.split(","), return_paths=True, pattern=args.pattern
+        args.data_dir,
+        allowed,
+        args.versions.split(","),
+        return_paths=True,
+        pattern=args.pattern,
+        exclude=args.exclude,
     )
     data = _drop_unreadable(data, args.skip_bad)
     pos = _allowed_column(net)
@@ -813,6 +856,14 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _exclude_option(parser):
+    parser.add_argument(
+        "--exclude",
+        default=None,
+        help="comma-separated speakers whose recordings are left out",
+    )
+
+
 def _pattern_option(parser):
     parser.add_argument(
         "--pattern",
@@ -867,7 +918,10 @@ def build_parser():
     eda = sub.add_parser(
         "eda", formatter_class=fmt, help="corpus analysis of a DAPS tree or speaker folders"
     )
-    eda.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
+    eda.add_argument(
+        "data_dir",
+        help="a DAPS tree, one folder per speaker, or a .csv manifest (path,speaker[,label])",
+    )
     eda.add_argument("--out", required=True, help="report folder to write")
     eda.add_argument("--allowed", default="", help="comma-separated allowed speakers")
     eda.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
@@ -881,11 +935,15 @@ def build_parser():
     train = sub.add_parser(
         "train", formatter_class=fmt, help="train a CNN access-control model on a folder"
     )
-    train.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
+    train.add_argument(
+        "data_dir",
+        help="a DAPS tree, one folder per speaker, or a .csv manifest (path,speaker[,label])",
+    )
     train.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
     train.add_argument("--out", required=True, help="model file to write")
     train.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
     _pattern_option(train)
+    _exclude_option(train)
     train.add_argument(
         "--epochs", type=_positive_int("--epochs"), default=30, help="training epochs"
     )
@@ -916,7 +974,10 @@ def build_parser():
         "enrolled voices (a few kB). The other speakers' recordings calibrate the scores. "
         "Files at any sample rate are resampled to the encoder's (16 kHz) with soxr.",
     )
-    enroll.add_argument("data_dir", help="a DAPS tree or one folder per speaker")
+    enroll.add_argument(
+        "data_dir",
+        help="a DAPS tree, one folder per speaker, or a .csv manifest (path,speaker[,label])",
+    )
     enroll.add_argument("--allowed", required=True, help="comma-separated allowed speakers")
     enroll.add_argument("--out", required=True, help="model file to write")
     enroll.add_argument(
@@ -928,6 +989,7 @@ def build_parser():
     )
     enroll.add_argument("--versions", default="clean", help="DAPS versions, comma-separated")
     _pattern_option(enroll)
+    _exclude_option(enroll)
     _model_making_options(enroll, "cross-fitting of the enrolment")
     enroll.set_defaults(func=_enroll)
 
@@ -974,7 +1036,8 @@ def build_parser():
         "model", help="model file written by 'skvoice train' or 'skvoice enroll'"
     )
     evaluate.add_argument(
-        "data_dir", help="labelled recordings (a DAPS tree or one folder per speaker)"
+        "data_dir",
+        help="labelled recordings (a DAPS tree, one folder per speaker, or a .csv manifest)",
     )
     evaluate.add_argument(
         "--allowed",
@@ -1010,6 +1073,7 @@ def build_parser():
         + " (needs pip install 'skvoice[augment]')",
     )
     _pattern_option(evaluate)
+    _exclude_option(evaluate)
     _key_options(evaluate, sign=False)
     evaluate.set_defaults(func=_evaluate)
     for command in sub.choices.values():

@@ -724,3 +724,28 @@ def test_verify_prints_each_error_once(tiny_model, tmp_path, capsys):
     out = capsys.readouterr()
     assert code == 2
     assert (out.out + out.err).count("notaudio.wav") == 1
+
+
+def test_enroll_from_a_manifest_with_a_speaker_left_out(tmp_path, capsys):
+    # Choosing files without folders of symlinks: a file list, and --exclude.
+    import os
+
+    data = os.path.join(os.path.dirname(__file__), "data", "speechocean762", "WAVE")
+    speakers = sorted(os.listdir(data))
+    lines = ["path,speaker"]
+    for s in speakers:
+        for f in sorted(os.listdir(os.path.join(data, s)))[:3]:
+            lines.append(f"{os.path.join(data, s, f)},{s}")
+    manifest = tmp_path / "files.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.skvoice"
+    args = ["enroll", str(manifest), "--allowed", speakers[0], "--out", str(model)]
+    args += ["--exclude", speakers[-1], "--encoder", "speechocean762", "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"Left out 3 recordings of {speakers[-1]} (--exclude)" in out
+    assert f"{len(speakers) - 2} refused speakers" in out
+    with pytest.raises(SystemExit):
+        main(["enroll", str(manifest), "--allowed", speakers[0], "--out", str(model), "--exclude"])
+    assert main([*args[:-5], "--exclude", "nobody", "--quiet"]) == 2
+    assert "no recordings of ['nobody']" in capsys.readouterr().err

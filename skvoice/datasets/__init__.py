@@ -7,6 +7,7 @@ from ._daps import DAPS_ALLOWED_SPEAKERS, fetch_daps, load_daps
 from ._demo_voices import DEMO_ALLOWED_SPEAKERS, load_demo_voices
 from ._dspspeech import DSPSPEECH20_WORDS, load_dspspeech20
 from ._folder import load_speaker_folder
+from ._manifest import load_manifest
 from ._speechocean import fetch_speechocean762, load_speechocean762
 from ._synthetic import make_voices
 
@@ -21,6 +22,7 @@ __all__ = [
     "load_daps",
     "load_demo_voices",
     "load_dspspeech20",
+    "load_manifest",
     "load_speaker_folder",
     "load_speechocean762",
     "make_voices",
