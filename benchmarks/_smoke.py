@@ -120,6 +120,7 @@ ARGS = {
     "bench_promise.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_robust.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_streaming.py": ["--hours", "0.01"],
+    "bench_serve.py": [],
     "bench_threads.py": [],
     "bench_uncertainty.py": ["--data", "{data}", "--seeds", "0"],
 }

@@ -443,9 +443,10 @@ def _file_error(exc):
     return re.sub(r"^Cannot read audio file '.*?': ", "not readable as audio: ", line)
 
 
-def _features_of_each(front, files, sr):
+def _features_of_each(front, files, sr, read=None):
     """Each file read and featurised on its own, so that a bad one fails alone.
 
+    ``read(name, sr)`` gives a waveform (default: :func:`~skvoice.io.load_audio`).
     Returns the files that worked, their features (embeddings stacked, or a list
     of spectrograms) and ``(file, reason)`` for the others.
     """
@@ -453,10 +454,11 @@ def _features_of_each(front, files, sr):
 
     from .io import load_audio
 
+    read = load_audio if read is None else read
     good, feats, failed = [], [], []
     for f in files:
         try:
-            out = front.transform([load_audio(f, sr=sr)])
+            out = front.transform([read(f, sr=sr)])
             feats.append(out[0])
             good.append(str(f))
         except Exception as exc:  # one bad file must not hide the others' results
@@ -503,6 +505,32 @@ def _verify(args):
     return _verify_code(rows)
 
 
+def _serve(args):
+    """Answer decisions over HTTP until interrupted (Ctrl-C)."""
+    from ._serve import make_server
+
+    model = _load(args)
+    if len(model) < 2 or not hasattr(model[0], "sr"):
+        raise ValueError(f"{args.model!r} holds no audio front end (a bare network).")
+    net = _decider(model[-1], args.model)
+    server = make_server(model, net, args, host=args.host, port=args.port)
+    host, port = server.server_address[:2]
+    print(
+        f"Serving {args.model} on http://{host}:{port} (POST /verify with an audio file; "
+        f"GET /health); bodies up to {args.max_bytes} bytes, audio up to "
+        f"{args.max_seconds:g} s. Ctrl-C stops.",
+        flush=True,
+    )
+    from ._progress import show_progress
+
+    try:
+        with show_progress(False):  # one decision a request: no bars in the log
+            server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
 def _verify_code(rows):
     if any(r["decision"] == "error" for r in rows):
         return 2
@@ -524,7 +552,7 @@ def _row_text(r):
     return f"{r['file']}: {r['decision']} ({shown})"
 
 
-def _decide_files(model, net, paths, args):
+def _decide_files(model, net, paths, args, read=None):
     """One row per path, in the order given: the decision and what it rests on, or the error."""
     import math
 
@@ -532,7 +560,7 @@ def _decide_files(model, net, paths, args):
 
     from .uncertainty import MCDropoutClassifier
 
-    files, specs, failed = _features_of_each(model[:-1], paths, model[0].sr)
+    files, specs, failed = _features_of_each(model[:-1], paths, model[0].sr, read)
     rows = []
     if files:
         pos = _allowed_column(net)
@@ -808,6 +836,10 @@ def _positive_int(name):
     return _checked(name, int, lambda v: v >= 1, "an integer of at least 1")
 
 
+def _positive_float(name):
+    return _checked(name, float, lambda v: v > 0, "a number above 0")
+
+
 def _key_options(parser, sign):
     parser.add_argument(
         "--key-file",
@@ -1022,6 +1054,53 @@ def build_parser():
     verify.add_argument("--quiet", action="store_true", help="no progress bars")
     _key_options(verify, sign=False)
     verify.set_defaults(func=_verify)
+
+    serve = sub.add_parser(
+        "serve",
+        formatter_class=fmt,
+        help="answer decisions over HTTP on this machine",
+        description="Load a model once and decide on audio sent over HTTP: POST /verify "
+        "with the bytes of an audio file answers the decision as 'verify --json' gives it; "
+        'GET /health answers {"status": "ok"}. Bodies, audio durations and slow '
+        "clients are bounded; nothing but audio can be sent; it listens on 127.0.0.1 "
+        "unless --host says otherwise. Every refusal is a 4xx with its reason.",
+    )
+    serve.add_argument("model", help="model file written by 'skvoice train' or 'skvoice enroll'")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    serve.add_argument(
+        "--max-bytes",
+        type=_positive_int("--max-bytes"),
+        default=10_000_000,
+        help="largest request body, in bytes",
+    )
+    serve.add_argument(
+        "--max-seconds",
+        type=_positive_float("--max-seconds"),
+        default=30.0,
+        help="longest audio, in seconds",
+    )
+    serve.add_argument(
+        "--timeout",
+        type=_positive_float("--timeout"),
+        default=10.0,
+        help="seconds a client may take to send its request",
+    )
+    serve.add_argument(
+        "--threshold",
+        type=_open_unit("--threshold"),
+        default=None,
+        help="accept above this probability instead of the model's threshold",
+    )
+    serve.add_argument(
+        "--passes",
+        type=_positive_int("--passes"),
+        default=30,
+        help="MC dropout passes of a trained network's uncertainty",
+    )
+    serve.add_argument("--quiet", action="store_true", help="no line per request")
+    _key_options(serve, sign=False)
+    serve.set_defaults(func=_serve)
 
     evaluate = sub.add_parser(
         "evaluate",

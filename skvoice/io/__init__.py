@@ -1,6 +1,6 @@
 """Audio input and validation of waveform batches."""
 
-from ._audio import AudioReadError, load_audio, resample
+from ._audio import AudioReadError, decode_audio, load_audio, resample
 from ._lazy import LazyRecordings
 from ._validation import check_waveforms, iter_waveforms
 
@@ -8,6 +8,7 @@ __all__ = [
     "AudioReadError",
     "LazyRecordings",
     "check_waveforms",
+    "decode_audio",
     "iter_waveforms",
     "load_audio",
     "resample",

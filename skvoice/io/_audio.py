@@ -6,7 +6,7 @@ import numpy as np
 
 from ._files import open_regular
 
-__all__ = ["load_audio", "resample", "AudioReadError"]
+__all__ = ["decode_audio", "load_audio", "resample", "AudioReadError"]
 
 
 class AudioReadError(ValueError, OSError):
@@ -97,25 +97,29 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
     >>> y.shape, y.dtype.name
     ((16000,), 'float32')
     """
-    import soundfile as sf
 
     path = os.fspath(path)
     if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
         raise ValueError(f"sr must be a positive integer or None, got {sr!r}.")
     # A FIFO, a device or a folder is named as such, and never blocks a read.
     with open_regular(path, "audio file", AudioReadError) as fh:
-        try:
-            data, file_sr = sf.read(fh, dtype="float32", always_2d=True)
-        except Exception as exc:  # libsndfile raises several types for bad files
-            raise AudioReadError(
-                f"Cannot read audio file {os.fspath(path)!r}: {_libsndfile_reason(exc)}"
-            ) from exc
+        return _decode(fh, repr(path), sr, mono, dtype)
+
+
+def _decode(fh, name, sr, mono, dtype):
+    """Samples of the audio in the open binary file ``fh`` (named ``name`` in errors)."""
+    import soundfile as sf
+
+    try:
+        data, file_sr = sf.read(fh, dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile raises several types for bad files
+        raise AudioReadError(f"Cannot read audio file {name}: {_libsndfile_reason(exc)}") from exc
     if data.shape[0] == 0:
-        raise AudioReadError(f"Audio file {path!r} holds no samples.")
+        raise AudioReadError(f"Audio file {name} holds no samples.")
     if not np.all(np.isfinite(data)):
         # Float files can hold NaN or inf; clipping would hide a broken recording.
         bad = "NaN" if np.isnan(data).any() else "infinite"
-        raise AudioReadError(f"Audio file {path!r} holds {bad} samples.")
+        raise AudioReadError(f"Audio file {name} holds {bad} samples.")
     if mono:
         data = data.mean(axis=1)
     if sr is not None and sr != file_sr:
@@ -126,3 +130,47 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
     if sr is None:
         return y, int(file_sr)
     return y
+
+
+def decode_audio(data, sr=16000, mono=True, *, dtype=np.float32):
+    """Decode audio held in memory (the bytes of a WAV, FLAC, OGG, ... file).
+
+    What :func:`load_audio` does for a file, for bytes that arrived another way
+    (a request's body, a database): the same checks and the same resampling.
+
+    Parameters
+    ----------
+    data : bytes
+        The content of an audio file.
+    sr : int or None, default=16000
+        Target sample rate (soxr); None keeps the audio's rate.
+    mono : bool, default=True
+        Average the channels into one.
+    dtype : numpy dtype, default=np.float32
+        Type of the returned samples.
+
+    Returns
+    -------
+    y : ndarray
+        As :func:`load_audio` returns it.
+    sr : int
+        Only when ``sr=None``: the audio's sample rate.
+
+    Examples
+    --------
+    >>> import io, numpy as np, soundfile as sf
+    >>> from skvoice.io import decode_audio
+    >>> buf = io.BytesIO()
+    >>> sf.write(buf, np.zeros(8000, dtype=np.int16), 8000, format="WAV")
+    >>> decode_audio(buf.getvalue(), sr=16000).shape
+    (16000,)
+    """
+    import io
+
+    if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
+        raise ValueError(f"sr must be a positive integer or None, got {sr!r}.")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}.")
+    if not len(data):
+        raise AudioReadError("The audio is empty: no bytes.")
+    return _decode(io.BytesIO(bytes(data)), "(bytes)", sr, mono, dtype)

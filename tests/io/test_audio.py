@@ -140,3 +140,29 @@ def test_a_file_object_is_read_with_its_path_in_messages(tmp_path):
         assert read_capped(fh, 10, "x") == b"0123456789"
     with open_regular(path) as fh, pytest.raises(ValueError, match="larger than 9 bytes"):
         read_capped(fh, 9, "x")
+
+
+def test_decode_audio_equals_load_audio(tmp_path):
+    import io
+
+    import soundfile as sf
+
+    from skvoice.io import AudioReadError, decode_audio, load_audio
+
+    rng = np.random.default_rng(0)
+    y = (0.1 * rng.standard_normal((8000, 2))).astype(np.float32)
+    path = tmp_path / "a.flac"
+    sf.write(path, y, 8000)
+    np.testing.assert_array_equal(decode_audio(path.read_bytes(), sr=16000), load_audio(path))
+    z, rate = decode_audio(path.read_bytes(), sr=None, mono=False)
+    assert rate == 8000 and z.shape == (2, 8000)
+    with pytest.raises(AudioReadError, match="empty"):
+        decode_audio(b"")
+    with pytest.raises(AudioReadError, match="Format not recognised"):
+        decode_audio(b"not audio at all")
+    with pytest.raises(TypeError, match="bytes"):
+        decode_audio("a.wav")
+    buf = io.BytesIO()
+    sf.write(buf, np.full(100, np.nan, np.float32), 8000, format="WAV", subtype="FLOAT")
+    with pytest.raises(AudioReadError, match="NaN"):
+        decode_audio(buf.getvalue())
