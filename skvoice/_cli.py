@@ -571,8 +571,7 @@ def _decide_files(model, net, paths, args, read=None):
             accept = proba > args.threshold
         nan = np.full(len(files), np.nan)
         if hasattr(net, "net_"):
-            mc = MCDropoutClassifier(net, n_passes=args.passes, random_state=0)
-            mc.estimator_, mc.classes_ = net, net.classes_
+            mc = MCDropoutClassifier.from_fitted(net, n_passes=args.passes, random_state=0)
             # MC dropout adds the uncertainty of the network's class outputs.
             _, unc = mc.predict_proba(specs, return_uncertainty=True)
         else:  # an enrolment: a deterministic encoder, no sampled outputs
@@ -642,35 +641,18 @@ def _model_allowed(net, given):
     return names
 
 
-def _bootstrap_ci(values, rng, draws=1000):
-    """95 % percentile interval of the mean of ``values`` over bootstrap resamples."""
-    import numpy as np
-
-    means = values[rng.integers(0, len(values), (draws, len(values)))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
-def _bootstrap_eer(y, scores, rng, draws=200):
-    """95 % percentile interval of the EER over bootstrap resamples of the trials."""
-    import numpy as np
-
-    from .metrics import equal_error_rate
-
-    values = []
-    for _ in range(draws):
-        i = rng.integers(0, len(y), len(y))
-        if 0 < y[i].sum() < len(i):  # both classes drawn
-            values.append(equal_error_rate(y[i], scores[i]))
-    if not values:
-        return float("nan"), float("nan")
-    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
-
-
 def _evaluate(args):
     """Pooled and per-speaker rates, with the speakers' status in training."""
     import numpy as np
 
-    from .metrics import acceptance_by_speaker, cllr, equal_error_rate, far_at_frr, min_cllr
+    from .metrics import (
+        acceptance_by_speaker,
+        bootstrap_interval,
+        cllr,
+        equal_error_rate,
+        far_at_frr,
+        min_cllr,
+    )
 
     if args.channel:
         channels = [c.strip() for c in args.channel.split(",") if c.strip()]
@@ -740,9 +722,11 @@ def _evaluate(args):
             print(f"allowed vs {group}: no allowed recordings")
             continue
         far = ak[yk == 0].mean()
-        lo, hi = _bootstrap_ci(ak[yk == 0], rng)
+        lo, hi = bootstrap_interval(np.mean, ak[yk == 0], random_state=rng)
         eer = equal_error_rate(yk, sk)
-        eer_lo, eer_hi = _bootstrap_eer(yk, sk, rng)
+        eer_lo, eer_hi = bootstrap_interval(
+            equal_error_rate, yk, sk, n_resamples=200, random_state=rng
+        )
         # The calibrated log-odds read as log-likelihood ratios: Cllr is what the
         # calibration costs, min Cllr what the best calibration of these scores would.
         p = np.clip(sk, 1e-12, 1 - 1e-12)
@@ -755,7 +739,7 @@ def _evaluate(args):
         )
     if (y == 1).any():
         rejected = 1.0 - accepted[y == 1]
-        lo, hi = _bootstrap_ci(rejected, rng)
+        lo, hi = bootstrap_interval(np.mean, rejected, random_state=rng)
         print(f"FRR at {at}: {rejected.mean():.4f} [95 % CI {lo:.4f}-{hi:.4f}]")
     print()
     print(f"{'speaker':<20} {'status':<17} {'recordings':>10} {'accepted':>9}  95 % CI")

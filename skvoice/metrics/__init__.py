@@ -1,5 +1,6 @@
 """Metrics of access control: EER, minDCF, Cllr, FAR, FRR and scorers for model selection."""
 
+from ._bootstrap import bootstrap_interval
 from ._intervals import rate_interval
 from ._verification import (
     acceptance_by_speaker,
@@ -19,6 +20,7 @@ from ._verification import (
 
 __all__ = [
     "acceptance_by_speaker",
+    "bootstrap_interval",
     "cllr",
     "cllr_scorer",
     "eer_scorer",

@@ -395,6 +395,55 @@ class MCDropoutClassifier(
         self._finish_fit(X, y, fit_params, pos_label)
         return self
 
+    @classmethod
+    def from_fitted(cls, estimator, **params):
+        """MC dropout around a network already fitted, without fitting it again.
+
+        What a saved model needs at decision time: its network is loaded, not
+        trained, and its uncertainty is sampled from it. No operating point of
+        the wrapper's own: the network's decides.
+
+        Parameters
+        ----------
+        estimator : CNNClassifier or Pipeline ending in one
+            Fitted.
+        **params
+            The wrapper's other parameters (``n_passes``, ``dropout``,
+            ``random_state``, ...).
+
+        Returns
+        -------
+        mc : MCDropoutClassifier
+            Ready for ``predict_proba(X, return_uncertainty=True)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skvoice.neural_network import CNNClassifier
+        >>> from skvoice.uncertainty import MCDropoutClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = [rng.standard_normal((8, 16)).astype(np.float32) + k for k in (0, 1) * 4]
+        >>> net = CNNClassifier(module__n_filters=4, module__n_blocks=1, crop_frames=8,
+        ...                     max_epochs=1, random_state=0).fit(X, [0, 1] * 4)
+        >>> mc = MCDropoutClassifier.from_fitted(net, n_passes=3, random_state=0)
+        >>> mc.predict_proba(X[:2], return_uncertainty=True)[0].shape
+        (2, 2)
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(estimator)
+        mc = cls(estimator, **params)
+        final = split_final_step(estimator)[1]
+        _check_network(final, cls.__name__)
+        mc.estimator_ = estimator
+        mc.classes_ = estimator.classes_
+        if hasattr(estimator, "n_features_in_"):
+            mc.n_features_in_ = estimator.n_features_in_
+        mc.sampled_dropout_ = sampled_path(final, mc.dropout)[1]
+        mc.pos_label_ = getattr(final, "pos_label_", None)
+        mc.threshold_, mc.calibration_ = 0.0, None
+        return mc
+
     def predict_member_proba(self, X):
         """Probabilities of every pass.
 

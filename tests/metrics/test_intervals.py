@@ -58,3 +58,25 @@ def test_covers_the_population_rate_of_clustered_errors(seed, n_speakers):
         low, high = rate_interval(errors.ravel(), np.repeat(np.arange(n_speakers), 10))
         covered += low <= a / (a + b) <= high
     assert covered / 200 >= (0.7 if n_speakers == 5 else 0.8)
+
+
+def test_bootstrap_interval_by_hand():
+    from skvoice.metrics import bootstrap_interval
+
+    x = np.arange(20.0)
+    low, high = bootstrap_interval(np.mean, x, n_resamples=500, level=0.9, random_state=3)
+    rng = np.random.default_rng(np.random.RandomState(3).randint(2**31 - 1))
+    means = [x[i].mean() for i in rng.integers(0, 20, (500, 20))]
+    assert (low, high) == (np.percentile(means, 5), np.percentile(means, 95))
+
+
+def test_bootstrap_interval_skips_one_class_resamples():
+    from skvoice.metrics import bootstrap_interval, equal_error_rate
+
+    y = np.r_[1, np.zeros(9)].astype(int)  # one allowed trial: many resamples miss it
+    low, high = bootstrap_interval(equal_error_rate, y, np.arange(10.0), n_resamples=100)
+    assert 0.0 <= low <= high <= 1.0
+    nan = bootstrap_interval(equal_error_rate, np.zeros(5, int), np.arange(5.0))
+    assert np.isnan(nan).all()
+    with pytest.raises(ValueError, match="same length"):
+        bootstrap_interval(np.mean, np.arange(3), np.arange(4))
