@@ -118,6 +118,7 @@ ARGS = {
     "bench_real.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_fusion.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_promise.py": ["--data", "{data}", "--seeds", "0", "1"],
+    "bench_promise_cnn.py": ["--data", "{data}"],
     "bench_robust.py": ["--data", "{data}", "--seeds", "0", "1"],
     "bench_streaming.py": ["--hours", "0.01"],
     "bench_serve.py": [],
