@@ -32,6 +32,36 @@ def _savefig(fig, path):
     return f'<img src="{path.name}" alt="{path.stem}">'
 
 
+def _acceptance_figure(rows):
+    """Each speaker's share accepted, with its interval, one panel per model."""
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, axes = plt.subplots(
+        len(models), 1, figsize=(10, 2.2 * len(models)), sharex=True, layout="constrained"
+    )
+    for ax, model in zip(np.atleast_1d(axes), models, strict=True):
+        mine = sorted((r for r in rows if r["model"] == model), key=lambda r: r["status"])
+        low, high = zip(*(map(float, r["95% CI"].split("-")) for r in mine))
+        acc = np.array([r["accepted"] for r in mine])
+        x = np.arange(len(mine))
+        allowed = np.array([r["status"] == "allowed" for r in mine])
+        for keep, colour, label in [(allowed, "C2", "allowed"), (~allowed, "C3", "never heard")]:
+            ax.errorbar(
+                x[keep],
+                acc[keep],
+                yerr=[acc[keep] - np.array(low)[keep], np.array(high)[keep] - acc[keep]],
+                fmt="o",
+                color=colour,
+                label=label,
+                capsize=2,
+            )
+        ax.set(ylim=(-0.05, 1.05), ylabel="accepted", title=model)
+        ax.set_xticks(x, [r["speaker"] for r in mine], rotation=90, fontsize=7)
+    np.atleast_1d(axes)[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
 class _Claims:
     """Every number the report's prose states: computed in the run, kept for summary.csv.
 
@@ -273,22 +303,35 @@ def run_demo(
                     "95% CI": f"{t['ci_low'][k]:.2f}-{t['ci_high'][k]:.2f}",
                 }
             )
+    ranked = sorted(names, key=lambda n: eer[n])
+    headline = f"<p><strong>What won</strong>: {compare(ranked[0], ranked[1])}.</p>"
+    n_train = int(np.mean([len(train) for train, _ in folds]))
     reading = (
         f"<p>On this run, {compare(cnn, svm_name)}; {compare(enrol, svm_name)}. The CNN "
         + ("" if synthetic else "starts from the speechocean762 encoder, ")
         + "learns the training speakers and scores a recording by the cosine of its "
         "embedding to the allowed speakers' centroids (calibrated; decided at "
-        "probability 0.5). The enrolment trains nothing: a pretrained encoder embeds "
+        "probability 0.5). Each fold trains it on about "
+        f"{claim('CNN training recordings per fold', n_train, '{:d}')} recordings of "
+        f"{claim('training speakers per fold', len(np.unique(spk[folds[0][0]])), '{:d}')} "
+        "speakers: the README's figures for the CNN come from 20 speakers of 10 "
+        "recordings each (protocol v2, <code>benchmarks/results/real_v2.md</code>), and "
+        "a network learns speakers from many recordings where an enrolment needs few. "
+        "The enrolment trains nothing: a pretrained encoder embeds "
         "every recording and the fold's allowed speakers are enrolled. Every impostor of "
-        "a test fold was never heard in training, so each impostor's acceptance below is "
-        "a false-acceptance rate, and each allowed speaker's is one minus a "
-        "false-rejection rate (95 % bootstrap intervals over their recordings). The "
-        "interval of a difference resamples speakers: with this few, it is wide.</p>"
+        "a test fold was never heard in training, so each impostor's acceptance in the "
+        "figure is a false-acceptance rate, and each allowed speaker's is one minus a "
+        "false-rejection rate (95 % bootstrap intervals over their recordings; the "
+        "numbers are in acceptance.csv). The interval of a difference resamples "
+        "speakers: with this few, it is wide.</p>"
     )
+    write_csv(out / "acceptance.csv", per_speaker)
     sections.append(
         (
             f"Open-set evaluation ({cv.n_splits} folds, every test impostor unseen)",
-            table_html(eval_rows) + reading + table_html(per_speaker),
+            table_html(eval_rows)
+            + reading
+            + _savefig(_acceptance_figure(per_speaker), out / "acceptance.png"),
         )
     )
 
@@ -313,8 +356,7 @@ def run_demo(
     _progress(4, "MC dropout against a deep ensemble", start)
     net, train, test = first
     Xtr, Xte = [specs[i] for i in train], [specs[i] for i in test]
-    mc = MCDropoutClassifier(net, n_passes=30, random_state=seed)
-    mc.estimator_, mc.classes_ = net, net.classes_
+    mc = MCDropoutClassifier.from_fitted(net, n_passes=30, random_state=seed)
     ens = DeepEnsembleClassifier(
         CNNClassifier(**network),
         n_estimators=3,
@@ -351,7 +393,15 @@ def run_demo(
         "unseen impostors are told from allowed speakers with an AUROC of "
         f"{claim('AUROC MC dropout epistemic', auroc[mc_name][0])} by MC dropout's "
         f"epistemic spread and {claim('AUROC novelty', auroc[mc_name][1])} by novelty "
-        "(0.5: not at all). The EER of this table is from this one fold only.</p>"
+        "(0.5: not at all)."
+        + (
+            " An AUROC below 0.5 is no bug: the spread is then lower on the impostors "
+            "than on the allowed speakers (the network is sure of itself on voices it "
+            "never heard), which is why the spread cannot flag them."
+            if min(min(v) for v in auroc.values()) < 0.5
+            else ""
+        )
+        + " The EER of this table is from this one fold only.</p>"
     )
     sections.append(
         (
@@ -386,7 +436,7 @@ def run_demo(
     sections.append(("Inside the CNN", _savefig(fig, out / "inspection.png") + how_to_read))
 
     elapsed = time.perf_counter() - start
-    intro = (
+    intro = headline + (
         f"{claim('recordings', len(X), '{:d}')} recordings of "
         f"{claim('speakers', len(np.unique(spk)), '{:d}')} speakers, {what}; allowed: "
         f"{', '.join(allowed)}. Ran in {claim('seconds', elapsed, '{:.0f}')} s. Every "

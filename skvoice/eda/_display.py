@@ -28,6 +28,21 @@ def _column(table, name):
     return np.asarray(table[name])
 
 
+def _readable_speaker_ticks(ax):
+    """Speaker names on the x-axis that do not overlap: upright, smaller, thinned.
+
+    The names are turned upright and, past 30 speakers, only every k-th is
+    written (the bars or boxes keep their place).
+    """
+    labels = ax.get_xticklabels()
+    n = len(labels)
+    step = max(1, int(np.ceil(n / 30)))
+    for k, label in enumerate(labels):
+        label.set_rotation(90)
+        label.set_fontsize(8 if n <= 15 else 6)
+        label.set_visible(k % step == 0)
+
+
 def _speaker_order(groups, allowed_speakers):
     """Allowed speakers first, then refused ones, each sorted."""
     names = np.unique(groups)
@@ -90,6 +105,7 @@ class SpeakerCountDisplay(Display):
         counts = np.asarray(_column(self.table, "recordings"))[order]
         ax.bar(names, counts, **{"color": colours, **kwargs})
         ax.set(ylabel="recordings")
+        _readable_speaker_ticks(ax)
         return "Recordings per speaker (green: allowed)"
 
 
@@ -159,6 +175,7 @@ class DurationDisplay(_SpeakerDisplay):
                 },
             )
         ax.set_xticks(pos, [str(n) for n in names])
+        _readable_speaker_ticks(ax)
         for label, ok in zip(ax.get_xticklabels(), allowed):
             label.set_color(ALLOWED_COLOUR if ok else "k")
         ax.set(ylabel="s")
@@ -222,7 +239,20 @@ class IntensityDisplay(Display):
             (line,) = ax.plot(r.frequencies, row, style, label=str(name), **kwargs)
             self.lines_.append(line)
         ax.set(xscale="log", xlabel="Hz", ylabel="dB")
-        ax.legend(fontsize=6, ncol=2)
+        # Outside the data; past 12 speakers one entry per line style, not per speaker.
+        if len(self.lines_) <= 12:
+            ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            from matplotlib.lines import Line2D
+
+            styles = [Line2D([], [], color="k", ls="-"), Line2D([], [], color="k", ls="--")]
+            ax.legend(
+                styles,
+                ["allowed", "refused"],
+                fontsize=7,
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+            )
         return "Mean intensity per band"
 
 
@@ -346,6 +376,7 @@ class F0DistributionDisplay(_SpeakerDisplay):
         for box, ok in zip(boxes["boxes"], allowed):
             box.set_facecolor(ALLOWED_COLOUR if ok else REFUSED_COLOUR)
         ax.set_xticks(np.arange(1, len(names) + 1), [str(n) for n in names])
+        _readable_speaker_ticks(ax)
         ax.set(yscale="log", ylabel="Hz")
         return "F0 per speaker (green: allowed)"
 
