@@ -44,9 +44,9 @@ def load_speaker_folder(path, allowed, pattern=None, sr=16000, n_jobs=None, retu
     >>> import os, tempfile, numpy as np, soundfile as sf
     >>> from skvoice.datasets import load_speaker_folder
     >>> root = tempfile.mkdtemp()
-    >>> for spk in ("alice", "bob"):
+    >>> for k, spk in enumerate(("alice", "bob")):
     ...     os.mkdir(os.path.join(root, spk))
-    ...     sf.write(os.path.join(root, spk, "a.wav"), np.zeros(160), 16000)
+    ...     sf.write(os.path.join(root, spk, "a.wav"), np.full(160, 0.1 * (k + 1)), 16000)
     >>> data = load_speaker_folder(root, allowed=["alice"])
     >>> data.speaker.tolist(), data.target.tolist()
     (['alice', 'bob'], [1, 0])

@@ -296,7 +296,9 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             # line says it (one place).
             warn_outside_measured(speakers, allowed.astype(int))
         estimator = self._with_pos_label(clone(self.estimator))
-        self.response_method_ = self._resolve_response_method(estimator)
+        # Read on the first fitted model: an estimator may offer a score only once
+        # fitted (skvoice's networks: score_samples once they know the allowed label).
+        self.response_method_ = None
 
         if self.ensemble:
             self.estimators_ = []
@@ -417,6 +419,8 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _raw_score(self, model, X):
         """Score of the allowed class (higher: more likely allowed) from a fitted model."""
+        if self.response_method_ is None:
+            self.response_method_ = self._resolve_response_method(model)
         method = self.response_method_
         score = np.asarray(getattr(model, method)(X), dtype=np.float64)
         if method == "score_samples":

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -42,6 +43,11 @@ from ._speaker_validation import SpeakerVerificationScoring, split_speakers
 from ._training import OPTIMIZERS, class_weights, train_net
 
 __all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
+
+
+def _knows_allowed_label(estimator):
+    """Whether a fitted estimator knows which of its labels is allowed."""
+    return getattr(estimator, "pos_label_", None) is not None
 
 
 @fill_doc(crossfit_params=CROSSFIT_PARAMS_DOC)
@@ -548,11 +554,13 @@ class CNNClassifier(
         """Uncalibrated score of the allowed class: best cosine, or posterior log-odds."""
         return self.scorer_.score(self._scored_features(specs)).numpy()
 
+    @available_if(_knows_allowed_label)
     def score_samples(self, X):
         """Uncalibrated score of the allowed class: best cosine, or posterior log-odds.
 
         What :class:`~skvoice.decisions.TargetFARClassifierCV` calibrates and
-        thresholds; higher means more likely allowed.
+        thresholds; higher means more likely allowed. Only once fitted on two
+        labels that say which is allowed (0/1, or with ``pos_label``).
 
         Parameters
         ----------
@@ -564,11 +572,6 @@ class CNNClassifier(
         scores : ndarray of shape (n_recordings,)
         """
         check_is_fitted(self)
-        if self.pos_label_ is None:
-            raise ValueError(
-                "score_samples scores the allowed class: fit on two labels that say which "
-                "is allowed (0/1), or set pos_label."
-            )
         return self._raw_allowed_score(self._check_X(X, reset=False))
 
     def _allowed_log_odds(self, specs):

@@ -1,6 +1,7 @@
 """What MC dropout and deep ensembles share: predictions from member probabilities."""
 
 import numpy as np
+from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..decisions import CROSSFIT_PARAMS_DOC, OperatingPointMixin, fill_doc
@@ -141,6 +142,7 @@ class MemberProbaMixin(OperatingPointMixin):
     def _raw_allowed_score(self, X):
         return self._mean_log_odds(self._predict_members(X)[0].mean(axis=0))
 
+    @available_if(lambda self: getattr(self, "pos_label_", None) is not None)
     def score_samples(self, X):
         """Uncalibrated log-odds of the allowed class: of the members' mean probability.
 
@@ -157,8 +159,6 @@ class MemberProbaMixin(OperatingPointMixin):
         scores : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        if getattr(self, "pos_label_", None) is None:
-            raise ValueError("score_samples scores the allowed class: it needs two labels.")
         return self._raw_allowed_score(X)
 
     def predict_proba(self, X, return_uncertainty=False):
