@@ -314,7 +314,7 @@ def run_demo(
         "probability 0.5). Each fold trains it on about "
         f"{claim('CNN training recordings per fold', n_train, '{:d}')} recordings of "
         f"{claim('training speakers per fold', len(np.unique(spk[folds[0][0]])), '{:d}')} "
-        "speakers: the README's figures for the CNN come from 20 speakers of 10 "
+        "speakers: the README's figures for the CNN come from twenty speakers of ten "
         "recordings each (protocol v2, <code>benchmarks/results/real_v2.md</code>), and "
         "a network learns speakers from many recordings where an enrolment needs few. "
         "The enrolment trains nothing: a pretrained encoder embeds "
