@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _num_samples
 from tqdm.auto import tqdm
 
 from .._labels import known_allowed_label, resolve_pos_label
@@ -321,6 +322,25 @@ def _far_on_left_out_speakers(impostors, who, target_far, far_confidence, seed):
     return accepted, source
 
 
+def checked_cohort(cohort, inputs):
+    """``cohort`` as ``(X_cohort, speakers)``, the speakers as strings, lengths checked.
+
+    ``inputs`` says what ``X_cohort`` holds, for the message.
+    """
+    try:
+        X_cohort, cohort_speakers = cohort
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"cohort must be a pair (X_cohort, speakers): {inputs} of people who are not "
+            "users, and the speaker of each."
+        ) from None
+    cohort_speakers = np.asarray(cohort_speakers).astype(str)
+    n = _num_samples(X_cohort)
+    if cohort_speakers.ndim != 1 or len(cohort_speakers) != n:
+        raise ValueError(f"cohort holds {n} recordings but {cohort_speakers.size} speaker labels.")
+    return X_cohort, cohort_speakers
+
+
 def subset_fit_params(params, idx, n):
     """``params`` with every length-``n`` array indexed by ``idx``."""
     out = {}
@@ -454,21 +474,7 @@ class OperatingPointMixin:
 
     def _checked_cohort(self):
         """``cohort`` as (inputs, speakers of each), their lengths checked."""
-        try:
-            X_cohort, cohort_speakers = self.cohort
-        except (TypeError, ValueError):
-            raise ValueError(
-                "cohort must be a pair (X_cohort, speakers): recordings (embeddings for "
-                "an EnrollmentVerifier) of people who are not users, and the speaker "
-                "of each."
-            ) from None
-        cohort_speakers = np.asarray(cohort_speakers).astype(str)
-        if cohort_speakers.ndim != 1 or len(cohort_speakers) != len(X_cohort):
-            raise ValueError(
-                f"cohort holds {len(X_cohort)} recordings but {cohort_speakers.size} "
-                "speaker labels."
-            )
-        return X_cohort, cohort_speakers
+        return checked_cohort(self.cohort, "recordings (embeddings for an EnrollmentVerifier)")
 
     def _cohort_input(self, X_cohort):
         """The cohort as ``_raw_allowed_score`` reads it (validated by subclasses)."""

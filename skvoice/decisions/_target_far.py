@@ -39,6 +39,7 @@ from .._random import seed_from
 from ._operating_point import (
     OPERATING_POINT_CONSTRAINTS,
     affine_log_odds,
+    checked_cohort,
     place_threshold,
     speaker_folds,
     subset_fit_params,
@@ -442,20 +443,7 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _checked_cohort(self):
         """``cohort`` as (inputs, speakers of each), their lengths checked."""
-        try:
-            X_cohort, cohort_speakers = self.cohort
-        except (TypeError, ValueError):
-            raise ValueError(
-                "cohort must be a pair (X_cohort, speakers): recordings of people who are "
-                "not users, as the estimator takes them, and the speaker of each."
-            ) from None
-        cohort_speakers = np.asarray(cohort_speakers).astype(str)
-        if cohort_speakers.ndim != 1 or len(cohort_speakers) != _num_samples(X_cohort):
-            raise ValueError(
-                f"cohort holds {_num_samples(X_cohort)} recordings but "
-                f"{cohort_speakers.size} speaker labels."
-            )
-        return X_cohort, cohort_speakers
+        return checked_cohort(self.cohort, "recordings, as the estimator takes them,")
 
     # -- deciding ---------------------------------------------------------------
 

@@ -99,11 +99,15 @@ def load_audio(path, sr=16000, mono=True, *, dtype=np.float32):
     """
 
     path = os.fspath(path)
-    if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
-        raise ValueError(f"sr must be a positive integer or None, got {sr!r}.")
+    _check_sr(sr)
     # A FIFO, a device or a folder is named as such, and never blocks a read.
     with open_regular(path, "audio file", AudioReadError) as fh:
         return _decode(fh, repr(path), sr, mono, dtype)
+
+
+def _check_sr(sr):
+    if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
+        raise ValueError(f"sr must be a positive integer or None, got {sr!r}.")
 
 
 def _decode(fh, name, sr, mono, dtype):
@@ -167,8 +171,7 @@ def decode_audio(data, sr=16000, mono=True, *, dtype=np.float32):
     """
     import io
 
-    if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
-        raise ValueError(f"sr must be a positive integer or None, got {sr!r}.")
+    _check_sr(sr)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}.")
     if not len(data):
