@@ -269,26 +269,10 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} does not take sample_weight: the false-acceptance "
                 "rate it sets is a share of impostor recordings, each counted once."
             )
-        # The folds index rows: of a list (waveforms of any length), a sparse matrix
-        # in a format that can, a data frame, or an array.
-        if issparse(X):
-            X = X.tocsr()
-        elif not isinstance(X, (list, tuple)) and not hasattr(X, "iloc"):
-            X = np.asarray(X)
-        n = _num_samples(X)
-        y = column_or_1d(np.asarray(y), warn=True)
-        if len(y) != n:
-            raise ValueError(f"X has {n} recordings but y has {len(y)} labels.")
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type != "binary":
-            raise ValueError(
-                f"Only binary classification is supported. The type of the target is "
-                f"{y_type}: {type(self).__name__} decides between two labels (refused, "
-                f"allowed), and y has {len(np.unique(y))} (one class cannot be decided on)."
-            )
-        classes = np.unique(y)
-        self.classes_ = classes
-        self.pos_label_ = resolve_pos_label(classes, self.pos_label, type(self).__name__)
+        X, y = self._checked_input(X, y)
+        n = len(y)
+        self.classes_ = np.unique(y)
+        self.pos_label_ = resolve_pos_label(self.classes_, self.pos_label, type(self).__name__)
         allowed = y == self.pos_label_
         speakers = self._speakers(groups, n)
         params = self._estimator_fit_params(groups, fit_params)
@@ -300,16 +284,49 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         # Read on the first fitted model: an estimator may offer a score only once
         # fitted (skvoice's networks: score_samples once they know the allowed label).
         self.response_method_ = None
-
-        if self.ensemble:
-            self.estimators_ = []
-        else:
+        if not self.ensemble:
             self.estimator_ = clone(estimator).fit(X, y, **params)
             self._n_features_from(self.estimator_)
         folds = speaker_folds(self.cv, allowed, speakers, self.random_state)
-        raw = np.full(n, np.nan)
         names = speakers if speakers is not None else np.arange(n).astype(str)
+        pseudo, pseudo_who = self._crossfit(estimator, X, y, allowed, names, folds, params)
+        raw = self.crossfit_scores_
+        impostors = np.r_[raw[~allowed], pseudo]
+        who = np.r_[names[~allowed], pseudo_who]
+        if self.cohort is not None:
+            X_cohort, cohort_speakers = self._checked_cohort()
+            self.cohort_scores_ = self._deciding_raw_score(X_cohort)
+            impostors = np.r_[impostors, self.cohort_scores_]
+            who = np.r_[who, np.char.add("cohort:", cohort_speakers)]
+        seed = 0 if self.far_confidence is None else seed_from(self.random_state)
+        calibration, cut, threshold, rates = place_threshold(
+            raw[allowed],
+            impostors,
+            who,
+            self.target_far,
+            self.far_confidence,
+            seed,
+            target_speakers=names[allowed],
+        )
+        if self.calibration == "llr":
+            self.calibration_, self.threshold_ = calibration, float(threshold)
+        else:
+            self.calibration_, self.threshold_ = None, float(cut)
+        self.expected_rates_ = rates
+        return self
+
+    def _crossfit(self, estimator, X, y, allowed, names, folds, params):
+        """Held-out scores (``crossfit_scores_``) and the pseudo-impostors' with their voices.
+
+        Each fold's model scores its test rows and, with ``impostor_augmentation``,
+        the new voices made from its held-out refused recordings; with
+        ``ensemble`` the fold models are kept in ``estimators_``.
+        """
+        n = len(y)
+        raw = np.full(n, np.nan)
         pseudo, pseudo_who = [np.empty(0)], [np.empty(0, dtype=str)]
+        if self.ensemble:
+            self.estimators_ = []
         for train, test in tqdm(
             folds, desc="Cross-fitting", disable=None if self.verbose else True
         ):
@@ -334,31 +351,29 @@ class TargetFARClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "splitter (e.g. OpenSetGroupKFold)."
             )
         self.crossfit_scores_ = raw
-        speakers = names
         self.pseudo_impostor_scores_ = np.concatenate(pseudo)
-        impostors = np.r_[raw[~allowed], self.pseudo_impostor_scores_]
-        who = np.r_[speakers[~allowed], np.concatenate(pseudo_who)]
-        if self.cohort is not None:
-            X_cohort, cohort_speakers = self._checked_cohort()
-            self.cohort_scores_ = self._deciding_raw_score(X_cohort)
-            impostors = np.r_[impostors, self.cohort_scores_]
-            who = np.r_[who, np.char.add("cohort:", cohort_speakers)]
-        seed = 0 if self.far_confidence is None else seed_from(self.random_state)
-        calibration, cut, threshold, rates = place_threshold(
-            raw[allowed],
-            impostors,
-            who,
-            self.target_far,
-            self.far_confidence,
-            seed,
-            target_speakers=speakers[allowed],
-        )
-        if self.calibration == "llr":
-            self.calibration_, self.threshold_ = calibration, float(threshold)
-        else:
-            self.calibration_, self.threshold_ = None, float(cut)
-        self.expected_rates_ = rates
-        return self
+        return self.pseudo_impostor_scores_, np.concatenate(pseudo_who)
+
+    def _checked_input(self, X, y):
+        """``X`` in a form whose rows the folds can index, and ``y`` of two labels."""
+        # A list (waveforms of any length), a sparse matrix in a format that can be
+        # indexed, a data frame, or an array.
+        if issparse(X):
+            X = X.tocsr()
+        elif not isinstance(X, (list, tuple)) and not hasattr(X, "iloc"):
+            X = np.asarray(X)
+        n = _num_samples(X)
+        y = column_or_1d(np.asarray(y), warn=True)
+        if len(y) != n:
+            raise ValueError(f"X has {n} recordings but y has {len(y)} labels.")
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is "
+                f"{y_type}: {type(self).__name__} decides between two labels (refused, "
+                f"allowed), and y has {len(np.unique(y))} (one class cannot be decided on)."
+            )
+        return X, y
 
     # -- what fit reads ---------------------------------------------------------
 
