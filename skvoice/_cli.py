@@ -57,6 +57,8 @@ def _excluded(data, exclude):
     """``data`` without the recordings of the speakers ``exclude`` names."""
     import numpy as np
 
+    from .datasets._base import subset_recordings
+
     names = [s.strip() for s in (exclude or "").split(",") if s.strip()]
     if not names:
         return data
@@ -65,12 +67,7 @@ def _excluded(data, exclude):
     if unknown:
         raise ValueError(f"--exclude: no recordings of {unknown} in the data.")
     keep = ~np.isin(speakers, names)
-    n = len(speakers)
-    for key, value in list(data.items()):
-        if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
-            data[key] = value[keep]
-        elif isinstance(value, list) and len(value) == n and key not in ("skipped", "allowed"):
-            data[key] = [v for v, k in zip(value, keep) if k]
+    subset_recordings(data, keep)
     data["allowed"] = [a for a in data.get("allowed", []) if a not in names]
     print(f"Left out {int((~keep).sum())} recordings of {', '.join(names)} (--exclude)")
     return data

@@ -7,7 +7,7 @@ from the order of the labels.
 
 import numpy as np
 
-__all__ = ["known_allowed_label", "resolve_pos_label", "allowed_mask"]
+__all__ = ["knows_allowed_label", "known_allowed_label", "resolve_pos_label", "allowed_mask"]
 
 
 def _labels_say_it(values):
@@ -84,3 +84,12 @@ def allowed_mask(y, pos_label, owner):
         "(refused) and 1 (allowed), False/True or -1/1 say it; any others need "
         "pos_label=<allowed label>."
     )
+
+
+def knows_allowed_label(estimator):
+    """Whether a fitted estimator knows which of its labels is allowed (``pos_label_``).
+
+    The condition of ``score_samples`` (the score of the allowed class) on the
+    networks and the uncertainty wrappers alike.
+    """
+    return getattr(estimator, "pos_label_", None) is not None

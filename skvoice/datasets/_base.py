@@ -91,6 +91,26 @@ def _content_digest(path):
 _NOT_PER_RECORDING = {"duplicates", "skipped", "allowed", "sr", "DESCR"}
 
 
+def subset_recordings(bunch, keep):
+    """Keep only the recordings ``keep`` indexes (or masks), in every per-recording field.
+
+    Every array or list of one value per recording is cut alike; the fields that
+    describe the corpus (``_NOT_PER_RECORDING``) are left as they are. Returns
+    ``bunch``, changed in place.
+    """
+    n = len(bunch.filename)
+    keep = np.asarray(keep)
+    index = np.flatnonzero(keep) if keep.dtype == bool else keep
+    for key, value in list(bunch.items()):
+        if key in _NOT_PER_RECORDING or isinstance(value, (str, bytes)):
+            continue
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
+            bunch[key] = value[index]
+        elif isinstance(value, list) and len(value) == n:
+            bunch[key] = [value[i] for i in index]
+    return bunch
+
+
 def drop_duplicate_recordings(bunch):
     """``bunch`` without the recordings whose file repeats an earlier file's bytes.
 
@@ -112,17 +132,10 @@ def drop_duplicate_recordings(bunch):
     bunch["duplicates"] = duplicates
     if not duplicates:
         return bunch
-    n = len(names)
-    for key, value in list(bunch.items()):
-        if key in _NOT_PER_RECORDING or isinstance(value, (str, bytes)):
-            continue
-        if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
-            bunch[key] = value[keep]
-        elif isinstance(value, list) and len(value) == n:
-            bunch[key] = [value[i] for i in keep]
+    subset_recordings(bunch, keep)
     first = duplicates[0]
     warn_caller(
-        f"{len(duplicates)} of {n} audio files repeat an earlier file's content and were "
+        f"{len(duplicates)} of {len(names)} audio files repeat an earlier file's content and were "
         f"left out (e.g. {first[0]!r} is a copy of {first[1]!r}): the same recording "
         "in training and in test would make the test a memory test. The pairs are in "
         "the 'duplicates' field.",

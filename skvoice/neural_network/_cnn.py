@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._groups import speaker_columns
+from .._labels import knows_allowed_label
 from ..decisions import (
     CROSSFIT_PARAMS_DOC,
     OPERATING_POINT_CONSTRAINTS,
@@ -43,11 +44,6 @@ from ._speaker_validation import SpeakerVerificationScoring, split_speakers
 from ._training import OPTIMIZERS, class_weights, train_net
 
 __all__ = ["CNNClassifier", "SpeakersNotPassedWarning"]
-
-
-def _knows_allowed_label(estimator):
-    """Whether a fitted estimator knows which of its labels is allowed."""
-    return getattr(estimator, "pos_label_", None) is not None
 
 
 @fill_doc(crossfit_params=CROSSFIT_PARAMS_DOC)
@@ -554,7 +550,7 @@ class CNNClassifier(
         """Uncalibrated score of the allowed class: best cosine, or posterior log-odds."""
         return self.scorer_.score(self._scored_features(specs)).numpy()
 
-    @available_if(_knows_allowed_label)
+    @available_if(knows_allowed_label)
     def score_samples(self, X):
         """Uncalibrated score of the allowed class: best cosine, or posterior log-odds.
 

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._labels import knows_allowed_label
 from ..decisions import CROSSFIT_PARAMS_DOC, OperatingPointMixin, fill_doc
 from ..neural_network import CNNClassifier
 from ._metrics import uncertainty_decomposition
@@ -142,7 +143,7 @@ class MemberProbaMixin(OperatingPointMixin):
     def _raw_allowed_score(self, X):
         return self._mean_log_odds(self._predict_members(X)[0].mean(axis=0))
 
-    @available_if(lambda self: getattr(self, "pos_label_", None) is not None)
+    @available_if(knows_allowed_label)
     def score_samples(self, X):
         """Uncalibrated log-odds of the allowed class: of the members' mean probability.
 
